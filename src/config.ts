@@ -1,0 +1,51 @@
+import { parseArgs } from 'node:util'
+import type { SyncMode } from './store/db.ts'
+
+export interface Config {
+  host: string
+  port: number
+  db: string
+  hostVectors: number
+  logLevel: string
+  sync: SyncMode
+}
+
+/** name, flag, environment variable, default: flags win over the environment, which wins over defaults. */
+export const SETTINGS = [
+  { key: 'host', flag: 'host', env: 'VIRQ_HOST', default: '127.0.0.1', help: 'address to listen on' },
+  { key: 'port', flag: 'port', env: 'VIRQ_PORT', default: '8080', help: 'port (0 picks a free one)' },
+  { key: 'db', flag: 'db', env: 'VIRQ_DB', default: './data/virq.db', help: "SQLite file (':memory:' for a throwaway instance)" },
+  { key: 'hostVectors', flag: 'host-vectors', env: 'VIRQ_HOST_VECTORS', default: '4096', help: "capacity of the host vector pool" },
+  { key: 'logLevel', flag: 'log-level', env: 'VIRQ_LOG_LEVEL', default: 'info', help: 'pino log level' },
+  { key: 'sync', flag: 'sync', env: 'VIRQ_SYNC', default: 'full', help: 'SQLite synchronous: full (power-cut safe) or normal (crash safe)' }
+] as const
+
+export class ConfigError extends Error {}
+
+function integer (name: string, text: string, min: number, max: number): number {
+  if (!/^[0-9]+$/.test(text) || Number(text) < min || Number(text) > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, not "${text}"`)
+  }
+  return Number(text)
+}
+
+export function readConfig (argv: string[], env: NodeJS.ProcessEnv): Config {
+  const { values } = parseArgs({
+    args: argv,
+    options: Object.fromEntries(SETTINGS.map((s) => [s.flag, { type: 'string' as const }])),
+    strict: true
+  })
+  const raw: Record<string, string> = {}
+  for (const s of SETTINGS) raw[s.key] = (values[s.flag] as string | undefined) ?? env[s.env] ?? s.default
+  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+  if (!levels.includes(raw.logLevel)) throw new ConfigError(`--log-level must be one of ${levels.join(', ')}`)
+  if (raw.sync !== 'full' && raw.sync !== 'normal') throw new ConfigError('--sync must be full or normal')
+  return {
+    host: raw.host,
+    port: integer('--port', raw.port, 0, 65535),
+    db: raw.db,
+    hostVectors: integer('--host-vectors', raw.hostVectors, 0, 1 << 24),
+    logLevel: raw.logLevel,
+    sync: raw.sync
+  }
+}

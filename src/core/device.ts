@@ -1,0 +1,120 @@
+import {
+  VFIO_DEVICE_FLAGS_PCI, VFIO_DEVICE_FLAGS_RESET, VFIO_IRQ_INFO_AUTOMASKED, VFIO_IRQ_INFO_EVENTFD,
+  VFIO_IRQ_INFO_MASKABLE, VFIO_IRQ_INFO_NORESIZE, VFIO_PCI_ERR_IRQ_INDEX, VFIO_PCI_INTX_IRQ_INDEX,
+  VFIO_PCI_MSI_IRQ_INDEX, VFIO_PCI_MSIX_IRQ_INDEX, VFIO_PCI_NUM_IRQS, VFIO_PCI_NUM_REGIONS,
+  VFIO_PCI_REQ_IRQ_INDEX, SIZEOF_VFIO_DEVICE_INFO, SIZEOF_VFIO_IRQ_INFO
+} from './constants.ts'
+import { fail } from './errno.ts'
+import { NO_TRIGGER, VectorTable } from './vectors.ts'
+
+/** Which kernel's vfio-pci the device behaves like (model section 2). */
+export type Abi = 'linux-6.12' | 'linux-6.1'
+export const ABIS: readonly Abi[] = ['linux-6.12', 'linux-6.1']
+export const DEFAULT_ABI: Abi = 'linux-6.12'
+
+/** vdev->irq_type: at most one of INTx, MSI, MSI-X is enabled. */
+export type IrqType = 'none' | 'intx' | 'msi' | 'msix'
+
+export interface DeviceCaps {
+  pcie: boolean
+  reset: boolean
+  /** An interrupt pin. */
+  intx: boolean
+  /** MSI capability's vector count, 0 without MSI. */
+  msiVectors: number
+  /** MSI-X table size, 0 without MSI-X. */
+  msixTableSize: number
+  /** Dynamic MSI-X allocation (linux-6.12 only). */
+  msixDynamic: boolean
+}
+
+export interface IntxState {
+  trigger: number
+  /** The unmask eventfd (virqfd) or NO_TRIGGER. */
+  unmaskFd: number
+  masked: boolean
+  /** The level the device drives on its pin (model section 7). */
+  line: boolean
+}
+
+export interface Device {
+  readonly id: string
+  readonly name: string
+  readonly createdAt: string
+  readonly abi: Abi
+  readonly caps: DeviceCaps
+  /** Grows with every state change; also the ETag. */
+  version: number
+  irqType: IrqType
+  readonly intx: IntxState
+  readonly msi: VectorTable
+  readonly msix: VectorTable
+  errTrigger: number
+  reqTrigger: number
+}
+
+export function createDevice (id: string, name: string, createdAt: string, abi: Abi, caps: DeviceCaps): Device {
+  return {
+    id,
+    name,
+    createdAt,
+    abi,
+    caps,
+    version: 1,
+    irqType: 'none',
+    intx: { trigger: NO_TRIGGER, unmaskFd: NO_TRIGGER, masked: false, line: false },
+    msi: new VectorTable(caps.msiVectors),
+    msix: new VectorTable(caps.msixTableSize),
+    errTrigger: NO_TRIGGER,
+    reqTrigger: NO_TRIGGER
+  }
+}
+
+/** vfio_pci_get_irq_count(). */
+export function irqCount (dev: Device, index: number): number {
+  switch (index) {
+    case VFIO_PCI_INTX_IRQ_INDEX: return dev.caps.intx ? 1 : 0
+    case VFIO_PCI_MSI_IRQ_INDEX: return dev.caps.msiVectors
+    case VFIO_PCI_MSIX_IRQ_INDEX: return dev.caps.msixTableSize
+    case VFIO_PCI_ERR_IRQ_INDEX: return dev.caps.pcie ? 1 : 0
+    case VFIO_PCI_REQ_IRQ_INDEX: return 1
+    default: return 0
+  }
+}
+
+/** vdev->has_dyn_msix: needs a kernel with dynamic MSI-X and an MSI-X capability. */
+export function hasDynamicMsix (dev: Device): boolean {
+  return dev.abi === 'linux-6.12' && dev.caps.msixDynamic && dev.caps.msixTableSize > 0
+}
+
+export function vectorTable (dev: Device, index: number): VectorTable {
+  return index === VFIO_PCI_MSIX_IRQ_INDEX ? dev.msix : dev.msi
+}
+
+export interface DeviceInfo { argsz: number, flags: number, numRegions: number, numIrqs: number }
+
+/** VFIO_DEVICE_GET_INFO. */
+export function getDeviceInfo (dev: Device, argsz: number): DeviceInfo {
+  if (argsz < SIZEOF_VFIO_DEVICE_INFO) {
+    fail('EINVAL', 'argsz-too-small', `argsz ${argsz} is below ${SIZEOF_VFIO_DEVICE_INFO}, the size of struct vfio_device_info`)
+  }
+  const flags = VFIO_DEVICE_FLAGS_PCI | (dev.caps.reset ? VFIO_DEVICE_FLAGS_RESET : 0)
+  return { argsz, flags, numRegions: VFIO_PCI_NUM_REGIONS, numIrqs: VFIO_PCI_NUM_IRQS }
+}
+
+export interface IrqInfo { argsz: number, flags: number, index: number, count: number }
+
+/** VFIO_DEVICE_GET_IRQ_INFO (vfio_pci_ioctl_get_irq_info). */
+export function getIrqInfo (dev: Device, argsz: number, index: number): IrqInfo {
+  if (argsz < SIZEOF_VFIO_IRQ_INFO) {
+    fail('EINVAL', 'argsz-too-small', `argsz ${argsz} is below ${SIZEOF_VFIO_IRQ_INFO}, the size of struct vfio_irq_info`)
+  }
+  if (index >= VFIO_PCI_NUM_IRQS) fail('EINVAL', 'index-out-of-range', `index ${index} is not below ${VFIO_PCI_NUM_IRQS}`)
+  if (index === VFIO_PCI_ERR_IRQ_INDEX && !dev.caps.pcie) {
+    fail('EINVAL', 'not-pcie', 'the ERR index exists only on PCI Express devices')
+  }
+  let flags = VFIO_IRQ_INFO_EVENTFD
+  if (index === VFIO_PCI_INTX_IRQ_INDEX) flags |= VFIO_IRQ_INFO_MASKABLE | VFIO_IRQ_INFO_AUTOMASKED
+  else if (index !== VFIO_PCI_MSIX_IRQ_INDEX || !hasDynamicMsix(dev)) flags |= VFIO_IRQ_INFO_NORESIZE
+  return { argsz, flags, index, count: irqCount(dev, index) }
+}

@@ -1,0 +1,39 @@
+import type { Device } from './device.ts'
+import type { Eventfd } from './eventfds.ts'
+
+/**
+ * What one operation changed, so that the store can write exactly that in one transaction.
+ * The model records; it never writes anything itself.
+ */
+export class Effects {
+  /** Devices whose VFIO state changed: their version grows and their row is written. */
+  readonly devices = new Set<Device>()
+  /** Per device, the MSI (index 1) and MSI-X (index 2) vectors whose row must be rewritten. */
+  readonly vectors = new Map<Device, { msi: Set<number>, msix: Set<number> }>()
+  readonly eventfds = new Set<Eventfd>()
+  readonly deletedDevices = new Set<Device>()
+  readonly deletedEventfds = new Set<number>()
+
+  device (dev: Device): void {
+    this.devices.add(dev)
+  }
+
+  vector (dev: Device, msix: boolean, v: number): void {
+    let sets = this.vectors.get(dev)
+    if (sets === undefined) {
+      sets = { msi: new Set(), msix: new Set() }
+      this.vectors.set(dev, sets)
+    }
+    ;(msix ? sets.msix : sets.msi).add(v)
+    this.devices.add(dev)
+  }
+
+  eventfd (efd: Eventfd): void {
+    this.eventfds.add(efd)
+  }
+
+  get empty (): boolean {
+    return this.devices.size === 0 && this.eventfds.size === 0 &&
+      this.deletedDevices.size === 0 && this.deletedEventfds.size === 0
+  }
+}

@@ -1,0 +1,87 @@
+import { fail } from './errno.ts'
+
+/**
+ * An eventfd (model section 8): a counter that signals add to and a read drains.
+ * The kernel's counter is a u64; ours stops at 2^53 - 1 so that it stays an exact JS number.
+ */
+export interface Eventfd {
+  readonly fd: number
+  value: number
+  readonly semaphore: boolean
+  readonly label: string | null
+  readonly createdAt: string
+}
+
+export const EVENTFD_MAX_VALUE = Number.MAX_SAFE_INTEGER
+
+/** Called when an eventfd's counter goes from 0 to non-zero, so that waiting readers can run. */
+export type ReadableListener = (efd: Eventfd) => void
+
+export class EventfdTable {
+  private readonly byFd = new Map<number, Eventfd>()
+  /** Numbers are never reused, across restarts too: a stale number can reach no other eventfd. */
+  nextFd: number
+  onReadable: ReadableListener | null = null
+
+  constructor (nextFd = 1) {
+    this.nextFd = nextFd
+  }
+
+  get size (): number {
+    return this.byFd.size
+  }
+
+  create (opts: { semaphore: boolean, label: string | null, createdAt: string }): Eventfd {
+    const efd: Eventfd = { fd: this.nextFd++, value: 0, ...opts }
+    this.byFd.set(efd.fd, efd)
+    return efd
+  }
+
+  /** Restores an eventfd as it was stored. */
+  restore (efd: Eventfd): void {
+    this.byFd.set(efd.fd, efd)
+    if (efd.fd >= this.nextFd) this.nextFd = efd.fd + 1
+  }
+
+  get (fd: number): Eventfd | undefined {
+    return this.byFd.get(fd)
+  }
+
+  /** eventfd_ctx_fdget(): an unknown number is EBADF, as for a closed file descriptor. */
+  lookup (fd: number): Eventfd {
+    const efd = this.byFd.get(fd)
+    if (efd === undefined) fail('EBADF', 'bad-fd', `fd ${fd} is not an open eventfd`)
+    return efd
+  }
+
+  remove (fd: number): boolean {
+    return this.byFd.delete(fd)
+  }
+
+  values (): IterableIterator<Eventfd> {
+    return this.byFd.values()
+  }
+
+  /** eventfd_signal(): adds n, saturating like the kernel rather than failing. */
+  signal (efd: Eventfd, n = 1): void {
+    const before = efd.value
+    efd.value = Math.min(EVENTFD_MAX_VALUE, before + n)
+    if (before === 0 && efd.value !== 0 && this.onReadable !== null) this.onReadable(efd)
+  }
+
+  /** write(2): adds `value`; a write that would overflow the counter would block, so EAGAIN. */
+  write (efd: Eventfd, value: number): void {
+    if (EVENTFD_MAX_VALUE - efd.value < value) {
+      fail('EAGAIN', 'eventfd-overflow', `adding ${value} would overflow the counter of eventfd ${efd.fd}`)
+    }
+    this.signal(efd, value)
+  }
+
+  /** read(2) without blocking: the counter (semaphore mode: 1), or 0 when nothing is there (EAGAIN). */
+  read (efd: Eventfd): number {
+    if (efd.value === 0) return 0
+    const taken = efd.semaphore ? 1 : efd.value
+    efd.value -= taken
+    return taken
+  }
+}

@@ -1,0 +1,43 @@
+import {
+  VFIO_IRQ_SET_ACTION_MASK, VFIO_IRQ_SET_ACTION_TRIGGER, VFIO_IRQ_SET_ACTION_TYPE_MASK,
+  VFIO_IRQ_SET_ACTION_UNMASK, VFIO_PCI_ERR_IRQ_INDEX, VFIO_PCI_INTX_IRQ_INDEX, VFIO_PCI_MSI_IRQ_INDEX,
+  VFIO_PCI_MSIX_IRQ_INDEX, VFIO_PCI_REQ_IRQ_INDEX
+} from '../constants.ts'
+import type { Device } from '../device.ts'
+import type { Effects } from '../effects.ts'
+import { fail } from '../errno.ts'
+import type { World } from '../world.ts'
+import { triggerErrReq } from './err-req.ts'
+import { maskIntx, triggerIntx, unmaskIntx } from './intx.ts'
+import { triggerMsi } from './msi.ts'
+import type { Handler, IrqSetRequest } from './request.ts'
+import { validateSetIrqs } from './validate.ts'
+
+/**
+ * vfio_pci_set_irqs_ioctl()'s table: one handler per (index, action). A missing entry, or
+ * anything but exactly one action bit, is ENOTTY.
+ */
+const HANDLERS: Record<number, Record<number, Handler>> = {
+  [VFIO_PCI_INTX_IRQ_INDEX]: {
+    [VFIO_IRQ_SET_ACTION_MASK]: maskIntx,
+    [VFIO_IRQ_SET_ACTION_UNMASK]: unmaskIntx,
+    [VFIO_IRQ_SET_ACTION_TRIGGER]: triggerIntx
+  },
+  [VFIO_PCI_MSI_IRQ_INDEX]: { [VFIO_IRQ_SET_ACTION_TRIGGER]: triggerMsi },
+  [VFIO_PCI_MSIX_IRQ_INDEX]: { [VFIO_IRQ_SET_ACTION_TRIGGER]: triggerMsi },
+  [VFIO_PCI_ERR_IRQ_INDEX]: { [VFIO_IRQ_SET_ACTION_TRIGGER]: triggerErrReq },
+  [VFIO_PCI_REQ_IRQ_INDEX]: { [VFIO_IRQ_SET_ACTION_TRIGGER]: triggerErrReq }
+}
+
+/** VFIO_DEVICE_SET_IRQS: validate, then dispatch. Returns 0 or a positive count; errors throw. */
+export function setIrqs (world: World, dev: Device, req: IrqSetRequest, fx: Effects): number {
+  const dataType = validateSetIrqs(dev, req)
+  const action = req.flags & VFIO_IRQ_SET_ACTION_TYPE_MASK
+  let handler: Handler | undefined = HANDLERS[req.index][action]
+  // ERR is PCI Express only; its count is 0 elsewhere, so validation answers first anyway.
+  if (req.index === VFIO_PCI_ERR_IRQ_INDEX && !dev.caps.pcie) handler = undefined
+  if (handler === undefined) {
+    fail('ENOTTY', 'no-handler', `index ${req.index} has no handler for action 0x${action.toString(16)}`)
+  }
+  return handler({ world, dev, index: req.index, start: req.start, count: req.count, dataType, data: req.data, fx })
+}

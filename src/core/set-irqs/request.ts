@@ -1,0 +1,30 @@
+import type { Device } from '../device.ts'
+import type { Effects } from '../effects.ts'
+import type { World } from '../world.ts'
+
+/** struct vfio_irq_set, with `data` already split into elements (BOOL bytes or s32 fds). */
+export interface IrqSetRequest {
+  argsz: number
+  flags: number
+  index: number
+  start: number
+  count: number
+  data: readonly number[]
+}
+
+export type DataType = 'none' | 'bool' | 'eventfd'
+
+/** What every handler receives: the validated request and where to record what it changed. */
+export interface HandlerContext {
+  readonly world: World
+  readonly dev: Device
+  readonly index: number
+  readonly start: number
+  readonly count: number
+  readonly dataType: DataType
+  readonly data: readonly number[]
+  readonly fx: Effects
+}
+
+/** A handler answers like the kernel's: 0, or a positive "only this many" count; errors throw. */
+export type Handler = (c: HandlerContext) => number

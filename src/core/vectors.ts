@@ -1,0 +1,39 @@
+/**
+ * The vectors of one MSI or MSI-X index, in compact typed arrays indexed by vector number:
+ * a table of 2048 vectors costs 10 KiB, and the interrupt path reads it without allocating.
+ */
+export const NO_TRIGGER = -1
+
+export class VectorTable {
+  readonly size: number
+  /** 1 where a host vector backs the vector (pci_irq_vector() > 0). */
+  readonly allocated: Uint8Array
+  /** The trigger eventfd's number, or NO_TRIGGER. */
+  readonly trigger: Int32Array
+  /** `nvec` of the enable call; linux-6.1 bounds every later block by it. 0 while disabled. */
+  enabledNvec = 0
+  allocatedCount = 0
+
+  constructor (size: number) {
+    this.size = size
+    this.allocated = new Uint8Array(size)
+    this.trigger = new Int32Array(size).fill(NO_TRIGGER)
+  }
+
+  allocate (v: number): void {
+    if (this.allocated[v] === 0) {
+      this.allocated[v] = 1
+      this.allocatedCount++
+    }
+  }
+
+  /** Frees every vector and drops every trigger; returns how many host vectors were held. */
+  clear (): number {
+    const held = this.allocatedCount
+    this.allocated.fill(0)
+    this.trigger.fill(NO_TRIGGER)
+    this.allocatedCount = 0
+    this.enabledNvec = 0
+    return held
+  }
+}

@@ -1,0 +1,106 @@
+import { Effects } from './core/effects.ts'
+import { VfioError } from './core/errno.ts'
+import type { Eventfd } from './core/eventfds.ts'
+import type { World } from './core/world.ts'
+import type { Db } from './store/db.ts'
+import { Repository } from './store/repository.ts'
+
+/**
+ * The model and its store, joined: every operation runs on the in-memory model, then what it
+ * changed is committed in one SQLite transaction before the caller gets its answer.
+ * Node runs one operation at a time, so operations on a device are serialised by construction.
+ */
+export class Engine {
+  world: World
+  readonly repo: Repository
+  readonly db: Db
+  /** Set when shutdown begins: waiters stop waiting, readiness goes false. */
+  closing = false
+  private readonly hostVectors: number
+  /** Readers waiting for an eventfd to become readable (long-poll, streams). */
+  private readonly waiters = new Map<number, Set<() => void>>()
+
+  constructor (db: Db, hostVectors: number) {
+    this.db = db
+    this.repo = new Repository(db)
+    this.hostVectors = hostVectors
+    this.world = this.load()
+  }
+
+  private load (): World {
+    const world = this.repo.load(this.hostVectors)
+    world.eventfds.onReadable = (efd) => this.wake(efd)
+    return world
+  }
+
+  /**
+   * Runs `op` and commits what it changed. A model error (errno) is rethrown after its partial
+   * effects, which the model defines (section 5.4), are committed too. Anything else means the
+   * memory may be half-changed: the model is reloaded from the last commit.
+   */
+  apply<T> (op: (world: World, fx: Effects) => T): T {
+    const fx = new Effects()
+    let result: T | undefined
+    let failure: VfioError | undefined
+    try {
+      result = op(this.world, fx)
+    } catch (err) {
+      if (!(err instanceof VfioError)) {
+        this.world = this.load()
+        throw err
+      }
+      failure = err
+    }
+    for (const dev of fx.devices) dev.version++
+    try {
+      this.repo.save(this.world, fx)
+    } catch (err) {
+      this.world = this.load()
+      throw err
+    }
+    if (failure !== undefined) throw failure
+    return result as T
+  }
+
+  /** Resolves when the eventfd may be readable, or after `ms`; returns a cancel function too. */
+  waitReadable (fd: number, ms: number): { promise: Promise<void>, cancel: () => void } {
+    let set = this.waiters.get(fd)
+    if (set === undefined) {
+      set = new Set()
+      this.waiters.set(fd, set)
+    }
+    const waiters = set
+    let done!: () => void
+    const promise = new Promise<void>((resolve) => { done = resolve })
+    const finish = (): void => {
+      clearTimeout(timer)
+      waiters.delete(finish)
+      if (waiters.size === 0 && this.waiters.get(fd) === waiters) this.waiters.delete(fd)
+      done()
+    }
+    const timer = setTimeout(finish, ms)
+    waiters.add(finish)
+    return { promise, cancel: finish }
+  }
+
+  private wake (efd: Eventfd): void {
+    const set = this.waiters.get(efd.fd)
+    if (set === undefined) return
+    for (const finish of [...set]) finish()
+  }
+
+  ping (): boolean {
+    try {
+      return this.db.prepare('SELECT 1').pluck().get() === 1
+    } catch {
+      return false
+    }
+  }
+
+  /** Ends every wait and closes the database; committed state is all there is to keep. */
+  close (): void {
+    this.closing = true
+    for (const set of [...this.waiters.values()]) for (const finish of [...set]) finish()
+    if (this.db.open) this.db.close()
+  }
+}

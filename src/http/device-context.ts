@@ -1,0 +1,47 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { IRQ_INDEX_NAMES } from '../core/constants.ts'
+import type { Device } from '../core/device.ts'
+import type { Engine } from '../engine.ts'
+import { HttpProblem, notFound } from './problem.ts'
+
+// Helpers the device routes share: find the device, honour If-Match, send the ETag.
+
+export function findDevice (engine: Engine, id: string): Device {
+  const dev = engine.world.devices.get(id)
+  if (dev === undefined) throw notFound('device', id)
+  return dev
+}
+
+export const etagOf = (dev: Device): string => `"${dev.version}"`
+
+/** If-Match (RFC 9110 13.1.1): `*` or a list of entity tags, one of which must be current. */
+export function checkIfMatch (req: FastifyRequest, dev: Device): void {
+  const header = req.headers['if-match']
+  if (header === undefined) return
+  const value = Array.isArray(header) ? header.join(',') : header
+  if (value.trim() === '*') return
+  const current = String(dev.version)
+  const tags = value.split(',').map((t) => t.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1'))
+  if (!tags.includes(current)) {
+    throw new HttpProblem(412, 'version-mismatch', `device ${dev.id} is at version ${current}, not ${value}`)
+  }
+}
+
+/** A device for a state-changing route: it exists and If-Match, if sent, matches. */
+export function deviceForUpdate (engine: Engine, req: FastifyRequest, id: string): Device {
+  const dev = findDevice(engine, id)
+  checkIfMatch(req, dev)
+  return dev
+}
+
+export function sendEtag (reply: FastifyReply, dev: Device): void {
+  reply.header('etag', etagOf(dev))
+}
+
+/** `msix` or `2` -> 2; an out-of-range number goes on to the model, which answers EINVAL. */
+export function parseIndex (param: string): number {
+  const named = (IRQ_INDEX_NAMES as readonly string[]).indexOf(param)
+  if (named >= 0) return named
+  if (/^[0-9]{1,10}$/.test(param)) return Number(param)
+  throw new HttpProblem(400, 'invalid-index', `unknown IRQ index ${param}; use intx, msi, msix, err, req or 0-4`)
+}

@@ -1,0 +1,102 @@
+import {
+  DEVICE_FLAG_NAMES, flagNames, IRQ_INDEX_NAMES, IRQ_INFO_FLAG_NAMES, VFIO_PCI_ERR_IRQ_INDEX,
+  VFIO_PCI_INTX_IRQ_INDEX, VFIO_PCI_NUM_IRQS, VFIO_PCI_REQ_IRQ_INDEX, SIZEOF_VFIO_DEVICE_INFO, SIZEOF_VFIO_IRQ_INFO
+} from '../core/constants.ts'
+import { getDeviceInfo, getIrqInfo, hasDynamicMsix, irqCount, vectorTable, type Device } from '../core/device.ts'
+import type { Eventfd } from '../core/eventfds.ts'
+import { NO_TRIGGER } from '../core/vectors.ts'
+import type { Binding } from '../core/world.ts'
+
+// Model state -> JSON. Read-only views; no rule lives here.
+
+const fdOrNull = (fd: number): number | null => (fd === NO_TRIGGER ? null : fd)
+
+export function presentDevice (dev: Device) {
+  const info = getDeviceInfo(dev, SIZEOF_VFIO_DEVICE_INFO)
+  return {
+    id: dev.id,
+    name: dev.name,
+    createdAt: dev.createdAt,
+    abi: dev.abi,
+    pcie: dev.caps.pcie,
+    reset: dev.caps.reset,
+    intx: dev.caps.intx,
+    ...(dev.caps.msiVectors > 0 ? { msi: { vectors: dev.caps.msiVectors } } : {}),
+    ...(dev.caps.msixTableSize > 0 ? { msix: { tableSize: dev.caps.msixTableSize, dynamic: hasDynamicMsix(dev) } } : {}),
+    info: { flags: flagNames(info.flags, DEVICE_FLAG_NAMES), flagsValue: info.flags, numRegions: info.numRegions, numIrqs: info.numIrqs },
+    irqType: dev.irqType,
+    version: dev.version
+  }
+}
+
+/** One index as GET_IRQ_INFO reports it, plus its current configuration. Throws as GET_IRQ_INFO does. */
+export function presentIrq (dev: Device, index: number) {
+  const info = getIrqInfo(dev, SIZEOF_VFIO_IRQ_INFO, index)
+  const base = {
+    index,
+    name: IRQ_INDEX_NAMES[index],
+    count: info.count,
+    flags: flagNames(info.flags, IRQ_INFO_FLAG_NAMES),
+    flagsValue: info.flags
+  }
+  if (index === VFIO_PCI_INTX_IRQ_INDEX) {
+    return {
+      ...base,
+      enabled: dev.irqType === 'intx',
+      trigger: fdOrNull(dev.intx.trigger),
+      masked: dev.intx.masked,
+      line: dev.intx.line,
+      unmaskEventfd: fdOrNull(dev.intx.unmaskFd)
+    }
+  }
+  if (index === VFIO_PCI_ERR_IRQ_INDEX || index === VFIO_PCI_REQ_IRQ_INDEX) {
+    const trigger = index === VFIO_PCI_ERR_IRQ_INDEX ? dev.errTrigger : dev.reqTrigger
+    return { ...base, enabled: trigger !== NO_TRIGGER, trigger: fdOrNull(trigger) }
+  }
+  const table = vectorTable(dev, index)
+  let triggers = 0
+  for (let v = 0; v < table.size; v++) if (table.trigger[v] !== NO_TRIGGER) triggers++
+  return {
+    ...base,
+    enabled: dev.irqType === IRQ_INDEX_NAMES[index],
+    ...(index === 2 ? { dynamic: hasDynamicMsix(dev) } : {}),
+    enabledVectors: table.enabledNvec,
+    hostVectors: table.allocatedCount,
+    triggers
+  }
+}
+
+/** Every index that GET_IRQ_INFO answers (ERR only on PCI Express). */
+export function presentIrqs (dev: Device) {
+  const out = []
+  for (let index = 0; index < VFIO_PCI_NUM_IRQS; index++) {
+    if (index === VFIO_PCI_ERR_IRQ_INDEX && !dev.caps.pcie) continue
+    out.push(presentIrq(dev, index))
+  }
+  return out
+}
+
+export function presentVectors (dev: Device, index: number) {
+  const count = irqCount(dev, index)
+  const items = []
+  if (index === 1 || index === 2) {
+    const table = vectorTable(dev, index)
+    for (let v = 0; v < count; v++) items.push({ vector: v, allocated: table.allocated[v] !== 0, trigger: fdOrNull(table.trigger[v]) })
+  } else if (count > 0) {
+    const trigger = index === 0 ? dev.intx.trigger : index === 3 ? dev.errTrigger : dev.reqTrigger
+    const inUse = index === 0 ? dev.irqType === 'intx' : trigger !== NO_TRIGGER
+    items.push({ vector: 0, allocated: inUse, trigger: fdOrNull(trigger) })
+  }
+  return { index, name: IRQ_INDEX_NAMES[index], count, items }
+}
+
+export function presentEventfd (efd: Eventfd, bindings?: Binding[]) {
+  return {
+    fd: efd.fd,
+    value: efd.value,
+    semaphore: efd.semaphore,
+    label: efd.label,
+    createdAt: efd.createdAt,
+    ...(bindings !== undefined ? { bindings: bindings.map((b) => ({ ...b, name: IRQ_INDEX_NAMES[b.index] })) } : {})
+  }
+}

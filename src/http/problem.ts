@@ -1,0 +1,70 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { ERRNO, VfioError, type ErrnoName } from '../core/errno.ts'
+
+/** An HTTP-level rejection that is not a model errno: not found, precondition, bad shape. */
+export class HttpProblem extends Error {
+  constructor (readonly status: number, readonly reason: string, detail: string) {
+    super(detail)
+  }
+}
+
+export const notFound = (what: string, id: string | number): HttpProblem =>
+  new HttpProblem(404, `${what}-not-found`, `no ${what} ${id}`)
+
+const ERRNO_STATUS: Partial<Record<ErrnoName, number>> = { EBUSY: 409, EAGAIN: 409, ENOSPC: 507 }
+const TITLES: Record<number, string> = {
+  400: 'Bad Request', 404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict', 412: 'Precondition Failed',
+  413: 'Content Too Large', 415: 'Unsupported Media Type', 500: 'Internal Server Error', 503: 'Service Unavailable', 507: 'Insufficient Storage'
+}
+
+export interface ProblemBody {
+  type: string
+  title: string
+  status: number
+  detail: string
+  instance: string
+  reason: string
+  errno?: string
+  errnoValue?: number
+  result?: number
+  errors?: Array<{ path: string, message: string }>
+}
+
+function body (status: number, reason: string, detail: string, req: FastifyRequest): ProblemBody {
+  return { type: `/problems/${reason}`, title: TITLES[status] ?? 'Error', status, detail, instance: req.url, reason }
+}
+
+/** Maps any error to RFC 9457 problem details; only our own faults are 5xx. */
+export function toProblem (err: unknown, req: FastifyRequest): ProblemBody {
+  if (err instanceof VfioError) {
+    const p = body(ERRNO_STATUS[err.errno] ?? 400, err.reason, err.message, req)
+    p.errno = err.errno
+    p.errnoValue = ERRNO[err.errno]
+    if (req.url.includes('/ioctl/')) p.result = -1
+    return p
+  }
+  if (err instanceof HttpProblem) return body(err.status, err.reason, err.message, req)
+  const e = err as FastifyError
+  if (e.validation !== undefined) {
+    const errors = e.validation.map((v) => ({ path: `${e.validationContext ?? ''}${v.instancePath}`, message: v.message ?? 'invalid' }))
+    const p = body(400, 'invalid-request', errors.map((x) => `${x.path || e.validationContext}: ${x.message}`).join('; '), req)
+    p.errors = errors
+    return p
+  }
+  switch (e.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE': return body(413, 'body-too-large', 'the request body is larger than the limit', req)
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': return body(415, 'unsupported-media-type', 'send application/json', req)
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY': return body(400, 'empty-body', 'the JSON body is empty', req)
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return body(400, 'malformed-json', e.message, req)
+  }
+  if (e instanceof SyntaxError) return body(400, 'malformed-json', e.message, req)
+  const status = typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 500
+  if (status < 500) return body(status, 'bad-request', e.message, req)
+  return body(500, 'internal', 'an internal error occurred; it has been logged', req)
+}
+
+export function sendProblem (reply: FastifyReply, p: ProblemBody): FastifyReply {
+  return reply.code(p.status).type('application/problem+json').send(p)
+}

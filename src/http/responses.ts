@@ -1,0 +1,16 @@
+import { Type } from '@sinclair/typebox'
+
+const DESCRIPTIONS: Record<number, string> = {
+  400: 'Invalid request, or the model answered EINVAL, ENOTTY, EBADF, ERANGE or EFAULT',
+  404: 'Unknown device or eventfd',
+  409: 'EBUSY, or the eventfd counter would overflow',
+  412: 'If-Match does not match the device version',
+  507: 'ENOSPC: the host vector pool is exhausted'
+}
+
+/** Problem+json responses for the given statuses, referencing the shared Problem schema. */
+export function problemResponses (...statuses: number[]) {
+  const out: Record<number, ReturnType<typeof Type.Ref>> = {}
+  for (const s of statuses) out[s] = Type.Ref('Problem', { description: DESCRIPTIONS[s] })
+  return out
+}

@@ -1,0 +1,131 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import type { Eventfd as CoreEventfd } from '../../core/eventfds.ts'
+import type { Engine } from '../../engine.ts'
+import { decodeCursor, encodeCursor } from '../pagination.ts'
+import { notFound } from '../problem.ts'
+import { presentEventfd } from '../present.ts'
+import { problemResponses } from '../responses.ts'
+import { Eventfd, EventfdCreate, EventfdValue, FdParams, Page, PageQuery } from '../schemas.ts'
+
+/** The longest a read may wait; longer waits belong on the event stream. */
+export const MAX_READ_WAIT_MS = 60_000
+
+function findEventfd (engine: Engine, fd: number): CoreEventfd {
+  const efd = engine.world.eventfds.get(fd)
+  if (efd === undefined) throw notFound('eventfd', fd)
+  return efd
+}
+
+const eventfds: FastifyPluginAsyncTypebox = async (app) => {
+  const { engine } = app
+
+  app.post('/v1/eventfds', {
+    schema: {
+      operationId: 'createEventfd',
+      summary: 'Create an eventfd (a counter that interrupts signal and readers drain)',
+      tags: ['eventfds'],
+      body: EventfdCreate,
+      response: { 201: Eventfd, ...problemResponses(400) }
+    }
+  }, async (req, reply) => {
+    const opts = { semaphore: req.body.semaphore ?? false, label: req.body.label ?? null, createdAt: new Date().toISOString() }
+    const efd = engine.apply((world, fx) => {
+      const created = world.eventfds.create(opts)
+      fx.eventfd(created)
+      return created
+    })
+    reply.header('location', `/v1/eventfds/${efd.fd}`)
+    return reply.code(201).send(presentEventfd(efd))
+  })
+
+  app.get('/v1/eventfds', {
+    schema: {
+      operationId: 'listEventfds',
+      summary: 'List eventfds by number',
+      tags: ['eventfds'],
+      querystring: PageQuery,
+      response: { 200: Page(Eventfd), ...problemResponses(400) }
+    }
+  }, async (req) => {
+    const limit = req.query.limit ?? 100
+    const after = decodeCursor(req.query.cursor)
+    const all = [...engine.world.eventfds.values()].filter((e) => e.fd > after).sort((a, b) => a.fd - b.fd)
+    const page = all.slice(0, limit)
+    const more = all.length > limit
+    return { items: page.map((e) => presentEventfd(e)), ...(more ? { nextCursor: encodeCursor(page[page.length - 1].fd) } : {}) }
+  })
+
+  app.get('/v1/eventfds/:fd', {
+    schema: {
+      operationId: 'getEventfd',
+      summary: 'Get an eventfd: its counter (not consumed) and what it is bound to',
+      tags: ['eventfds'],
+      params: FdParams,
+      response: { 200: Eventfd, ...problemResponses(404) }
+    }
+  }, async (req) => {
+    const efd = findEventfd(engine, req.params.fd)
+    return presentEventfd(efd, engine.world.bindingsOf(efd.fd))
+  })
+
+  app.post('/v1/eventfds/:fd/read', {
+    schema: {
+      operationId: 'readEventfd',
+      summary: 'read(2): take the counter (semaphore mode: 1); 204 when there is nothing to read',
+      tags: ['eventfds'],
+      params: FdParams,
+      querystring: Type.Object({
+        timeoutMs: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_READ_WAIT_MS, description: 'Wait up to this long for a value' }))
+      }, { additionalProperties: false }),
+      response: { 200: Type.Object({ value: Type.Integer() }), 204: Type.Null({ description: 'Nothing to read (EAGAIN)' }), ...problemResponses(404) }
+    }
+  }, async (req, reply) => {
+    const fd = req.params.fd
+    findEventfd(engine, fd)
+    const deadline = Date.now() + (req.query.timeoutMs ?? 0)
+    for (;;) {
+      // Looked up again each time: a force-delete may have closed it while we waited.
+      const value = engine.apply((world, fx) => world.readEventfd(findEventfd(engine, fd), fx))
+      if (value !== 0) return { value }
+      const left = deadline - Date.now()
+      if (left <= 0 || engine.closing) return reply.code(204).send(null)
+      const wait = engine.waitReadable(fd, left)
+      req.raw.once('close', wait.cancel)
+      await wait.promise
+      req.raw.off('close', wait.cancel)
+    }
+  })
+
+  app.post('/v1/eventfds/:fd/write', {
+    schema: {
+      operationId: 'writeEventfd',
+      summary: 'write(2): add to the counter (an INTx unmask eventfd consumes it and unmasks)',
+      tags: ['eventfds'],
+      params: FdParams,
+      body: EventfdValue,
+      response: { 200: Type.Object({ value: Type.Integer({ description: 'The counter after the write' }) }), ...problemResponses(400, 404, 409) }
+    }
+  }, async (req) => {
+    const efd = findEventfd(engine, req.params.fd)
+    engine.apply((world, fx) => world.writeEventfd(efd, req.body.value, fx))
+    return { value: efd.value }
+  })
+
+  app.delete('/v1/eventfds/:fd', {
+    schema: {
+      operationId: 'deleteEventfd',
+      summary: 'Close an eventfd; EBUSY while bound unless force=true, which de-assigns it everywhere first',
+      tags: ['eventfds'],
+      params: FdParams,
+      querystring: Type.Object({ force: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+      response: { 204: Type.Null(), ...problemResponses(404, 409) }
+    }
+  }, async (req, reply) => {
+    const efd = findEventfd(engine, req.params.fd)
+    engine.apply((world, fx) => world.deleteEventfd(efd, req.query.force ?? false, fx))
+    return reply.code(204).send(null)
+  })
+}
+
+export default eventfds

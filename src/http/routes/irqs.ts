@@ -1,0 +1,98 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import {
+  VFIO_IRQ_SET_ACTION_MASK, VFIO_IRQ_SET_ACTION_TRIGGER, VFIO_IRQ_SET_ACTION_UNMASK, VFIO_IRQ_SET_DATA_BOOL,
+  VFIO_IRQ_SET_DATA_EVENTFD, VFIO_IRQ_SET_DATA_NONE, SIZEOF_VFIO_IRQ_SET_HDR
+} from '../../core/constants.ts'
+import { getIrqInfo } from '../../core/device.ts'
+import type { IrqSetRequest } from '../../core/set-irqs/request.ts'
+import { deviceForUpdate, findDevice, parseIndex, sendEtag } from '../device-context.ts'
+import { presentIrq, presentIrqs, presentVectors } from '../present.ts'
+import { HttpProblem } from '../problem.ts'
+import { problemResponses } from '../responses.ts'
+import { IdParams, IrqIndex, IrqParams, SetIrqsBody, Vector } from '../schemas.ts'
+
+const ACTIONS = { mask: VFIO_IRQ_SET_ACTION_MASK, unmask: VFIO_IRQ_SET_ACTION_UNMASK, trigger: VFIO_IRQ_SET_ACTION_TRIGGER }
+
+/** The friendly body, as the struct vfio_irq_set the kernel would receive. */
+export function toIrqSet (index: number, body: SetIrqsBody): IrqSetRequest {
+  const d = body.data
+  const data = d.type === 'eventfd' ? d.fds : d.type === 'bool' ? d.values.map((x) => (x ? 1 : 0)) : []
+  const count = body.count ?? (d.type === 'none' ? undefined : data.length)
+  if (count === undefined) throw new HttpProblem(400, 'count-required', 'data type none needs an explicit count')
+  const size = d.type === 'eventfd' ? 4 : d.type === 'bool' ? 1 : 0
+  const dataFlag = d.type === 'eventfd' ? VFIO_IRQ_SET_DATA_EVENTFD : d.type === 'bool' ? VFIO_IRQ_SET_DATA_BOOL : VFIO_IRQ_SET_DATA_NONE
+  return {
+    argsz: SIZEOF_VFIO_IRQ_SET_HDR + data.length * size,
+    flags: dataFlag | ACTIONS[body.action],
+    index,
+    start: body.start ?? 0,
+    count,
+    data
+  }
+}
+
+const irqs: FastifyPluginAsyncTypebox = async (app) => {
+  const { engine } = app
+
+  app.get('/v1/devices/:id/irqs', {
+    schema: {
+      operationId: 'listIrqs',
+      summary: 'GET_IRQ_INFO for every index the device answers, with its configuration',
+      tags: ['irqs'],
+      params: IdParams,
+      response: { 200: Type.Object({ items: Type.Array(Type.Ref('IrqIndex')) }), ...problemResponses(404) }
+    }
+  }, async (req) => ({ items: presentIrqs(findDevice(engine, req.params.id)) }))
+
+  app.get('/v1/devices/:id/irqs/:index', {
+    schema: {
+      operationId: 'getIrq',
+      summary: 'GET_IRQ_INFO for one index (EINVAL for ERR on a device that is not PCI Express)',
+      tags: ['irqs'],
+      params: IrqParams,
+      response: { 200: IrqIndex, ...problemResponses(400, 404) }
+    }
+  }, async (req) => presentIrq(findDevice(engine, req.params.id), parseIndex(req.params.index)))
+
+  app.get('/v1/devices/:id/irqs/:index/vectors', {
+    schema: {
+      operationId: 'listVectors',
+      summary: 'Per-vector state of one index: host vector and trigger eventfd',
+      tags: ['irqs'],
+      params: IrqParams,
+      response: {
+        200: Type.Object({ index: Type.Integer(), name: Type.String(), count: Type.Integer(), items: Type.Array(Vector) }),
+        ...problemResponses(400, 404)
+      }
+    }
+  }, async (req) => {
+    const dev = findDevice(engine, req.params.id)
+    const index = parseIndex(req.params.index)
+    getIrqInfo(dev, 16, index) // same EINVAL answers as GET_IRQ_INFO
+    return presentVectors(dev, index)
+  })
+
+  app.post('/v1/devices/:id/irqs/:index', {
+    schema: {
+      operationId: 'setIrqs',
+      summary: 'VFIO_DEVICE_SET_IRQS in JSON: mask, unmask or trigger a range of vectors',
+      tags: ['irqs'],
+      params: IrqParams,
+      body: SetIrqsBody,
+      response: {
+        200: Type.Object({ result: Type.Integer({ description: '0, or the positive number of vectors the host could have given' }), irq: IrqIndex, version: Type.Integer() }),
+        ...problemResponses(400, 404, 409, 412, 507)
+      }
+    }
+  }, async (req, reply) => {
+    const dev = deviceForUpdate(engine, req, req.params.id)
+    const index = parseIndex(req.params.index)
+    const request = toIrqSet(index, req.body)
+    const result = engine.apply((world, fx) => world.setIrqs(dev, request, fx))
+    sendEtag(reply, dev)
+    return { result, irq: presentIrq(dev, index), version: dev.version }
+  })
+}
+
+export default irqs

@@ -1,0 +1,155 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox'
+
+// The one source of request validation, response serialisation, TypeScript types and the
+// OpenAPI document. Bodies are validated without type coercion and reject unknown fields.
+
+const strict = { additionalProperties: false } as const
+const U32 = Type.Integer({ minimum: 0, maximum: 0xffffffff })
+/** Arrays longer than `count` are accepted like the kernel; past this they are abuse. */
+export const MAX_DATA_ELEMENTS = 16384
+
+export const Problem = Type.Object({
+  type: Type.String(),
+  title: Type.String(),
+  status: Type.Integer(),
+  detail: Type.String(),
+  instance: Type.Optional(Type.String()),
+  reason: Type.String({ description: 'Stable kebab-case code of the rule that rejected the request' }),
+  errno: Type.Optional(Type.String({ description: 'Linux errno name, where the model produced one' })),
+  errnoValue: Type.Optional(Type.Integer()),
+  result: Type.Optional(Type.Integer({ description: 'Raw ioctl routes: the ioctl return value (-1)' })),
+  errors: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() })))
+}, { $id: 'Problem', additionalProperties: true })
+
+export const Abi = Type.Union([Type.Literal('linux-6.12'), Type.Literal('linux-6.1')], {
+  description: 'linux-6.12 (default): dynamic MSI-X. linux-6.1: NORESIZE, MSI-X grows only by disable + re-enable.'
+})
+
+export const IrqIndexParam = Type.Union([
+  Type.Union([Type.Literal('intx'), Type.Literal('msi'), Type.Literal('msix'), Type.Literal('err'), Type.Literal('req')]),
+  Type.String({ pattern: '^[0-9]{1,10}$' })
+], { description: 'IRQ index: a name (intx, msi, msix, err, req) or its number (0-4)' })
+
+export const DeviceCreate = Type.Object({
+  name: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+  abi: Type.Optional(Abi),
+  pcie: Type.Optional(Type.Boolean({ description: 'PCI Express: adds the ERR index' })),
+  reset: Type.Optional(Type.Boolean({ description: 'Supports VFIO_DEVICE_RESET' })),
+  intx: Type.Optional(Type.Boolean({ description: 'Has an interrupt pin' })),
+  msi: Type.Optional(Type.Object({
+    vectors: Type.Union([1, 2, 4, 8, 16, 32].map((n) => Type.Literal(n)), { description: 'MSI vector count' })
+  }, strict)),
+  msix: Type.Optional(Type.Object({
+    tableSize: Type.Integer({ minimum: 1, maximum: 2048 }),
+    dynamic: Type.Optional(Type.Boolean({ description: 'Dynamic MSI-X (default true under linux-6.12; must be false under linux-6.1)' }))
+  }, strict))
+}, strict)
+export type DeviceCreate = Static<typeof DeviceCreate>
+
+const FlagSet = {
+  flags: Type.Array(Type.String()),
+  flagsValue: Type.Integer()
+}
+
+export const Device = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  createdAt: Type.String({ format: 'date-time' }),
+  abi: Abi,
+  pcie: Type.Boolean(),
+  reset: Type.Boolean(),
+  intx: Type.Boolean(),
+  msi: Type.Optional(Type.Object({ vectors: Type.Integer() })),
+  msix: Type.Optional(Type.Object({ tableSize: Type.Integer(), dynamic: Type.Boolean() })),
+  info: Type.Object({ ...FlagSet, numRegions: Type.Integer(), numIrqs: Type.Integer() }),
+  irqType: Type.Union([Type.Literal('none'), Type.Literal('intx'), Type.Literal('msi'), Type.Literal('msix')]),
+  version: Type.Integer()
+}, { $id: 'Device' })
+
+export const Page = <T extends TSchema>(item: T) => Type.Object({
+  items: Type.Array(item),
+  nextCursor: Type.Optional(Type.String({ description: 'Pass as `cursor` for the next page; absent on the last page' }))
+})
+
+export const PageQuery = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+  cursor: Type.Optional(Type.String({ maxLength: 64 }))
+}, strict)
+
+// Response-only: the coercion pitfall of nullable unions concerns validation, not serialisation.
+const NullableFd = Type.Union([Type.Integer(), Type.Null()])
+
+export const IrqIndex = Type.Object({
+  index: Type.Integer(),
+  name: Type.String(),
+  count: Type.Integer(),
+  ...FlagSet,
+  enabled: Type.Boolean({ description: 'INTx/MSI/MSI-X: this index is the enabled type. ERR/REQ: a trigger is set' }),
+  trigger: Type.Optional(NullableFd),
+  masked: Type.Optional(Type.Boolean()),
+  line: Type.Optional(Type.Boolean({ description: 'INTx: whether the device drives its line' })),
+  unmaskEventfd: Type.Optional(NullableFd),
+  dynamic: Type.Optional(Type.Boolean({ description: 'MSI-X: vectors can be added while enabled' })),
+  enabledVectors: Type.Optional(Type.Integer({ description: 'MSI/MSI-X: nvec of the enable call' })),
+  hostVectors: Type.Optional(Type.Integer({ description: 'MSI/MSI-X: host vectors held' })),
+  triggers: Type.Optional(Type.Integer({ description: 'MSI/MSI-X: vectors with a trigger' }))
+}, { $id: 'IrqIndex' })
+
+export const Vector = Type.Object({
+  vector: Type.Integer(),
+  allocated: Type.Boolean({ description: 'A host vector backs it (for INTx/ERR/REQ: the index is in use)' }),
+  trigger: NullableFd
+})
+
+export const SetIrqsBody = Type.Object({
+  action: Type.Union([Type.Literal('mask'), Type.Literal('unmask'), Type.Literal('trigger')]),
+  start: Type.Optional(U32),
+  count: Type.Optional(Type.Integer({ minimum: 0, maximum: 0xffffffff, description: 'Defaults to the length of fds/values' })),
+  data: Type.Union([
+    Type.Object({ type: Type.Literal('none') }, strict),
+    Type.Object({ type: Type.Literal('bool'), values: Type.Array(Type.Boolean(), { maxItems: MAX_DATA_ELEMENTS }) }, strict),
+    Type.Object({
+      type: Type.Literal('eventfd'),
+      fds: Type.Array(Type.Integer({ minimum: -2147483648, maximum: 2147483647 }), { maxItems: MAX_DATA_ELEMENTS, description: 'Eventfd numbers; -1 de-assigns' })
+    }, strict)
+  ])
+}, { ...strict, examples: [{ action: 'trigger', start: 0, count: 2, data: { type: 'eventfd', fds: [5, -1] } }] })
+export type SetIrqsBody = Static<typeof SetIrqsBody>
+
+export const RawSetIrqs = Type.Object({
+  argsz: Type.Optional(U32),
+  flags: U32,
+  index: U32,
+  start: U32,
+  count: U32,
+  data: Type.Optional(Type.Array(Type.Integer({ minimum: -2147483648, maximum: 0xffffffff }), { maxItems: MAX_DATA_ELEMENTS }))
+}, { ...strict, examples: [{ argsz: 24, flags: 36, index: 2, start: 0, count: 1, data: [-1] }] })
+export type RawSetIrqs = Static<typeof RawSetIrqs>
+
+export const RawGetIrqInfo = Type.Object({ argsz: Type.Optional(U32), index: U32 }, { ...strict, examples: [{ argsz: 16, index: 2 }] })
+export const RawGetInfo = Type.Object({ argsz: Type.Optional(U32) }, { ...strict, examples: [{ argsz: 16 }] })
+export const RawResult = Type.Object({ result: Type.Integer() })
+
+export const EventfdCreate = Type.Object({
+  semaphore: Type.Optional(Type.Boolean({ default: false })),
+  label: Type.Optional(Type.String({ maxLength: 128 }))
+}, { ...strict, examples: [{ semaphore: false, label: 'vm1-q0' }] })
+
+export const Binding = Type.Object({
+  deviceId: Type.String(), index: Type.Integer(), name: Type.String(), vector: Type.Integer(),
+  role: Type.Union([Type.Literal('trigger'), Type.Literal('unmask')])
+})
+
+export const Eventfd = Type.Object({
+  fd: Type.Integer(),
+  value: Type.Integer(),
+  semaphore: Type.Boolean(),
+  label: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Type.String({ format: 'date-time' }),
+  bindings: Type.Optional(Type.Array(Binding))
+}, { $id: 'Eventfd' })
+
+export const FdParams = Type.Object({ fd: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) })
+export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) })
+export const IrqParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }), index: IrqIndexParam })
+export const EventfdValue = Type.Object({ value: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }) }, { ...strict, examples: [{ value: 1 }] })

@@ -1,0 +1,162 @@
+import type Database from 'better-sqlite3'
+import type { Abi, Device, IrqType } from '../core/device.ts'
+import { createDevice } from '../core/device.ts'
+import type { Effects } from '../core/effects.ts'
+import { World } from '../core/world.ts'
+import type { Db } from './db.ts'
+
+interface DeviceRow {
+  id: string, name: string, created_at: string, abi: Abi
+  pcie: number, reset: number, intx: number, msi_vectors: number, msix_table_size: number, msix_dynamic: number
+  version: number, irq_type: IrqType
+  intx_trigger: number, intx_unmask_fd: number, intx_masked: number, intx_line: number
+  msi_enabled_nvec: number, msix_enabled_nvec: number, err_trigger: number, req_trigger: number
+}
+
+interface VectorRow { device_id: string, irq_index: number, vector: number, trigger: number }
+interface EventfdRow { fd: number, value: number, semaphore: number, label: string | null, created_at: string }
+
+const b = (x: boolean): number => (x ? 1 : 0)
+
+/**
+ * Loads and saves the model's state. It knows tables and columns, not rules: what to write
+ * comes from the Effects of one operation, written in one transaction.
+ */
+export class Repository {
+  private readonly db: Db
+  private readonly upsertDevice: Database.Statement
+  private readonly deleteDeviceStmt: Database.Statement
+  private readonly upsertVector: Database.Statement
+  private readonly deleteVector: Database.Statement
+  private readonly upsertEventfd: Database.Statement
+  private readonly deleteEventfdStmt: Database.Statement
+  private readonly setNextFd: Database.Statement
+  private readonly pageDevices: Database.Statement
+  private readonly seqOf: Database.Statement
+  private readonly writeTx: (world: World, fx: Effects) => void
+
+  constructor (db: Db) {
+    this.db = db
+    this.upsertDevice = db.prepare(`INSERT INTO devices (id, name, created_at, abi, pcie, reset, intx,
+        msi_vectors, msix_table_size, msix_dynamic, version, irq_type, intx_trigger, intx_unmask_fd,
+        intx_masked, intx_line, msi_enabled_nvec, msix_enabled_nvec, err_trigger, req_trigger)
+      VALUES (@id, @name, @created_at, @abi, @pcie, @reset, @intx, @msi_vectors, @msix_table_size,
+        @msix_dynamic, @version, @irq_type, @intx_trigger, @intx_unmask_fd, @intx_masked, @intx_line,
+        @msi_enabled_nvec, @msix_enabled_nvec, @err_trigger, @req_trigger)
+      ON CONFLICT (id) DO UPDATE SET version = excluded.version, irq_type = excluded.irq_type,
+        intx_trigger = excluded.intx_trigger, intx_unmask_fd = excluded.intx_unmask_fd,
+        intx_masked = excluded.intx_masked, intx_line = excluded.intx_line,
+        msi_enabled_nvec = excluded.msi_enabled_nvec, msix_enabled_nvec = excluded.msix_enabled_nvec,
+        err_trigger = excluded.err_trigger, req_trigger = excluded.req_trigger`)
+    this.deleteDeviceStmt = db.prepare('DELETE FROM devices WHERE id = ?')
+    this.upsertVector = db.prepare(`INSERT INTO vectors (device_id, irq_index, vector, trigger) VALUES (?, ?, ?, ?)
+      ON CONFLICT (device_id, irq_index, vector) DO UPDATE SET trigger = excluded.trigger`)
+    this.deleteVector = db.prepare('DELETE FROM vectors WHERE device_id = ? AND irq_index = ? AND vector = ?')
+    this.upsertEventfd = db.prepare(`INSERT INTO eventfds (fd, value, semaphore, label, created_at)
+      VALUES (@fd, @value, @semaphore, @label, @created_at)
+      ON CONFLICT (fd) DO UPDATE SET value = excluded.value`)
+    this.deleteEventfdStmt = db.prepare('DELETE FROM eventfds WHERE fd = ?')
+    this.setNextFd = db.prepare("UPDATE meta SET value = ? WHERE key = 'next_fd'")
+    this.pageDevices = db.prepare('SELECT seq, id FROM devices WHERE seq > ? ORDER BY seq LIMIT ?')
+    this.seqOf = db.prepare('SELECT seq FROM devices WHERE id = ?').pluck()
+    this.writeTx = db.transaction((world: World, fx: Effects) => this.write(world, fx))
+  }
+
+  /** Writes everything one operation changed, atomically. Throws if SQLite does. */
+  save (world: World, fx: Effects): void {
+    if (fx.empty) return
+    this.writeTx(world, fx)
+  }
+
+  private write (world: World, fx: Effects): void {
+    for (const dev of fx.deletedDevices) this.deleteDeviceStmt.run(dev.id)
+    for (const dev of fx.devices) this.upsertDevice.run(deviceRow(dev))
+    for (const [dev, sets] of fx.vectors) {
+      for (const [index, table, set] of [[1, dev.msi, sets.msi], [2, dev.msix, sets.msix]] as const) {
+        for (const v of set) {
+          if (table.allocated[v] !== 0) this.upsertVector.run(dev.id, index, v, table.trigger[v])
+          else this.deleteVector.run(dev.id, index, v)
+        }
+      }
+    }
+    for (const fd of fx.deletedEventfds) this.deleteEventfdStmt.run(fd)
+    for (const efd of fx.eventfds) {
+      this.upsertEventfd.run({ fd: efd.fd, value: efd.value, semaphore: b(efd.semaphore), label: efd.label, created_at: efd.createdAt })
+    }
+    this.setNextFd.run(world.eventfds.nextFd)
+  }
+
+  /** Rebuilds the whole model from the database, exactly as it was last committed. */
+  load (poolCapacity: number): World {
+    const nextFd = this.db.prepare("SELECT value FROM meta WHERE key = 'next_fd'").pluck().get() as number
+    const world = new World(poolCapacity, nextFd)
+    for (const r of this.db.prepare('SELECT * FROM eventfds ORDER BY fd').all() as EventfdRow[]) {
+      world.eventfds.restore({ fd: r.fd, value: r.value, semaphore: r.semaphore !== 0, label: r.label, createdAt: r.created_at })
+    }
+    const devices = new Map<string, Device>()
+    for (const r of this.db.prepare('SELECT * FROM devices ORDER BY seq').all() as DeviceRow[]) {
+      const dev = createDevice(r.id, r.name, r.created_at, r.abi, {
+        pcie: r.pcie !== 0,
+        reset: r.reset !== 0,
+        intx: r.intx !== 0,
+        msiVectors: r.msi_vectors,
+        msixTableSize: r.msix_table_size,
+        msixDynamic: r.msix_dynamic !== 0
+      })
+      dev.version = r.version
+      dev.irqType = r.irq_type
+      Object.assign(dev.intx, { trigger: r.intx_trigger, unmaskFd: r.intx_unmask_fd, masked: r.intx_masked !== 0, line: r.intx_line !== 0 })
+      dev.msi.enabledNvec = r.msi_enabled_nvec
+      dev.msix.enabledNvec = r.msix_enabled_nvec
+      dev.errTrigger = r.err_trigger
+      dev.reqTrigger = r.req_trigger
+      devices.set(dev.id, dev)
+    }
+    for (const r of this.db.prepare('SELECT * FROM vectors').all() as VectorRow[]) {
+      const dev = devices.get(r.device_id)
+      if (dev === undefined) continue
+      const table = r.irq_index === 2 ? dev.msix : dev.msi
+      table.allocate(r.vector)
+      table.trigger[r.vector] = r.trigger
+    }
+    for (const dev of devices.values()) world.restoreDevice(dev)
+    return world
+  }
+
+  /** Device ids in creation order after the cursor (a creation sequence number). */
+  devicePage (after: number, limit: number): { ids: string[], last: number | null, more: boolean } {
+    const rows = this.pageDevices.all(after, limit + 1) as Array<{ seq: number, id: string }>
+    const more = rows.length > limit
+    const page = more ? rows.slice(0, limit) : rows
+    return { ids: page.map((r) => r.id), last: page.length > 0 ? page[page.length - 1].seq : null, more }
+  }
+
+  deviceSeq (id: string): number | undefined {
+    return this.seqOf.get(id) as number | undefined
+  }
+}
+
+function deviceRow (dev: Device): DeviceRow {
+  return {
+    id: dev.id,
+    name: dev.name,
+    created_at: dev.createdAt,
+    abi: dev.abi,
+    pcie: b(dev.caps.pcie),
+    reset: b(dev.caps.reset),
+    intx: b(dev.caps.intx),
+    msi_vectors: dev.caps.msiVectors,
+    msix_table_size: dev.caps.msixTableSize,
+    msix_dynamic: b(dev.caps.msixDynamic),
+    version: dev.version,
+    irq_type: dev.irqType,
+    intx_trigger: dev.intx.trigger,
+    intx_unmask_fd: dev.intx.unmaskFd,
+    intx_masked: b(dev.intx.masked),
+    intx_line: b(dev.intx.line),
+    msi_enabled_nvec: dev.msi.enabledNvec,
+    msix_enabled_nvec: dev.msix.enabledNvec,
+    err_trigger: dev.errTrigger,
+    req_trigger: dev.reqTrigger
+  }
+}
