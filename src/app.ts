@@ -4,7 +4,11 @@ import Fastify, { LogController, type FastifyServerOptions } from 'fastify'
 import { Engine } from './engine.ts'
 import { sendProblem, toProblem } from './http/problem.ts'
 import devices from './http/routes/devices.ts'
+import websocket from '@fastify/websocket'
+import events from './http/routes/events.ts'
 import eventfds from './http/routes/eventfds.ts'
+import interrupts from './http/routes/interrupts.ts'
+import stream from './http/routes/stream.ts'
 import ioctl from './http/routes/ioctl.ts'
 import irqs from './http/routes/irqs.ts'
 import service from './http/routes/service.ts'
@@ -27,9 +31,12 @@ export interface AppOptions {
   logger?: FastifyServerOptions['logger']
   /** Largest request body accepted, in bytes. */
   bodyLimit?: number
+  /** How often the interrupt path's counters are written to SQLite, in ms (0: only at close). */
+  flushMs?: number
 }
 
 export const DEFAULT_BODY_LIMIT = 256 * 1024
+export const DEFAULT_FLUSH_MS = 1000
 
 /**
  * Request bodies are validated without type coercion (a string is not a number), query strings
@@ -58,8 +65,10 @@ export async function buildApp (opts: AppOptions) {
 
   const engine = new Engine(openDb(opts.db, opts.sync), opts.hostVectors)
   app.decorate('engine', engine)
+  if ((opts.flushMs ?? DEFAULT_FLUSH_MS) > 0) engine.startFlusher(opts.flushMs ?? DEFAULT_FLUSH_MS)
+  // Open streams would hold close() open: end them first; then flush and close the database.
+  app.addHook('preClose', async () => engine.endStreams())
   app.addHook('onClose', async () => engine.close())
-  app.addHook('preClose', async () => { engine.closing = true })
 
   for (const schema of [Problem, Device, IrqIndex, Eventfd]) app.addSchema(schema)
 
@@ -93,6 +102,10 @@ export async function buildApp (opts: AppOptions) {
   await app.register(irqs)
   await app.register(ioctl)
   await app.register(eventfds)
+  await app.register(websocket, { options: { maxPayload: 256 * 1024 } })
+  await app.register(interrupts)
+  await app.register(events)
+  await app.register(stream)
   return app
 }
 

@@ -8,6 +8,7 @@ export interface Config {
   hostVectors: number
   logLevel: string
   sync: SyncMode
+  flushMs: number
 }
 
 /** name, flag, environment variable, default: flags win over the environment, which wins over defaults. */
@@ -17,6 +18,7 @@ export const SETTINGS = [
   { key: 'db', flag: 'db', env: 'VIRQ_DB', default: './data/virq.db', help: "SQLite file (':memory:' for a throwaway instance)" },
   { key: 'hostVectors', flag: 'host-vectors', env: 'VIRQ_HOST_VECTORS', default: '4096', help: "capacity of the host vector pool" },
   { key: 'logLevel', flag: 'log-level', env: 'VIRQ_LOG_LEVEL', default: 'info', help: 'pino log level' },
+  { key: 'flushMs', flag: 'flush-ms', env: 'VIRQ_FLUSH_MS', default: '1000', help: 'how often interrupt and eventfd counters are written to SQLite' },
   { key: 'sync', flag: 'sync', env: 'VIRQ_SYNC', default: 'full', help: 'SQLite synchronous: full (power-cut safe) or normal (crash safe)' }
 ] as const
 
@@ -46,6 +48,7 @@ export function readConfig (argv: string[], env: NodeJS.ProcessEnv): Config {
     db: raw.db,
     hostVectors: integer('--host-vectors', raw.hostVectors, 0, 1 << 24),
     logLevel: raw.logLevel,
-    sync: raw.sync
+    sync: raw.sync,
+    flushMs: integer('--flush-ms', raw.flushMs, 1, 3_600_000)
   }
 }

@@ -3,6 +3,7 @@ import { VfioError } from './core/errno.ts'
 import type { Eventfd } from './core/eventfds.ts'
 import type { World } from './core/world.ts'
 import type { Db } from './store/db.ts'
+import { ReaderRegistry } from './hot/readers.ts'
 import { Repository } from './store/repository.ts'
 
 /**
@@ -17,8 +18,21 @@ export class Engine {
   /** Set when shutdown begins: waiters stop waiting, readiness goes false. */
   closing = false
   private readonly hostVectors: number
-  /** Readers waiting for an eventfd to become readable (long-poll, streams). */
+  /** Readers waiting for an eventfd to become readable (long-poll). */
   private readonly waiters = new Map<number, Set<() => void>>()
+  /** Stream consumers (SSE, WebSocket) reading eventfds. */
+  readonly readers = new ReaderRegistry()
+  /** Open streams, ended when the service closes (they would hold app.close() open). */
+  readonly streams = new Set<{ close: () => void }>()
+  /**
+   * What the interrupt path changed since the last flush: eventfd counters, interrupt counters,
+   * INTx line and automask. Written in one transaction per flush, never per interrupt.
+   */
+  readonly hot = new Effects()
+  private flushTimer: NodeJS.Timeout | undefined
+  /** Called after each flush with its duration in seconds (metrics). */
+  onFlush: ((seconds: number) => void) | null = null
+  flushError: Error | null = null
 
   constructor (db: Db, hostVectors: number) {
     this.db = db
@@ -27,9 +41,31 @@ export class Engine {
     this.world = this.load()
   }
 
+  /** Flush the interrupt path's changes every `ms`; the timer does not keep the process alive. */
+  startFlusher (ms: number): void {
+    this.flushTimer = setInterval(() => this.flush(), ms)
+    this.flushTimer.unref()
+  }
+
+  flush (): void {
+    if (this.hot.empty || !this.db.open) return
+    const t0 = process.hrtime.bigint()
+    try {
+      this.repo.save(this.world, this.hot)
+      this.hot.clear()
+      this.flushError = null
+    } catch (err) {
+      this.flushError = err as Error // kept pending: the next flush tries again
+    }
+    this.onFlush?.(Number(process.hrtime.bigint() - t0) / 1e9)
+  }
+
   private load (): World {
     const world = this.repo.load(this.hostVectors)
-    world.eventfds.onReadable = (efd) => this.wake(efd)
+    world.eventfds.onReadable = (efd) => {
+      this.wake(efd)
+      this.readers.notify(efd.fd)
+    }
     return world
   }
 
@@ -98,9 +134,17 @@ export class Engine {
   }
 
   /** Ends every wait and closes the database; committed state is all there is to keep. */
-  close (): void {
+  /** Ends every open stream (first step of shutdown). */
+  endStreams (): void {
     this.closing = true
+    for (const stream of [...this.streams]) stream.close()
+  }
+
+  close (): void {
+    this.endStreams()
+    clearInterval(this.flushTimer)
     for (const set of [...this.waiters.values()]) for (const finish of [...set]) finish()
+    this.flush()
     if (this.db.open) this.db.close()
   }
 }

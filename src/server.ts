@@ -18,6 +18,7 @@ async function main (): Promise<void> {
     db: config.db,
     hostVectors: config.hostVectors,
     sync: config.sync,
+    flushMs: config.flushMs,
     logger: { level: config.logLevel }
   })
 

@@ -5,6 +5,7 @@ import {
   VFIO_PCI_REQ_IRQ_INDEX, SIZEOF_VFIO_DEVICE_INFO, SIZEOF_VFIO_IRQ_INFO
 } from './constants.ts'
 import { fail } from './errno.ts'
+import { IrqCounters } from './counters.ts'
 import { NO_TRIGGER, VectorTable } from './vectors.ts'
 
 /** Which kernel's vfio-pci the device behaves like (model section 2). */
@@ -51,6 +52,8 @@ export interface Device {
   readonly msix: VectorTable
   errTrigger: number
   reqTrigger: number
+  /** Device-originated interrupts per index and vector (model section 7). */
+  readonly counters: readonly IrqCounters[]
 }
 
 export function createDevice (id: string, name: string, createdAt: string, abi: Abi, caps: DeviceCaps): Device {
@@ -66,7 +69,11 @@ export function createDevice (id: string, name: string, createdAt: string, abi: 
     msi: new VectorTable(caps.msiVectors),
     msix: new VectorTable(caps.msixTableSize),
     errTrigger: NO_TRIGGER,
-    reqTrigger: NO_TRIGGER
+    reqTrigger: NO_TRIGGER,
+    counters: [
+      new IrqCounters(caps.intx ? 1 : 0), new IrqCounters(caps.msiVectors), new IrqCounters(caps.msixTableSize),
+      new IrqCounters(caps.pcie ? 1 : 0), new IrqCounters(1)
+    ]
   }
 }
 

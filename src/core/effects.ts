@@ -11,6 +11,8 @@ export class Effects {
   /** Per device, the MSI (index 1) and MSI-X (index 2) vectors whose row must be rewritten. */
   readonly vectors = new Map<Device, { msi: Set<number>, msix: Set<number> }>()
   readonly eventfds = new Set<Eventfd>()
+  /** Devices whose interrupt counters moved. */
+  readonly counters = new Set<Device>()
   readonly deletedDevices = new Set<Device>()
   readonly deletedEventfds = new Set<number>()
 
@@ -32,8 +34,21 @@ export class Effects {
     this.eventfds.add(efd)
   }
 
+  countersOf (dev: Device): void {
+    this.counters.add(dev)
+  }
+
+  clear (): void {
+    this.devices.clear()
+    this.vectors.clear()
+    this.eventfds.clear()
+    this.counters.clear()
+    this.deletedDevices.clear()
+    this.deletedEventfds.clear()
+  }
+
   get empty (): boolean {
-    return this.devices.size === 0 && this.eventfds.size === 0 &&
+    return this.devices.size === 0 && this.eventfds.size === 0 && this.counters.size === 0 &&
       this.deletedDevices.size === 0 && this.deletedEventfds.size === 0
   }
 }

@@ -7,6 +7,7 @@ import { setIrqs } from './set-irqs/dispatch.ts'
 import type { IrqSetRequest } from './set-irqs/request.ts'
 import { VFIO_PCI_MSI_IRQ_INDEX, VFIO_PCI_MSIX_IRQ_INDEX } from './constants.ts'
 import { NO_TRIGGER } from './vectors.ts'
+import { LOST_NO_TRIGGER } from './counters.ts'
 
 /** Where an eventfd is used: the answer to "what is it bound to". */
 export interface Binding { deviceId: string, index: number, vector: number, role: 'trigger' | 'unmask' }
@@ -144,11 +145,19 @@ export class World {
     if (dev.intx.line) this.raiseIntx(dev, fx)
   }
 
-  /** The INTx handler: automask, then signal the trigger. Returns whether it was delivered. */
-  raiseIntx (dev: Device, fx: Effects): boolean {
+  /**
+   * The INTx handler (vfio_intx_handler): automask, then signal the trigger. Every raise is an
+   * interrupt at the host, so it is counted here whether an assert, an enable or an unmask
+   * caused it.
+   */
+  raiseIntx (dev: Device, fx: Effects): void {
     dev.intx.masked = true
     fx.device(dev)
-    return this.signalTrigger(dev.intx.trigger, fx)
+    const c = dev.counters[0]
+    fx.countersOf(dev)
+    c.fired[0] += 1
+    if (this.signalTrigger(dev.intx.trigger, fx)) c.delivered[0] += 1
+    else c.lost[LOST_NO_TRIGGER][0] += 1
   }
 
   installUnmaskEventfd (dev: Device, efd: Eventfd, fx: Effects): void {

@@ -76,16 +76,29 @@ export function presentIrqs (dev: Device) {
   return out
 }
 
+/** Device-originated interrupt counters of one vector (model section 7). */
+function counters (dev: Device, index: number, v: number) {
+  const c = dev.counters[index]
+  return {
+    fired: c.fired[v],
+    delivered: c.delivered[v],
+    lost: c.lostTotal(v),
+    lostBy: { 'index-disabled': c.lost[0][v], 'not-allocated': c.lost[1][v], 'no-trigger': c.lost[2][v] }
+  }
+}
+
 export function presentVectors (dev: Device, index: number) {
   const count = irqCount(dev, index)
   const items = []
   if (index === 1 || index === 2) {
     const table = vectorTable(dev, index)
-    for (let v = 0; v < count; v++) items.push({ vector: v, allocated: table.allocated[v] !== 0, trigger: fdOrNull(table.trigger[v]) })
+    for (let v = 0; v < count; v++) {
+      items.push({ vector: v, allocated: table.allocated[v] !== 0, trigger: fdOrNull(table.trigger[v]), ...counters(dev, index, v) })
+    }
   } else if (count > 0) {
     const trigger = index === 0 ? dev.intx.trigger : index === 3 ? dev.errTrigger : dev.reqTrigger
     const inUse = index === 0 ? dev.irqType === 'intx' : trigger !== NO_TRIGGER
-    items.push({ vector: 0, allocated: inUse, trigger: fdOrNull(trigger) })
+    items.push({ vector: 0, allocated: inUse, trigger: fdOrNull(trigger), ...counters(dev, index, 0) })
   }
   return { index, name: IRQ_INDEX_NAMES[index], count, items }
 }

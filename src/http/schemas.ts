@@ -98,7 +98,15 @@ export const IrqIndex = Type.Object({
 export const Vector = Type.Object({
   vector: Type.Integer(),
   allocated: Type.Boolean({ description: 'A host vector backs it (for INTx/ERR/REQ: the index is in use)' }),
-  trigger: NullableFd
+  trigger: NullableFd,
+  fired: Type.Integer({ description: 'Interrupts the device fired on this vector' }),
+  delivered: Type.Integer({ description: 'Of those, signalled to the trigger eventfd' }),
+  lost: Type.Integer({ description: 'Of those, lost (sum of lostBy)' }),
+  lostBy: Type.Object({
+    'index-disabled': Type.Integer(),
+    'not-allocated': Type.Integer(),
+    'no-trigger': Type.Integer()
+  })
 })
 
 export const SetIrqsBody = Type.Object({

@@ -14,6 +14,10 @@ interface DeviceRow {
 }
 
 interface VectorRow { device_id: string, irq_index: number, vector: number, trigger: number }
+interface CounterRow {
+  device_id: string, irq_index: number, vector: number, fired: number, delivered: number
+  lost_index_disabled: number, lost_not_allocated: number, lost_no_trigger: number
+}
 interface EventfdRow { fd: number, value: number, semaphore: number, label: string | null, created_at: string }
 
 const b = (x: boolean): number => (x ? 1 : 0)
@@ -31,6 +35,7 @@ export class Repository {
   private readonly upsertEventfd: Database.Statement
   private readonly deleteEventfdStmt: Database.Statement
   private readonly setNextFd: Database.Statement
+  private readonly upsertCounters: Database.Statement
   private readonly pageDevices: Database.Statement
   private readonly seqOf: Database.Statement
   private readonly writeTx: (world: World, fx: Effects) => void
@@ -57,6 +62,11 @@ export class Repository {
       ON CONFLICT (fd) DO UPDATE SET value = excluded.value`)
     this.deleteEventfdStmt = db.prepare('DELETE FROM eventfds WHERE fd = ?')
     this.setNextFd = db.prepare("UPDATE meta SET value = ? WHERE key = 'next_fd'")
+    this.upsertCounters = db.prepare(`INSERT INTO irq_counters (device_id, irq_index, vector, fired, delivered,
+        lost_index_disabled, lost_not_allocated, lost_no_trigger) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (device_id, irq_index, vector) DO UPDATE SET fired = excluded.fired, delivered = excluded.delivered,
+        lost_index_disabled = excluded.lost_index_disabled, lost_not_allocated = excluded.lost_not_allocated,
+        lost_no_trigger = excluded.lost_no_trigger`)
     this.pageDevices = db.prepare('SELECT seq, id FROM devices WHERE seq > ? ORDER BY seq LIMIT ?')
     this.seqOf = db.prepare('SELECT seq FROM devices WHERE id = ?').pluck()
     this.writeTx = db.transaction((world: World, fx: Effects) => this.write(world, fx))
@@ -69,9 +79,13 @@ export class Repository {
   }
 
   private write (world: World, fx: Effects): void {
+    // A long-lived Effects (the interrupt path's) may still name something deleted since: skip it.
+    const live = (dev: Device): boolean => world.devices.get(dev.id) === dev
     for (const dev of fx.deletedDevices) this.deleteDeviceStmt.run(dev.id)
-    for (const dev of fx.devices) this.upsertDevice.run(deviceRow(dev))
+    for (const dev of fx.devices) if (live(dev)) this.upsertDevice.run(deviceRow(dev))
+    for (const dev of fx.counters) if (live(dev)) this.writeCounters(dev)
     for (const [dev, sets] of fx.vectors) {
+      if (!live(dev)) continue
       for (const [index, table, set] of [[1, dev.msi, sets.msi], [2, dev.msix, sets.msix]] as const) {
         for (const v of set) {
           if (table.allocated[v] !== 0) this.upsertVector.run(dev.id, index, v, table.trigger[v])
@@ -81,9 +95,20 @@ export class Repository {
     }
     for (const fd of fx.deletedEventfds) this.deleteEventfdStmt.run(fd)
     for (const efd of fx.eventfds) {
+      if (world.eventfds.get(efd.fd) !== efd) continue
       this.upsertEventfd.run({ fd: efd.fd, value: efd.value, semaphore: b(efd.semaphore), label: efd.label, created_at: efd.createdAt })
     }
     this.setNextFd.run(world.eventfds.nextFd)
+  }
+
+  /** Every vector that ever fired; counters only grow, so untouched rows stay right. */
+  private writeCounters (dev: Device): void {
+    dev.counters.forEach((c, index) => {
+      for (let v = 0; v < c.size; v++) {
+        if (c.fired[v] === 0) continue
+        this.upsertCounters.run(dev.id, index, v, c.fired[v], c.delivered[v], c.lost[0][v], c.lost[1][v], c.lost[2][v])
+      }
+    })
   }
 
   /** Rebuilds the whole model from the database, exactly as it was last committed. */
@@ -118,6 +143,15 @@ export class Repository {
       const table = r.irq_index === 2 ? dev.msix : dev.msi
       table.allocate(r.vector)
       table.trigger[r.vector] = r.trigger
+    }
+    for (const r of this.db.prepare('SELECT * FROM irq_counters').all() as CounterRow[]) {
+      const c = devices.get(r.device_id)?.counters[r.irq_index]
+      if (c === undefined || r.vector >= c.size) continue
+      c.fired[r.vector] = r.fired
+      c.delivered[r.vector] = r.delivered
+      c.lost[0][r.vector] = r.lost_index_disabled
+      c.lost[1][r.vector] = r.lost_not_allocated
+      c.lost[2][r.vector] = r.lost_no_trigger
     }
     for (const dev of devices.values()) world.restoreDevice(dev)
     return world

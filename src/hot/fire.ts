@@ -1,0 +1,57 @@
+import { IRQ_INDEX_NAMES, VFIO_PCI_INTX_IRQ_INDEX, VFIO_PCI_MSI_IRQ_INDEX, VFIO_PCI_MSIX_IRQ_INDEX } from '../core/constants.ts'
+import { irqCount, type Device } from '../core/device.ts'
+import { driveIntx, fireErrReq, fireVector, type FireTally, type IntxLevel } from '../core/interrupts.ts'
+import type { Engine } from '../engine.ts'
+
+/** A fire request as both the HTTP route and the WebSocket take it. */
+export interface FireRequest {
+  index: number
+  vectors?: readonly number[]
+  vector?: number
+  count?: number
+  level?: IntxLevel
+}
+
+/** A request the device could not have made; nothing is fired. */
+export class FireError extends Error {
+  constructor (readonly reason: string, detail: string) {
+    super(detail)
+  }
+}
+
+/** The largest `count` one request may fire on one vector. */
+export const MAX_FIRE_COUNT = 1_000_000_000
+
+/**
+ * Checks the whole request first, so a bad vector fires nothing, then fires into `tally`.
+ * No SQLite, no logging: changes land in engine.hot for the flusher.
+ */
+export function fire (engine: Engine, dev: Device, req: FireRequest, tally: FireTally): void {
+  const { index } = req
+  const size = irqCount(dev, index)
+  if (size === 0) throw new FireError('no-such-index', `device ${dev.id} has no ${IRQ_INDEX_NAMES[index] ?? index} interrupt`)
+  const { world, hot } = engine
+  if (index === VFIO_PCI_MSI_IRQ_INDEX || index === VFIO_PCI_MSIX_IRQ_INDEX) {
+    if (req.vectors !== undefined) {
+      if (req.vector !== undefined || req.count !== undefined) throw new FireError('ambiguous-vectors', 'give either vectors, or vector with count')
+      const vs = req.vectors
+      for (let i = 0; i < vs.length; i++) {
+        if (vs[i] >= size) throw new FireError('vector-out-of-range', `vector ${vs[i]} is not below ${size}`)
+      }
+      for (let i = 0; i < vs.length; i++) fireVector(world, dev, index, vs[i], 1, hot, tally)
+      return
+    }
+    if (req.vector === undefined) throw new FireError('vector-required', 'give vectors, or vector with count')
+    if (req.vector >= size) throw new FireError('vector-out-of-range', `vector ${req.vector} is not below ${size}`)
+    fireVector(world, dev, index, req.vector, req.count ?? 1, hot, tally)
+    return
+  }
+  if (req.vectors !== undefined || (req.vector ?? 0) !== 0) throw new FireError('vector-out-of-range', `${IRQ_INDEX_NAMES[index]} has only vector 0`)
+  if (index === VFIO_PCI_INTX_IRQ_INDEX) {
+    if (req.count !== undefined) throw new FireError('count-not-for-intx', 'INTx is a level: use level assert, deassert or pulse')
+    driveIntx(world, dev, req.level ?? 'pulse', hot, tally)
+    return
+  }
+  if (req.level !== undefined) throw new FireError('level-only-for-intx', 'level applies to INTx only')
+  fireErrReq(world, dev, index, req.count ?? 1, hot, tally)
+}

@@ -1,0 +1,98 @@
+import type { Engine } from '../engine.ts'
+
+/**
+ * A stream consumer that acts as an eventfd's reader (SSE, WebSocket). Like read(2) on a real
+ * eventfd it takes the whole counter, so a slow consumer costs one counter, never a queue:
+ * while its socket is backed up it is paused, and signals meanwhile just add up.
+ */
+export class EventfdReader {
+  readonly fd: number
+  private readonly engine: Engine
+  /** Sends one value; returns false when the transport is backed up (then call resume()). */
+  private readonly send: (value: number) => boolean
+  private readonly onGone: () => void
+  private scheduled = false
+  private paused = false
+  private closed = false
+  private readonly pumpBound = (): void => this.pump()
+
+  constructor (engine: Engine, fd: number, send: (value: number) => boolean, onGone: () => void) {
+    this.engine = engine
+    this.fd = fd
+    this.send = send
+    this.onGone = onGone
+  }
+
+  /** Called when the counter may have become non-zero; reads on the next turn, so signals coalesce. */
+  schedule (): void {
+    if (this.scheduled || this.closed) return
+    this.scheduled = true
+    setImmediate(this.pumpBound)
+  }
+
+  resume (): void {
+    if (!this.paused) return
+    this.paused = false
+    this.schedule()
+  }
+
+  close (): void {
+    this.closed = true
+  }
+
+  private pump (): void {
+    this.scheduled = false
+    if (this.paused || this.closed) return
+    const efd = this.engine.world.eventfds.get(this.fd)
+    if (efd === undefined) {
+      this.closed = true
+      this.onGone()
+      return
+    }
+    // A semaphore eventfd yields 1 per read: bound the burst, then let others run.
+    for (let i = 0; i < 256; i++) {
+      const value = this.engine.world.eventfds.read(efd)
+      if (value === 0) return
+      this.engine.hot.eventfd(efd)
+      if (!this.send(value)) {
+        this.paused = true
+        return
+      }
+    }
+    if (efd.value !== 0) this.schedule()
+  }
+}
+
+/** Stream readers by eventfd number. */
+export class ReaderRegistry {
+  private readonly byFd = new Map<number, Set<EventfdReader>>()
+  private count = 0
+
+  get size (): number {
+    return this.count
+  }
+
+  add (reader: EventfdReader): void {
+    let set = this.byFd.get(reader.fd)
+    if (set === undefined) {
+      set = new Set()
+      this.byFd.set(reader.fd, set)
+    }
+    if (!set.has(reader)) this.count++
+    set.add(reader)
+    reader.schedule() // a value already waiting is delivered at once
+  }
+
+  remove (reader: EventfdReader): void {
+    reader.close()
+    const set = this.byFd.get(reader.fd)
+    if (set?.delete(reader) === true) this.count--
+    if (set?.size === 0) this.byFd.delete(reader.fd)
+  }
+
+  notify (fd: number): void {
+    const set = this.byFd.get(fd)
+    if (set === undefined) return
+    for (const reader of set) reader.schedule()
+  }
+}

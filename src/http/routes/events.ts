@@ -1,0 +1,54 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { EventfdReader } from '../../hot/readers.ts'
+import { notFound } from '../problem.ts'
+import { problemResponses } from '../responses.ts'
+import { FdParams } from '../schemas.ts'
+
+/** A comment line now and then keeps proxies and idle timeouts from closing a quiet stream. */
+const HEARTBEAT_MS = 15_000
+
+const events: FastifyPluginAsyncTypebox = async (app) => {
+  const { engine } = app
+
+  app.get('/v1/eventfds/:fd/events', {
+    schema: {
+      operationId: 'streamEventfd',
+      summary: 'Server-Sent Events: this stream is the eventfd\'s reader',
+      description: 'Each `signal` event carries the value one read(2) took: signals that arrive while the consumer ' +
+        'is slow coalesce into the counter (semaphore mode: one event per unit). A `closed` event ends the stream when the eventfd is deleted.',
+      tags: ['eventfds'],
+      params: FdParams,
+      produces: ['text/event-stream'],
+      response: { 200: Type.String({ description: 'text/event-stream: `event: signal` + `data: {"fd":N,"value":N}`' }), ...problemResponses(404) }
+    }
+  }, (req, reply) => {
+    const fd = req.params.fd
+    if (engine.world.eventfds.get(fd) === undefined) throw notFound('eventfd', fd)
+    reply.hijack()
+    const res = reply.raw
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' })
+    res.write(`: eventfd ${fd}\n\n`)
+    const end = (): void => {
+      clearInterval(heartbeat)
+      engine.readers.remove(reader)
+      engine.streams.delete(stream)
+      if (!res.writableEnded) res.end()
+    }
+    const reader = new EventfdReader(engine, fd,
+      (value) => res.write(`event: signal\ndata: {"fd":${fd},"value":${value}}\n\n`),
+      () => {
+        res.write(`event: closed\ndata: {"fd":${fd},"reason":"eventfd-deleted"}\n\n`)
+        end()
+      })
+    const stream = { close: end }
+    const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), HEARTBEAT_MS)
+    heartbeat.unref()
+    res.on('drain', () => reader.resume())
+    res.on('close', end)
+    engine.streams.add(stream)
+    engine.readers.add(reader)
+  })
+}
+
+export default events

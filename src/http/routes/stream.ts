@@ -1,0 +1,117 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type, type Static } from '@sinclair/typebox'
+import { TypeCompiler } from '@sinclair/typebox/compiler'
+import type { WebSocket } from 'ws'
+import { FireTally } from '../../core/interrupts.ts'
+import { fire, FireError } from '../../hot/fire.ts'
+import { EventfdReader } from '../../hot/readers.ts'
+import { parseIndex } from '../device-context.ts'
+import { HttpProblem } from '../problem.ts'
+import { FireBody } from './interrupts.ts'
+
+// GET /v1/stream: one WebSocket that reads many eventfds and fires interrupts, for high rates.
+// The message format is documented in openapi/stream.md.
+
+const Fds = Type.Array(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }), { maxItems: 4096 })
+const Message = Type.Union([
+  Type.Object({ op: Type.Literal('subscribe'), fds: Fds }, { additionalProperties: false }),
+  Type.Object({ op: Type.Literal('unsubscribe'), fds: Fds }, { additionalProperties: false }),
+  Type.Composite([
+    Type.Object({ op: Type.Literal('fire'), device: Type.String({ maxLength: 64 }), id: Type.Optional(Type.Union([Type.String({ maxLength: 128 }), Type.Number()])) }),
+    Type.Omit(FireBody, [])
+  ], { additionalProperties: false })
+])
+type Message = Static<typeof Message>
+const checkMessage = TypeCompiler.Compile(Message)
+
+/** Past this many bytes queued on the socket, readers pause and signals coalesce in the counters. */
+const HIGH_WATER = 1 << 20
+const LOW_WATER = 1 << 18
+const MAX_MESSAGE_BYTES = 256 * 1024
+
+const stream: FastifyPluginAsyncTypebox = async (app) => {
+  const { engine } = app
+  const tally = new FireTally()
+
+  app.get('/v1/stream', { websocket: true }, (socket: WebSocket) => {
+    const readers = new Map<number, EventfdReader>()
+    let paused = false
+    const send = (text: string): void => socket.send(text)
+    const error = (reason: string, detail: string, id?: unknown): void =>
+      send(JSON.stringify({ type: 'error', reason, detail, ...(id !== undefined ? { id } : {}) }))
+
+    // Resume readers once the socket has drained; checked from each send's completion.
+    const written = (): void => {
+      if (paused && socket.bufferedAmount < LOW_WATER) {
+        paused = false
+        for (const r of readers.values()) r.resume()
+      }
+    }
+    const deliver = (fd: number, value: number): boolean => {
+      socket.send(`{"type":"signal","fd":${fd},"value":${value}}`, written)
+      if (socket.bufferedAmount > HIGH_WATER) paused = true
+      return !paused
+    }
+
+    const close = (): void => {
+      for (const r of readers.values()) engine.readers.remove(r)
+      readers.clear()
+      engine.streams.delete(handle)
+    }
+    const handle = { close: () => { close(); socket.close(1001, 'server shutting down') } }
+    engine.streams.add(handle)
+    socket.on('close', close)
+
+    socket.on('message', (raw: Buffer, isBinary: boolean) => {
+      if (isBinary || raw.length > MAX_MESSAGE_BYTES) return error('invalid-message', 'send JSON text messages up to 256 KiB')
+      let msg: Message
+      try {
+        msg = JSON.parse(raw.toString())
+      } catch {
+        return error('malformed-json', 'the message is not JSON')
+      }
+      if (!checkMessage.Check(msg)) {
+        const first = checkMessage.Errors(msg).First()
+        return error('invalid-message', first !== undefined ? `${first.path || '/'}: ${first.message}` : 'invalid message')
+      }
+      if (msg.op === 'fire') {
+        const dev = engine.world.devices.get(msg.device)
+        if (dev === undefined) return error('device-not-found', `no device ${msg.device}`, msg.id)
+        tally.reset()
+        try {
+          fire(engine, dev, { ...msg, index: parseIndex(msg.index) }, tally)
+        } catch (err) {
+          if (err instanceof FireError || err instanceof HttpProblem) return error(err.reason, err.message, msg.id)
+          throw err
+        }
+        // Acknowledged only when asked (an id): at high rates the signals are the answer.
+        if (msg.id !== undefined) send(JSON.stringify({ type: 'fired', id: msg.id, fired: tally.fired, delivered: tally.delivered, lost: tally.lost }))
+        return
+      }
+      if (msg.op === 'subscribe') {
+        const missing = msg.fds.filter((fd) => engine.world.eventfds.get(fd) === undefined)
+        if (missing.length > 0) return error('eventfd-not-found', `no eventfd ${missing.join(', ')}`)
+        for (const fd of msg.fds) {
+          if (readers.has(fd)) continue
+          const reader = new EventfdReader(engine, fd, (value) => deliver(fd, value), () => {
+            readers.delete(fd)
+            engine.readers.remove(reader)
+            send(`{"type":"closed","fd":${fd},"reason":"eventfd-deleted"}`)
+          })
+          readers.set(fd, reader)
+          engine.readers.add(reader)
+        }
+        return send(JSON.stringify({ type: 'subscribed', fds: [...readers.keys()] }))
+      }
+      for (const fd of msg.fds) {
+        const reader = readers.get(fd)
+        if (reader === undefined) continue
+        readers.delete(fd)
+        engine.readers.remove(reader)
+      }
+      send(JSON.stringify({ type: 'subscribed', fds: [...readers.keys()] }))
+    })
+  })
+}
+
+export default stream
