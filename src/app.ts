@@ -12,6 +12,7 @@ import stream from './http/routes/stream.ts'
 import ioctl from './http/routes/ioctl.ts'
 import irqs from './http/routes/irqs.ts'
 import service from './http/routes/service.ts'
+import metrics from './http/metrics.ts'
 import { Device, Eventfd, IrqIndex, Problem } from './http/schemas.ts'
 import { openDb, type SyncMode } from './store/db.ts'
 
@@ -97,6 +98,7 @@ export async function buildApp (opts: AppOptions) {
     }
   })
 
+  await app.register(metrics)
   await app.register(service)
   await app.register(devices)
   await app.register(irqs)

@@ -8,7 +8,7 @@ import { Repository } from './store/repository.ts'
 
 /**
  * The model and its store, joined: every operation runs on the in-memory model, then what it
- * changed is committed in one SQLite transaction before the caller gets its answer.
+ * changed is committed to SQLite before the caller gets its answer.
  * Node runs one operation at a time, so operations on a device are serialised by construction.
  */
 export class Engine {
@@ -33,6 +33,11 @@ export class Engine {
   /** Called after each flush with its duration in seconds (metrics). */
   onFlush: ((seconds: number) => void) | null = null
   flushError: Error | null = null
+  /** Changes of operations applied but not yet committed (group commit). */
+  private readonly batch = new Effects()
+  private batchWaiters: Array<{ resolve: () => void, reject: (err: unknown) => void }> = []
+  private commitScheduled = false
+  private readonly commitBound = (): void => this.commit()
 
   constructor (db: Db, hostVectors: number) {
     this.db = db
@@ -70,11 +75,16 @@ export class Engine {
   }
 
   /**
-   * Runs `op` and commits what it changed. A model error (errno) is rethrown after its partial
-   * effects, which the model defines (section 5.4), are committed too. Anything else means the
-   * memory may be half-changed: the model is reloaded from the last commit.
+   * Runs `op` on the model now and resolves once what it changed is committed. A model error
+   * (errno) is rethrown after its partial effects, which the model defines (section 5.4), are
+   * committed too. Anything else means the memory may be half-changed: the model is reloaded
+   * from the last commit and every operation still waiting for its commit fails with it.
+   *
+   * Group commit: the operations of one event-loop turn share one transaction, so one fsync
+   * makes a whole burst durable instead of one fsync each. Each operation is still all or
+   * nothing, and none is answered before its changes are on disk.
    */
-  apply<T> (op: (world: World, fx: Effects) => T): T {
+  async apply<T> (op: (world: World, fx: Effects) => T): Promise<T> {
     const fx = new Effects()
     let result: T | undefined
     let failure: VfioError | undefined
@@ -82,20 +92,52 @@ export class Engine {
       result = op(this.world, fx)
     } catch (err) {
       if (!(err instanceof VfioError)) {
-        this.world = this.load()
+        this.abandonBatch(err as Error)
         throw err
       }
       failure = err
     }
     for (const dev of fx.devices) dev.version++
-    try {
-      this.repo.save(this.world, fx)
-    } catch (err) {
-      this.world = this.load()
-      throw err
-    }
+    this.batch.merge(fx)
+    // Nothing changed and nothing pending: there is nothing to wait for.
+    if (!this.batch.empty || this.batchWaiters.length > 0) await this.committed()
     if (failure !== undefined) throw failure
     return result as T
+  }
+
+  private committed (): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.batchWaiters.push({ resolve, reject })
+      if (!this.commitScheduled) {
+        this.commitScheduled = true
+        setImmediate(this.commitBound)
+      }
+    })
+  }
+
+  private commit (): void {
+    this.commitScheduled = false
+    const waiters = this.batchWaiters
+    this.batchWaiters = []
+    try {
+      this.repo.save(this.world, this.batch)
+      this.batch.clear()
+    } catch (err) {
+      this.batch.clear()
+      this.world = this.load()
+      for (const w of waiters) w.reject(err)
+      return
+    }
+    for (const w of waiters) w.resolve()
+  }
+
+  /** The model may be half-changed: go back to the last commit; pending operations fail. */
+  private abandonBatch (err: Error): void {
+    this.batch.clear()
+    this.world = this.load()
+    const waiters = this.batchWaiters
+    this.batchWaiters = []
+    for (const w of waiters) w.reject(err)
   }
 
   /** Resolves when the eventfd may be readable, or after `ms`; returns a cancel function too. */
@@ -143,6 +185,7 @@ export class Engine {
   close (): void {
     this.endStreams()
     clearInterval(this.flushTimer)
+    if (this.commitScheduled) this.commit()
     for (const set of [...this.waiters.values()]) for (const finish of [...set]) finish()
     this.flush()
     if (this.db.open) this.db.close()

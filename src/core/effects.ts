@@ -38,6 +38,19 @@ export class Effects {
     this.counters.add(dev)
   }
 
+  /** Adds another operation's changes to these (group commit). */
+  merge (other: Effects): void {
+    for (const dev of other.devices) this.devices.add(dev)
+    for (const [dev, sets] of other.vectors) {
+      for (const v of sets.msi) this.vector(dev, false, v)
+      for (const v of sets.msix) this.vector(dev, true, v)
+    }
+    for (const efd of other.eventfds) this.eventfds.add(efd)
+    for (const dev of other.counters) this.counters.add(dev)
+    for (const dev of other.deletedDevices) this.deletedDevices.add(dev)
+    for (const fd of other.deletedEventfds) this.deletedEventfds.add(fd)
+  }
+
   clear (): void {
     this.devices.clear()
     this.vectors.clear()

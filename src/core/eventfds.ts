@@ -22,6 +22,8 @@ export class EventfdTable {
   /** Numbers are never reused, across restarts too: a stale number can reach no other eventfd. */
   nextFd: number
   onReadable: ReadableListener | null = null
+  /** Signals ever added since start (metrics). */
+  signals = 0
 
   constructor (nextFd = 1) {
     this.nextFd = nextFd
@@ -64,6 +66,7 @@ export class EventfdTable {
 
   /** eventfd_signal(): adds n, saturating like the kernel rather than failing. */
   signal (efd: Eventfd, n = 1): void {
+    this.signals += n
     const before = efd.value
     efd.value = Math.min(EVENTFD_MAX_VALUE, before + n)
     if (before === 0 && efd.value !== 0 && this.onReadable !== null) this.onReadable(efd)

@@ -35,7 +35,7 @@ const devices: FastifyPluginAsyncTypebox = async (app) => {
       msixDynamic: abi === 'linux-6.12' && (body.msix?.dynamic ?? true)
     }
     const id = randomUUID()
-    const dev = engine.apply((world, fx) => world.addDevice(id, body.name ?? id, new Date().toISOString(), abi, caps, fx))
+    const dev = await engine.apply((world, fx) => world.addDevice(id, body.name ?? id, new Date().toISOString(), abi, caps, fx))
     sendEtag(reply, dev)
     reply.header('location', `/v1/devices/${dev.id}`)
     return reply.code(201).send(presentDevice(dev))
@@ -80,7 +80,7 @@ const devices: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (req, reply) => {
     const dev = deviceForUpdate(engine, req, req.params.id)
-    engine.apply((world, fx) => world.deleteDevice(dev, fx))
+    await engine.apply((world, fx) => world.deleteDevice(dev, fx))
     return reply.code(204).send(null)
   })
 
@@ -94,7 +94,7 @@ const devices: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (req, reply) => {
     const dev = deviceForUpdate(engine, req, req.params.id)
-    engine.apply((world, fx) => world.resetDevice(dev, fx))
+    await engine.apply((world, fx) => world.resetDevice(dev, fx))
     sendEtag(reply, dev)
     return presentDevice(dev)
   })

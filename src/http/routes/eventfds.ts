@@ -30,7 +30,7 @@ const eventfds: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (req, reply) => {
     const opts = { semaphore: req.body.semaphore ?? false, label: req.body.label ?? null, createdAt: new Date().toISOString() }
-    const efd = engine.apply((world, fx) => {
+    const efd = await engine.apply((world, fx) => {
       const created = world.eventfds.create(opts)
       fx.eventfd(created)
       return created
@@ -86,7 +86,7 @@ const eventfds: FastifyPluginAsyncTypebox = async (app) => {
     const deadline = Date.now() + (req.query.timeoutMs ?? 0)
     for (;;) {
       // Looked up again each time: a force-delete may have closed it while we waited.
-      const value = engine.apply((world, fx) => world.readEventfd(findEventfd(engine, fd), fx))
+      const value = await engine.apply((world, fx) => world.readEventfd(findEventfd(engine, fd), fx))
       if (value !== 0) return { value }
       const left = deadline - Date.now()
       if (left <= 0 || engine.closing) return reply.code(204).send(null)
@@ -108,7 +108,7 @@ const eventfds: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (req) => {
     const efd = findEventfd(engine, req.params.fd)
-    engine.apply((world, fx) => world.writeEventfd(efd, req.body.value, fx))
+    await engine.apply((world, fx) => world.writeEventfd(efd, req.body.value, fx))
     return { value: efd.value }
   })
 
@@ -123,7 +123,7 @@ const eventfds: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (req, reply) => {
     const efd = findEventfd(engine, req.params.fd)
-    engine.apply((world, fx) => world.deleteEventfd(efd, req.query.force ?? false, fx))
+    await engine.apply((world, fx) => world.deleteEventfd(efd, req.query.force ?? false, fx))
     return reply.code(204).send(null)
   })
 }

@@ -78,7 +78,7 @@ const ioctl: FastifyPluginAsyncTypebox = async (app) => {
     const size = elementSize(flags)
     if (size !== 0) checkElements(data, size)
     const argsz = req.body.argsz ?? SIZEOF_VFIO_IRQ_SET_HDR + data.length * size
-    const result = engine.apply((world, fx) => world.setIrqs(dev, { argsz, flags, index, start, count, data }, fx))
+    const result = await engine.apply((world, fx) => world.setIrqs(dev, { argsz, flags, index, start, count, data }, fx))
     sendEtag(reply, dev)
     return { result }
   })
@@ -93,7 +93,7 @@ const ioctl: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (req, reply) => {
     const dev = deviceForUpdate(engine, req, req.params.id)
-    engine.apply((world, fx) => world.resetDevice(dev, fx))
+    await engine.apply((world, fx) => world.resetDevice(dev, fx))
     sendEtag(reply, dev)
     return { result: 0 }
   })

@@ -89,7 +89,7 @@ const irqs: FastifyPluginAsyncTypebox = async (app) => {
     const dev = deviceForUpdate(engine, req, req.params.id)
     const index = parseIndex(req.params.index)
     const request = toIrqSet(index, req.body)
-    const result = engine.apply((world, fx) => world.setIrqs(dev, request, fx))
+    const result = await engine.apply((world, fx) => world.setIrqs(dev, request, fx))
     sendEtag(reply, dev)
     return { result, irq: presentIrq(dev, index), version: dev.version }
   })

@@ -1,0 +1,159 @@
+import autocannon from 'autocannon'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { WebSocket } from 'ws'
+
+// npm run bench: virq against a bare fastify route measured in the same run, same client.
+// Prints a table and writes bench/results.json.
+
+const DURATION = Number(process.env.BENCH_SECONDS ?? 10)
+const CONNECTIONS = 50
+const WS_RATE = 20_000
+const BATCH = 1000
+const COUNT = 100_000
+const ROOT = join(import.meta.dirname, '..')
+
+async function start (args: string[]): Promise<{ child: ChildProcess, url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = ''
+    child.stdout!.on('data', (b: Buffer) => {
+      out += b.toString()
+      const m = /listening on (http:\/\/[^\s]+)/.exec(out)
+      if (m !== null) resolve(m[1])
+    })
+    child.on('exit', (code) => reject(new Error(`${args[0]} exited with ${code}`)))
+  })
+  return { child, url }
+}
+
+async function stop (child: ChildProcess): Promise<void> {
+  const done = new Promise((resolve) => child.once('exit', resolve))
+  child.kill('SIGTERM')
+  await done
+}
+
+async function load (opts: autocannon.Options): Promise<number> {
+  const result = await autocannon({ connections: CONNECTIONS, duration: DURATION, ...opts })
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${opts.url}: ${result.non2xx} non-2xx, ${result.errors} errors`)
+  return result.requests.average
+}
+
+async function json (url: string, method: string, body?: unknown): Promise<any> {
+  const res = await fetch(url, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) })
+  if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${await res.text()}`)
+  return await res.json()
+}
+
+const percentile = (sorted: Float64Array, p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]
+
+/** Fires one interrupt per message at a fixed rate; latency is fire sent -> signal received. */
+async function wsLatency (base: string, device: string, fd: number): Promise<{ p50: number, p99: number, rate: number, samples: number }> {
+  const ws = new WebSocket(base.replace('http', 'ws') + '/v1/stream')
+  await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject) })
+  const pending: number[] = []
+  let head = 0
+  const latencies = new Float64Array(WS_RATE * DURATION + 1000)
+  let n = 0
+  ws.on('message', (data: Buffer) => {
+    const msg = JSON.parse(data.toString())
+    if (msg.type !== 'signal') return
+    const now = performance.now()
+    for (let i = 0; i < msg.value && head < pending.length; i++) latencies[n++] = now - pending[head++]
+  })
+  ws.send(JSON.stringify({ op: 'subscribe', fds: [fd] }))
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  const fireMsg = JSON.stringify({ op: 'fire', device, index: 'msix', vector: 0 })
+  const t0 = performance.now()
+  let sent = 0
+  const total = WS_RATE * DURATION
+  await new Promise<void>((resolve) => {
+    const tick = (): void => {
+      const due = Math.min(total, Math.floor((performance.now() - t0) * WS_RATE / 1000))
+      while (sent < due) {
+        pending.push(performance.now())
+        ws.send(fireMsg)
+        sent++
+      }
+      if (sent < total) setImmediate(tick)
+      else resolve()
+    }
+    tick()
+  })
+  const elapsed = (performance.now() - t0) / 1000
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  ws.close()
+  const sorted = latencies.slice(0, n).sort()
+  return { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), rate: sent / elapsed, samples: n }
+}
+
+async function main (): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'virq-bench-'))
+  const results: Record<string, Record<string, number>> = {}
+  try {
+    const baseline = await start(['bench/baseline-server.ts'])
+    const body = JSON.stringify({ index: 'msix', vector: 0 })
+    const headers = { 'content-type': 'application/json' }
+    results.baseline = { rps: await load({ url: `${baseline.url}/fire`, method: 'POST', headers, body }) }
+    await stop(baseline.child)
+
+    const virq = await start(['src/server.ts', '--port', '0', '--db', join(dir, 'virq.db'), '--log-level', 'warn', '--host-vectors', '100000'])
+    const base = virq.url
+    const dev = await json(`${base}/v1/devices`, 'POST', { name: 'bench', msix: { tableSize: 2048 } })
+    const efd = await json(`${base}/v1/eventfds`, 'POST', { label: 'bench' })
+    const fds = Array.from({ length: 1024 }, () => efd.fd)
+    await json(`${base}/v1/devices/${dev.id}/irqs/msix`, 'POST', { action: 'trigger', start: 0, data: { type: 'eventfd', fds } })
+    const fireUrl = `${base}/v1/devices/${dev.id}/interrupts`
+
+    const fireRps = await load({ url: fireUrl, method: 'POST', headers, body })
+    results.fire = { rps: fireRps, ratio: fireRps / results.baseline.rps }
+
+    const listRps = await load({ url: fireUrl, method: 'POST', headers, body: JSON.stringify({ index: 'msix', vectors: Array.from({ length: BATCH }, (_, i) => i) }) })
+    const countRps = await load({ url: fireUrl, method: 'POST', headers, body: JSON.stringify({ index: 'msix', vector: 0, count: COUNT }) })
+    results.fireBatch = { firesPerSec: listRps * BATCH, vectorsForm: listRps * BATCH, countForm: countRps * COUNT, batch: BATCH, count: COUNT }
+
+    const ws = await wsLatency(base, dev.id, efd.fd)
+    results.ws = { rateHz: ws.rate, p50Ms: ws.p50, p99Ms: ws.p99, samples: ws.samples }
+
+    // Durable SET_IRQS: assign and de-assign vector 1500 (dynamic MSI-X), one commit each.
+    const setUrl = `/v1/devices/${dev.id}/ioctl/set-irqs`
+    const assign = JSON.stringify({ flags: 0x24, index: 2, start: 1500, count: 1, data: [efd.fd] })
+    const release = JSON.stringify({ flags: 0x24, index: 2, start: 1500, count: 1, data: [-1] })
+    const setRps = await load({
+      url: base,
+      requests: [{ method: 'POST', path: setUrl, headers, body: assign }, { method: 'POST', path: setUrl, headers, body: release }]
+    })
+    results.setIrqs = { rps: setRps, ratio: setRps / results.baseline.rps }
+    await stop(virq.child)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+
+  const out = {
+    baseline: { rps: results.baseline.rps },
+    fire: { rps: results.fire.rps, ratio: results.fire.ratio },
+    fireBatch: { firesPerSec: results.fireBatch.firesPerSec },
+    ws: { rateHz: results.ws.rateHz, p50Ms: results.ws.p50Ms, p99Ms: results.ws.p99Ms },
+    setIrqs: { rps: results.setIrqs.rps, ratio: results.setIrqs.ratio }
+  }
+  writeFileSync(join(ROOT, 'bench', 'results.json'), JSON.stringify(out, null, 2) + '\n')
+  const f = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d })
+  const rows: Array<[string, string, string]> = [
+    ['baseline: bare fastify POST', `${f(out.baseline.rps)} req/s`, '1.00'],
+    ['(a) fire one interrupt', `${f(out.fire.rps)} req/s`, f(out.fire.ratio, 2)],
+    [`(b) batch, vectors form (${BATCH}/req)`, `${f(results.fireBatch.vectorsForm)} fires/s`, ''],
+    [`(b) batch, vector+count form (${COUNT}/req)`, `${f(results.fireBatch.countForm)} fires/s`, ''],
+    [`(c) WebSocket fire->signal @ ${f(out.ws.rateHz)}/s`, `p50 ${f(out.ws.p50Ms, 3)} ms, p99 ${f(out.ws.p99Ms, 3)} ms`, ''],
+    ['(d) durable SET_IRQS (WAL, synchronous=FULL)', `${f(out.setIrqs.rps)} req/s`, f(out.setIrqs.ratio, 2)]
+  ]
+  console.log(`\n| measure | result | ratio to baseline |\n|---|---|---|`)
+  for (const [a, b, c] of rows) console.log(`| ${a} | ${b} | ${c} |`)
+  console.log(`\n(${CONNECTIONS} connections, ${DURATION} s each, node ${process.version}; wrote bench/results.json)`)
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exit(1)
+})

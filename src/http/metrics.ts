@@ -1,0 +1,101 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify'
+import fp from 'fastify-plugin'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { IRQ_INDEX_NAMES } from '../core/constants.ts'
+import { LOST_REASONS } from '../core/counters.ts'
+
+/**
+ * GET /metrics in Prometheus text. Each app has its own registry (several apps may share a
+ * process in tests). Model figures are read at scrape time from the model's own counters,
+ * so the interrupt path pays nothing for them.
+ */
+async function metrics (app: FastifyInstance): Promise<void> {
+  const { engine } = app
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
+
+  const http = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration by route, method and status',
+    labelNames: ['route', 'method', 'status'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
+    registers: [registry]
+  })
+  app.addHook('onResponse', async (req, reply) => {
+    http.observe({ route: req.routeOptions.url ?? 'unknown', method: req.method, status: reply.statusCode }, reply.elapsedTime / 1000)
+  })
+
+  /** Sums one kind of per-vector counter over every device, by index. */
+  const sumBy = (pick: (c: (typeof engine.world.devices extends Map<string, infer D> ? D : never)['counters'][number], v: number) => number) => {
+    const totals = [0, 0, 0, 0, 0]
+    for (const dev of engine.world.devices.values()) {
+      dev.counters.forEach((c, index) => { for (let v = 0; v < c.size; v++) totals[index] += pick(c, v) })
+    }
+    return totals
+  }
+  const byIndex = (name: string, help: string, pick: Parameters<typeof sumBy>[0]) => new Counter({
+    name, help, labelNames: ['index'], registers: [registry],
+    collect () {
+      this.reset()
+      sumBy(pick).forEach((n, i) => this.inc({ index: IRQ_INDEX_NAMES[i] }, n))
+    }
+  })
+  byIndex('virq_interrupts_fired_total', 'Device-originated interrupts fired (of existing devices)', (c, v) => c.fired[v])
+  byIndex('virq_interrupts_delivered_total', 'Interrupts that signalled a trigger eventfd', (c, v) => c.delivered[v])
+  // eslint-disable-next-line no-new
+  new Counter({
+    name: 'virq_interrupts_lost_total',
+    help: 'Interrupts lost, by index and reason',
+    labelNames: ['index', 'reason'],
+    registers: [registry],
+    collect () {
+      this.reset()
+      LOST_REASONS.forEach((reason, r) => sumBy((c, v) => c.lost[r][v]).forEach((n, i) => this.inc({ index: IRQ_INDEX_NAMES[i], reason }, n)))
+    }
+  })
+  // eslint-disable-next-line no-new
+  new Counter({
+    name: 'virq_eventfd_signals_total',
+    help: 'Signals added to eventfds (interrupts delivered, loopback, writes)',
+    registers: [registry],
+    collect () {
+      this.reset()
+      this.inc(engine.world.eventfds.signals)
+    }
+  })
+  // eslint-disable-next-line no-new
+  new Gauge({
+    name: 'virq_stream_subscribers',
+    help: 'Eventfd readers on open SSE and WebSocket streams',
+    registers: [registry],
+    collect () { this.set(engine.readers.size) }
+  })
+  // eslint-disable-next-line no-new
+  new Gauge({
+    name: 'virq_host_vectors',
+    help: 'Host vector pool, by state',
+    labelNames: ['state'],
+    registers: [registry],
+    collect () {
+      const { pool } = engine.world
+      this.set({ state: 'capacity' }, pool.capacity)
+      this.set({ state: 'used' }, pool.used)
+      this.set({ state: 'free' }, pool.free)
+    }
+  })
+  const flush = new Histogram({
+    name: 'virq_sqlite_flush_seconds',
+    help: 'Duration of each flush of interrupt-path state to SQLite',
+    buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5],
+    registers: [registry]
+  })
+  engine.onFlush = (seconds) => flush.observe(seconds)
+
+  const schema = { operationId: 'metrics', summary: 'Prometheus metrics', tags: ['service'], produces: ['text/plain'] }
+  app.get('/metrics', { schema: schema as FastifySchema }, async (_req: FastifyRequest, reply: FastifyReply) => {
+    reply.type(registry.contentType)
+    return await registry.metrics()
+  })
+}
+
+export default fp(metrics, { name: 'virq-metrics' })
