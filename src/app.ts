@@ -84,6 +84,8 @@ export async function buildApp (opts: AppOptions) {
 
   // An empty JSON body is "no body": routes without a body schema accept it, the others
   // answer with a validation problem instead of a parser error.
+  // Only JSON bodies: text/plain would reach validation as a string; answer 415 instead.
+  app.removeContentTypeParser('text/plain')
   app.removeContentTypeParser('application/json')
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, text, done) => {
     const s = text as string

@@ -125,3 +125,38 @@ export function getIrqInfo (dev: Device, argsz: number, index: number): IrqInfo 
   else if (index !== VFIO_PCI_MSIX_IRQ_INDEX || !hasDynamicMsix(dev)) flags |= VFIO_IRQ_INFO_NORESIZE
   return { argsz, flags, index, count: irqCount(dev, index) }
 }
+
+/** A copy of a device's VFIO state, to tell whether an operation changed it at all. */
+export interface DeviceSnapshot {
+  scalars: string
+  msiAllocated: Uint8Array
+  msiTrigger: Int32Array
+  msixAllocated: Uint8Array
+  msixTrigger: Int32Array
+}
+
+function scalars (dev: Device): string {
+  const { intx } = dev
+  return `${dev.irqType}|${intx.trigger}|${intx.unmaskFd}|${+intx.masked}|${+intx.line}|${dev.errTrigger}|${dev.reqTrigger}|${dev.msi.enabledNvec}|${dev.msix.enabledNvec}`
+}
+
+export function snapshotDevice (dev: Device): DeviceSnapshot {
+  return {
+    scalars: scalars(dev),
+    msiAllocated: dev.msi.allocated.slice(),
+    msiTrigger: dev.msi.trigger.slice(),
+    msixAllocated: dev.msix.allocated.slice(),
+    msixTrigger: dev.msix.trigger.slice()
+  }
+}
+
+const sameArray = (a: Uint8Array | Int32Array, b: Uint8Array | Int32Array): boolean => {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
+export function unchangedSince (snap: DeviceSnapshot, dev: Device): boolean {
+  return snap.scalars === scalars(dev) &&
+    sameArray(snap.msiAllocated, dev.msi.allocated) && sameArray(snap.msiTrigger, dev.msi.trigger) &&
+    sameArray(snap.msixAllocated, dev.msix.allocated) && sameArray(snap.msixTrigger, dev.msix.trigger)
+}

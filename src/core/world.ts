@@ -1,4 +1,4 @@
-import { createDevice, vectorTable, type Abi, type Device, type DeviceCaps, type IrqType } from './device.ts'
+import { createDevice, snapshotDevice, unchangedSince, vectorTable, type Abi, type Device, type DeviceCaps, type IrqType } from './device.ts'
 import { Effects } from './effects.ts'
 import { fail } from './errno.ts'
 import { EventfdTable, type Eventfd } from './eventfds.ts'
@@ -65,8 +65,17 @@ export class World {
     }
   }
 
+  /**
+   * VFIO_DEVICE_SET_IRQS. A call can touch a device and still leave it as it was (an enable
+   * whose block fails is disabled again): then it is not a change, and its version stays.
+   */
   setIrqs (dev: Device, req: IrqSetRequest, fx: Effects): number {
-    return setIrqs(this, dev, req, fx)
+    const before = snapshotDevice(dev)
+    try {
+      return setIrqs(this, dev, req, fx)
+    } finally {
+      if (unchangedSince(before, dev)) fx.devices.delete(dev)
+    }
   }
 
   // ---- signals ----

@@ -14,15 +14,18 @@ export function findDevice (engine: Engine, id: string): Device {
 
 export const etagOf = (dev: Device): string => `"${dev.version}"`
 
-/** If-Match (RFC 9110 13.1.1): `*` or a list of entity tags, one of which must be current. */
+/**
+ * If-Match (RFC 9110 13.1.1): `*`, or a list of entity tags one of which must equal the
+ * current one by strong comparison (a weak tag W/"..." never matches).
+ */
 export function checkIfMatch (req: FastifyRequest, dev: Device): void {
   const header = req.headers['if-match']
   if (header === undefined) return
   const value = Array.isArray(header) ? header.join(',') : header
   if (value.trim() === '*') return
   const current = String(dev.version)
-  const tags = value.split(',').map((t) => t.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1'))
-  if (!tags.includes(current)) {
+  const tags = value.split(',').map((t) => t.trim())
+  if (!tags.includes(`"${current}"`)) {
     throw new HttpProblem(412, 'version-mismatch', `device ${dev.id} is at version ${current}, not ${value}`)
   }
 }

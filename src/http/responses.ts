@@ -14,3 +14,8 @@ export function problemResponses (...statuses: number[]) {
   for (const s of statuses) out[s] = Type.Ref('Problem', { description: DESCRIPTIONS[s] })
   return out
 }
+
+/** Every field of this body is optional, so no body at all means the defaults. */
+export async function emptyBodyIsEmptyObject (req: { body: unknown }): Promise<void> {
+  if (req.body === undefined || req.body === null) req.body = {}
+}

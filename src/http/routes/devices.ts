@@ -7,7 +7,7 @@ import { presentDevice } from '../present.ts'
 import { decodeCursor, encodeCursor } from '../pagination.ts'
 import { HttpProblem } from '../problem.ts'
 import { Device, DeviceCreate, IdParams, Page, PageQuery } from '../schemas.ts'
-import { problemResponses } from '../responses.ts'
+import { emptyBodyIsEmptyObject, problemResponses } from '../responses.ts'
 
 const devices: FastifyPluginAsyncTypebox = async (app) => {
   const { engine } = app
@@ -19,7 +19,8 @@ const devices: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['devices'],
       body: DeviceCreate,
       response: { 201: Device, ...problemResponses(400) }
-    }
+    },
+    preValidation: emptyBodyIsEmptyObject
   }, async (req, reply) => {
     const body = req.body
     const abi = body.abi ?? DEFAULT_ABI

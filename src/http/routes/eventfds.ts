@@ -5,7 +5,7 @@ import type { Engine } from '../../engine.ts'
 import { decodeCursor, encodeCursor } from '../pagination.ts'
 import { notFound } from '../problem.ts'
 import { presentEventfd } from '../present.ts'
-import { problemResponses } from '../responses.ts'
+import { emptyBodyIsEmptyObject, problemResponses } from '../responses.ts'
 import { Eventfd, EventfdCreate, EventfdValue, FdParams, Page, PageQuery } from '../schemas.ts'
 
 /** The longest a read may wait; longer waits belong on the event stream. */
@@ -27,7 +27,8 @@ const eventfds: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['eventfds'],
       body: EventfdCreate,
       response: { 201: Eventfd, ...problemResponses(400) }
-    }
+    },
+    preValidation: emptyBodyIsEmptyObject
   }, async (req, reply) => {
     const opts = { semaphore: req.body.semaphore ?? false, label: req.body.label ?? null, createdAt: new Date().toISOString() }
     const efd = await engine.apply((world, fx) => {
