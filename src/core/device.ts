@@ -63,7 +63,7 @@ export function createDevice (id: string, name: string, createdAt: string, abi: 
     createdAt,
     abi,
     caps,
-    version: 1,
+    version: 0, // the creation itself is the first change: version 1
     irqType: 'none',
     intx: { trigger: NO_TRIGGER, unmaskFd: NO_TRIGGER, masked: false, line: false },
     msi: new VectorTable(caps.msiVectors),
