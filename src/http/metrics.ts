@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema, onResponseHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import { IRQ_INDEX_NAMES } from '../core/constants.ts'
@@ -21,8 +21,23 @@ async function metrics (app: FastifyInstance): Promise<void> {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
     registers: [registry]
   })
-  app.addHook('onResponse', async (req, reply) => {
-    http.observe({ route: req.routeOptions.url ?? 'unknown', method: req.method, status: reply.statusCode }, reply.elapsedTime / 1000)
+  // Each route gets its own hook holding its labels, and a child histogram per status: the
+  // request path does no label hashing and no routeOptions lookup (which allocates).
+  app.addHook('onRoute', (route) => {
+    const url = route.url
+    const method = String(route.method)
+    const byStatus = new Map<number, Histogram.Internal<'route' | 'method' | 'status'>>()
+    const observe: onResponseHookHandler = (_req, reply, done) => {
+      let child = byStatus.get(reply.statusCode)
+      if (child === undefined) {
+        child = http.labels(url, method, String(reply.statusCode))
+        byStatus.set(reply.statusCode, child)
+      }
+      child.observe(reply.elapsedTime / 1000)
+      done()
+    }
+    const existing = route.onResponse
+    route.onResponse = existing === undefined ? [observe] : [...(Array.isArray(existing) ? existing : [existing]), observe]
   })
 
   /** Sums one kind of per-vector counter over every device, by index. */

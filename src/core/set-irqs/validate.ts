@@ -17,7 +17,7 @@ export function validateSetIrqs (dev: Device, req: IrqSetRequest): DataType {
   }
   if (index >= VFIO_PCI_NUM_IRQS) fail('EINVAL', 'index-out-of-range', `index ${index} is not below ${VFIO_PCI_NUM_IRQS}`)
   if (count >= U32_MAX - start) fail('EINVAL', 'count-overflow', `start ${start} + count ${count} overflows 32 bits`)
-  if (flags > (VFIO_IRQ_SET_DATA_TYPE_MASK | VFIO_IRQ_SET_ACTION_TYPE_MASK)) {
+  if (((flags >>> 0) & ~(VFIO_IRQ_SET_DATA_TYPE_MASK | VFIO_IRQ_SET_ACTION_TYPE_MASK)) !== 0) {
     fail('EINVAL', 'unknown-flags', `flags 0x${flags.toString(16)} has bits outside 0x3f`)
   }
   const max = irqCount(dev, index)

@@ -1,0 +1,64 @@
+import t from 'tap'
+import { getDeviceInfo, getIrqInfo, ABIS, type Abi, type DeviceCaps } from '../../src/core/device.ts'
+import { VfioError } from '../../src/core/errno.ts'
+import { Effects, World } from '../../src/core/world.ts'
+
+// Model section 3: GET_INFO and GET_IRQ_INFO, on both abi profiles.
+
+const FULL: DeviceCaps = { pcie: true, reset: true, intx: true, msiVectors: 8, msixTableSize: 64, msixDynamic: true }
+const BARE: DeviceCaps = { pcie: false, reset: false, intx: false, msiVectors: 0, msixTableSize: 0, msixDynamic: false }
+
+function device (abi: Abi, caps: Partial<DeviceCaps>) {
+  const world = new World(4096)
+  // linux-6.1 never has dynamic MSI-X; the HTTP layer refuses msix.dynamic there.
+  const all = { ...FULL, ...caps }
+  if (abi === 'linux-6.1') all.msixDynamic = false
+  return world.addDevice('d', 'd', '2024-01-01T00:00:00.000Z', abi, all, new Effects())
+}
+
+/** The answer, or the errno and reason it failed with. */
+function outcome<T> (fn: () => T): T | { errno: string, reason: string } {
+  try {
+    return fn()
+  } catch (err) {
+    if (err instanceof VfioError) return { errno: err.errno, reason: err.reason }
+    throw err
+  }
+}
+
+for (const abi of ABIS) {
+  t.test(`${abi}: 3 GET_INFO`, async (t) => {
+    const cases: Array<{ name: string, caps: Partial<DeviceCaps>, argsz: number, want: unknown }> = [
+      { name: '3 GET_INFO argsz 15 is EINVAL', caps: {}, argsz: 15, want: { errno: 'EINVAL', reason: 'argsz-too-small' } },
+      { name: '3 GET_INFO with reset: flags PCI|RESET', caps: {}, argsz: 16, want: { argsz: 16, flags: 0x3, numRegions: 9, numIrqs: 5 } },
+      { name: '3 GET_INFO without reset: flags PCI', caps: { reset: false }, argsz: 16, want: { argsz: 16, flags: 0x2, numRegions: 9, numIrqs: 5 } },
+      { name: '3 GET_INFO larger argsz is echoed', caps: BARE, argsz: 64, want: { argsz: 64, flags: 0x2, numRegions: 9, numIrqs: 5 } }
+    ]
+    for (const c of cases) t.same(outcome(() => getDeviceInfo(device(abi, c.caps), c.argsz)), c.want, c.name)
+  })
+
+  t.test(`${abi}: 3 GET_IRQ_INFO`, async (t) => {
+    const dyn = abi === 'linux-6.12' ? 0x1 : 0x9
+    const cases: Array<{ name: string, caps: Partial<DeviceCaps>, argsz?: number, index: number, want: unknown }> = [
+      { name: '3 GET_IRQ_INFO argsz 15 is EINVAL', caps: {}, argsz: 15, index: 0, want: { errno: 'EINVAL', reason: 'argsz-too-small' } },
+      { name: '3 GET_IRQ_INFO index 5 is EINVAL', caps: {}, index: 5, want: { errno: 'EINVAL', reason: 'index-out-of-range' } },
+      { name: '3 GET_IRQ_INFO argsz is checked before index', caps: {}, argsz: 8, index: 9, want: { errno: 'EINVAL', reason: 'argsz-too-small' } },
+      { name: '3 INTx flags 0x7 count 1', caps: {}, index: 0, want: { argsz: 16, flags: 0x7, index: 0, count: 1 } },
+      { name: '3 INTx without a pin answers count 0', caps: { intx: false }, index: 0, want: { argsz: 16, flags: 0x7, index: 0, count: 0 } },
+      { name: '3 MSI flags 0x9 count 8', caps: {}, index: 1, want: { argsz: 16, flags: 0x9, index: 1, count: 8 } },
+      { name: '3 MSI without capability answers count 0', caps: { msiVectors: 0 }, index: 1, want: { argsz: 16, flags: 0x9, index: 1, count: 0 } },
+      { name: `3 MSI-X dynamic reports 0x${dyn.toString(16)}`, caps: {}, index: 2, want: { argsz: 16, flags: dyn, index: 2, count: 64 } },
+      { name: '3 MSI-X not dynamic reports NORESIZE 0x9', caps: { msixDynamic: false }, index: 2, want: { argsz: 16, flags: 0x9, index: 2, count: 64 } },
+      { name: '3 no MSI-X (count 0) reports 0x9 even when dynamic is asked', caps: { msixTableSize: 0, msixDynamic: true }, index: 2, want: { argsz: 16, flags: 0x9, index: 2, count: 0 } },
+      { name: '3 ERR on PCIe flags 0x9 count 1', caps: {}, index: 3, want: { argsz: 16, flags: 0x9, index: 3, count: 1 } },
+      { name: '3 ERR on non-PCIe is EINVAL, not count 0', caps: { pcie: false }, index: 3, want: { errno: 'EINVAL', reason: 'not-pcie' } },
+      { name: '3 REQ flags 0x9 count 1', caps: {}, index: 4, want: { argsz: 16, flags: 0x9, index: 4, count: 1 } },
+      { name: '3 REQ answers count 1 on a bare device', caps: BARE, index: 4, want: { argsz: 16, flags: 0x9, index: 4, count: 1 } },
+      { name: '3 MSI-X table 2048', caps: { msixTableSize: 2048 }, index: 2, want: { argsz: 16, flags: dyn, index: 2, count: 2048 } },
+      { name: '3 MSI 32 vectors', caps: { msiVectors: 32 }, index: 1, want: { argsz: 16, flags: 0x9, index: 1, count: 32 } }
+    ]
+    for (const c of cases) {
+      t.same(outcome(() => getIrqInfo(device(abi, c.caps), c.argsz ?? 16, c.index)), c.want, c.name)
+    }
+  })
+}
