@@ -13,7 +13,8 @@ import ioctl from './http/routes/ioctl.ts'
 import irqs from './http/routes/irqs.ts'
 import service from './http/routes/service.ts'
 import metrics from './http/metrics.ts'
-import { Device, Eventfd, IrqIndex, Problem } from './http/schemas.ts'
+import openapi from './http/openapi.ts'
+import { DeviceSchema, EventfdSchema, IrqIndexSchema, Problem } from './http/schemas.ts'
 import { openDb, type SyncMode } from './store/db.ts'
 
 declare module 'fastify' {
@@ -71,7 +72,7 @@ export async function buildApp (opts: AppOptions) {
   app.addHook('preClose', async () => engine.endStreams())
   app.addHook('onClose', async () => engine.close())
 
-  for (const schema of [Problem, Device, IrqIndex, Eventfd]) app.addSchema(schema)
+  for (const schema of [Problem, DeviceSchema, IrqIndexSchema, EventfdSchema]) app.addSchema(schema)
 
   app.setErrorHandler((err, req, reply) => {
     const problem = toProblem(err, req)
@@ -100,6 +101,7 @@ export async function buildApp (opts: AppOptions) {
     }
   })
 
+  await app.register(openapi)
   await app.register(metrics)
   await app.register(service)
   await app.register(devices)

@@ -98,6 +98,8 @@ export class Engine {
       failure = err
     }
     for (const dev of fx.devices) dev.version++
+    // Streams reading a deleted eventfd learn it on their next look: make that now.
+    for (const fd of fx.deletedEventfds) this.readers.notify(fd)
     this.batch.merge(fx)
     // Nothing changed and nothing pending: there is nothing to wait for.
     if (!this.batch.empty || this.batchWaiters.length > 0) await this.committed()

@@ -42,7 +42,8 @@ export function sendEtag (reply: FastifyReply, dev: Device): void {
 }
 
 /** `msix` or `2` -> 2; an out-of-range number goes on to the model, which answers EINVAL. */
-export function parseIndex (param: string): number {
+export function parseIndex (param: string | number): number {
+  if (typeof param === 'number') return param
   const named = (IRQ_INDEX_NAMES as readonly string[]).indexOf(param)
   if (named >= 0) return named
   if (/^[0-9]{1,10}$/.test(param)) return Number(param)

@@ -10,8 +10,10 @@ const DESCRIPTIONS: Record<number, string> = {
 
 /** Problem+json responses for the given statuses, referencing the shared Problem schema. */
 export function problemResponses (...statuses: number[]) {
-  const out: Record<number, ReturnType<typeof Type.Ref>> = {}
-  for (const s of statuses) out[s] = Type.Ref('Problem', { description: DESCRIPTIONS[s] })
+  const out: Record<number, { description: string, content: { 'application/problem+json': { schema: ReturnType<typeof Type.Ref> } } }> = {}
+  for (const s of statuses) {
+    out[s] = { description: DESCRIPTIONS[s], content: { 'application/problem+json': { schema: Type.Ref('Problem') } } }
+  }
   return out
 }
 

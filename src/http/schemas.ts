@@ -30,6 +30,11 @@ export const IrqIndexParam = Type.Union([
   Type.String({ pattern: '^[0-9]{1,10}$' })
 ], { description: 'IRQ index: a name (intx, msi, msix, err, req) or its number (0-4)' })
 
+/** In a body an index may also be a JSON number. */
+export const IrqIndexBody = Type.Union([IrqIndexParam, Type.Integer({ minimum: 0, maximum: 0xffffffff })], {
+  description: 'IRQ index: a name (intx, msi, msix, err, req) or its number (0-4)'
+})
+
 export const DeviceCreate = Type.Object({
   name: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
   abi: Type.Optional(Abi),
@@ -43,7 +48,10 @@ export const DeviceCreate = Type.Object({
     tableSize: Type.Integer({ minimum: 1, maximum: 2048 }),
     dynamic: Type.Optional(Type.Boolean({ description: 'Dynamic MSI-X (default true under linux-6.12; must be false under linux-6.1)' }))
   }, strict))
-}, strict)
+}, {
+  ...strict,
+  examples: [{ name: 'nic0', abi: 'linux-6.12', pcie: true, reset: true, intx: true, msi: { vectors: 8 }, msix: { tableSize: 64, dynamic: true } }]
+})
 export type DeviceCreate = Static<typeof DeviceCreate>
 
 const FlagSet = {
@@ -51,7 +59,7 @@ const FlagSet = {
   flagsValue: Type.Integer()
 }
 
-export const Device = Type.Object({
+export const DeviceSchema = Type.Object({
   id: Type.String(),
   name: Type.String(),
   createdAt: Type.String({ format: 'date-time' }),
@@ -65,6 +73,8 @@ export const Device = Type.Object({
   irqType: Type.Union([Type.Literal('none'), Type.Literal('intx'), Type.Literal('msi'), Type.Literal('msix')]),
   version: Type.Integer()
 }, { $id: 'Device' })
+/** A reference to the shared Device schema (a component of the OpenAPI document). */
+export const Device = Type.Ref(DeviceSchema)
 
 export const Page = <T extends TSchema>(item: T) => Type.Object({
   items: Type.Array(item),
@@ -79,7 +89,7 @@ export const PageQuery = Type.Object({
 // Response-only: the coercion pitfall of nullable unions concerns validation, not serialisation.
 const NullableFd = Type.Union([Type.Integer(), Type.Null()])
 
-export const IrqIndex = Type.Object({
+export const IrqIndexSchema = Type.Object({
   index: Type.Integer(),
   name: Type.String(),
   count: Type.Integer(),
@@ -94,6 +104,7 @@ export const IrqIndex = Type.Object({
   hostVectors: Type.Optional(Type.Integer({ description: 'MSI/MSI-X: host vectors held' })),
   triggers: Type.Optional(Type.Integer({ description: 'MSI/MSI-X: vectors with a trigger' }))
 }, { $id: 'IrqIndex' })
+export const IrqIndex = Type.Ref(IrqIndexSchema)
 
 export const Vector = Type.Object({
   vector: Type.Integer(),
@@ -148,7 +159,7 @@ export const Binding = Type.Object({
   role: Type.Union([Type.Literal('trigger'), Type.Literal('unmask')])
 })
 
-export const Eventfd = Type.Object({
+export const EventfdSchema = Type.Object({
   fd: Type.Integer(),
   value: Type.Integer(),
   semaphore: Type.Boolean(),
@@ -156,6 +167,7 @@ export const Eventfd = Type.Object({
   createdAt: Type.String({ format: 'date-time' }),
   bindings: Type.Optional(Type.Array(Binding))
 }, { $id: 'Eventfd' })
+export const Eventfd = Type.Ref(EventfdSchema)
 
 export const FdParams = Type.Object({ fd: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) })
 export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) })

@@ -5,10 +5,10 @@ import { fire, FireError, MAX_FIRE_COUNT } from '../../hot/fire.ts'
 import { findDevice, parseIndex } from '../device-context.ts'
 import { HttpProblem } from '../problem.ts'
 import { problemResponses } from '../responses.ts'
-import { IdParams, IrqIndexParam, MAX_DATA_ELEMENTS } from '../schemas.ts'
+import { IdParams, IrqIndexBody, MAX_DATA_ELEMENTS } from '../schemas.ts'
 
 export const FireBody = Type.Object({
-  index: IrqIndexParam,
+  index: IrqIndexBody,
   vectors: Type.Optional(Type.Array(Type.Integer({ minimum: 0, maximum: 2047 }), { maxItems: MAX_DATA_ELEMENTS, description: 'MSI/MSI-X: fire each, in order (repeats fire again)' })),
   vector: Type.Optional(Type.Integer({ minimum: 0, maximum: 2047 })),
   count: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_FIRE_COUNT, description: 'How many times `vector` (or ERR/REQ) fires; default 1' })),

@@ -41,7 +41,7 @@ const irqs: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'GET_IRQ_INFO for every index the device answers, with its configuration',
       tags: ['irqs'],
       params: IdParams,
-      response: { 200: Type.Object({ items: Type.Array(Type.Ref('IrqIndex')) }), ...problemResponses(404) }
+      response: { 200: Type.Object({ items: Type.Array(IrqIndex) }), ...problemResponses(404) }
     }
   }, async (req) => ({ items: presentIrqs(findDevice(engine, req.params.id)) }))
 

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifySchema } from 'fastify'
 import { Type, type Static } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import type { WebSocket } from 'ws'
@@ -33,7 +34,20 @@ const stream: FastifyPluginAsyncTypebox = async (app) => {
   const { engine } = app
   const tally = new FireTally()
 
-  app.get('/v1/stream', { websocket: true }, (socket: WebSocket) => {
+  // The message format cannot be said in OpenAPI; the document points to openapi/stream.md.
+  const schema = {
+    operationId: 'openStream',
+    summary: 'WebSocket: read many eventfds and fire interrupts at high rates',
+    description: 'Upgrade to a WebSocket. Messages are JSON: `subscribe`/`unsubscribe` eventfds, `fire` interrupts; ' +
+      'the server sends `signal` (the value one read took), `fired`, `subscribed`, `error`, `closed`. See stream.md beside this document.',
+    tags: ['interrupts'],
+    response: {
+      101: { description: 'Switching Protocols: the WebSocket is open' },
+      426: { description: 'Not a WebSocket upgrade request', content: { 'application/problem+json': { schema: { $ref: 'Problem#' } } } }
+    }
+  }
+  /** One connection: its subscriptions (eventfd readers) and the fires it sends. */
+  const openStream = (socket: WebSocket): void => {
     const readers = new Map<number, EventfdReader>()
     let paused = false
     const send = (text: string): void => socket.send(text)
@@ -111,6 +125,16 @@ const stream: FastifyPluginAsyncTypebox = async (app) => {
       }
       send(JSON.stringify({ type: 'subscribed', fds: [...readers.keys()] }))
     })
+  }
+
+  app.route({
+    method: 'GET',
+    url: '/v1/stream',
+    schema: schema as FastifySchema,
+    handler: async () => {
+      throw new HttpProblem(426, 'upgrade-required', 'GET /v1/stream is a WebSocket: send Upgrade: websocket')
+    },
+    wsHandler: openStream
   })
 }
 

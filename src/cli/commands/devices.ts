@@ -1,0 +1,127 @@
+import { Command, Option } from 'commander'
+import type { Static } from '@sinclair/typebox'
+import type { Device as DeviceSchema } from '../../http/schemas.ts'
+import { seg } from '../client.ts'
+import { ctx, examples, ifMatch, int, show } from '../common.ts'
+import { list, record, table } from '../format.ts'
+
+type Device = Static<typeof DeviceSchema>
+interface Page { items: Device[], nextCursor?: string }
+
+function caps (d: Device): string {
+  const out: string[] = []
+  if (d.pcie) out.push('pcie')
+  if (d.reset) out.push('reset')
+  if (d.intx) out.push('intx')
+  if (d.msi !== undefined) out.push(`msi ${d.msi.vectors}`)
+  if (d.msix !== undefined) out.push(`msix ${d.msix.tableSize}${d.msix.dynamic ? ' dynamic' : ' noresize'}`)
+  return out.length === 0 ? '-' : out.join(', ')
+}
+
+export function deviceRecord (d: Device): string {
+  return record([
+    ['id', d.id],
+    ['name', d.name],
+    ['abi', d.abi],
+    ['capabilities', caps(d)],
+    ['irq type', d.irqType],
+    ['flags', `${list(d.info.flags)} (0x${d.info.flagsValue.toString(16)})`],
+    ['regions', d.info.numRegions],
+    ['irqs', d.info.numIrqs],
+    ['version', d.version],
+    ['created', d.createdAt]
+  ])
+}
+
+export function deviceTable (items: Device[]): string {
+  if (items.length === 0) return 'no devices'
+  return table(['ID', 'NAME', 'ABI', 'IRQ TYPE', 'CAPABILITIES', 'VERSION'],
+    items.map((d) => [d.id, d.name, d.abi, d.irqType, caps(d), d.version]))
+}
+
+interface CreateOpts { name?: string, abi?: string, pcie?: boolean, reset?: boolean, intx?: boolean, msi?: number, msix?: number, dynamic?: boolean }
+
+export function devicesCommand (): Command {
+  const devices = new Command('devices').description('create, list, inspect, reset and delete emulated vfio-pci devices')
+  examples(devices, 'virq devices create --name nic0 --pcie --intx --msix 64', 'virq devices list')
+
+  examples(devices.command('create')
+    .description('create a device (POST /v1/devices); prints it, with its id')
+    .option('--name <name>', 'device name (default: its id)')
+    .addOption(new Option('--abi <abi>', 'kernel behaviour to emulate: linux-6.12 (dynamic MSI-X) or linux-6.1 (NORESIZE)').choices(['linux-6.12', 'linux-6.1']))
+    .option('--pcie', 'PCI Express: adds the ERR index')
+    .option('--reset', 'supports VFIO_DEVICE_RESET')
+    .option('--intx', 'has an INTx pin')
+    .option('--msi <n>', 'MSI vectors: 1, 2, 4, 8, 16 or 32', int(1, 32))
+    .option('--msix <n>', 'MSI-X table size, 1..2048', int(1, 2048))
+    .option('--dynamic', 'dynamic MSI-X (the linux-6.12 default)')
+    .option('--no-dynamic', 'MSI-X without dynamic allocation (NORESIZE), also under linux-6.12')
+    .action(async (opts: CreateOpts, cmd: Command) => {
+      const c = ctx(cmd)
+      if (opts.dynamic !== undefined && opts.msix === undefined) cmd.error('error: --dynamic/--no-dynamic need --msix N')
+      const body = {
+        ...(opts.name !== undefined ? { name: opts.name } : {}),
+        ...(opts.abi !== undefined ? { abi: opts.abi } : {}),
+        ...(opts.pcie === true ? { pcie: true } : {}),
+        ...(opts.reset === true ? { reset: true } : {}),
+        ...(opts.intx === true ? { intx: true } : {}),
+        ...(opts.msi !== undefined ? { msi: { vectors: opts.msi } } : {}),
+        ...(opts.msix !== undefined ? { msix: { tableSize: opts.msix, ...(opts.dynamic !== undefined ? { dynamic: opts.dynamic } : {}) } } : {})
+      }
+      const res = await c.client.post<Device>('/v1/devices', { body })
+      show(c, res.body, () => deviceRecord(res.body as Device))
+    }),
+  'virq devices create --name nic0 --pcie --reset --intx --msix 64',
+  'virq devices create --abi linux-6.1 --msi 8 --msix 16',
+  'ID=$(virq --json devices create --intx | jq -r .id)')
+
+  examples(devices.command('list')
+    .description('list devices (all pages, unless --limit or --cursor asks for one page)')
+    .option('--limit <n>', 'one page of at most n devices', int(1, 1000))
+    .option('--cursor <cursor>', 'the page after this cursor (nextCursor of the previous page)')
+    .action(async (opts: { limit?: number, cursor?: string }, cmd: Command) => {
+      const c = ctx(cmd)
+      if (opts.limit !== undefined || opts.cursor !== undefined) {
+        const page = (await c.client.get<Page>('/v1/devices', { query: { limit: opts.limit, cursor: opts.cursor } })).body as Page
+        show(c, page, () => deviceTable(page.items) + (page.nextCursor !== undefined ? `\nmore: --cursor ${page.nextCursor}` : ''))
+        return
+      }
+      const items = await c.client.all<Device>('/v1/devices')
+      show(c, { items }, () => deviceTable(items))
+    }),
+  'virq devices list', 'virq --json devices list --limit 10')
+
+  examples(devices.command('show')
+    .description('show one device: capabilities, GET_INFO flags, enabled interrupt type, version')
+    .argument('<id>', 'device id')
+    .action(async (id: string, _opts: unknown, cmd: Command) => {
+      const c = ctx(cmd)
+      const res = await c.client.get<Device>(`/v1/devices/${seg(id)}`)
+      show(c, res.body, () => deviceRecord(res.body as Device))
+    }),
+  'virq devices show 0b7c...')
+
+  examples(devices.command('delete')
+    .description('close and delete a device: disables its interrupts and returns its host vectors')
+    .argument('<id>', 'device id')
+    .option('--if-match <version>', 'only if the device is at this version (else HTTP 412, exit 1)', int(0))
+    .action(async (id: string, opts: { ifMatch?: number }, cmd: Command) => {
+      const c = ctx(cmd)
+      const res = await c.client.delete(`/v1/devices/${seg(id)}`, { headers: ifMatch(opts.ifMatch) })
+      show(c, res.body, () => `deleted device ${id}`)
+    }),
+  'virq devices delete 0b7c...')
+
+  examples(devices.command('reset')
+    .description('VFIO_DEVICE_RESET: keeps the interrupt configuration, lowers the INTx line')
+    .argument('<id>', 'device id')
+    .option('--if-match <version>', 'only if the device is at this version (else HTTP 412, exit 1)', int(0))
+    .action(async (id: string, opts: { ifMatch?: number }, cmd: Command) => {
+      const c = ctx(cmd)
+      const res = await c.client.post<Device>(`/v1/devices/${seg(id)}/reset`, { headers: ifMatch(opts.ifMatch) })
+      show(c, res.body, () => deviceRecord(res.body as Device))
+    }),
+  'virq devices reset 0b7c...  # EINVAL (exit 22) unless created with --reset')
+
+  return devices
+}

@@ -1,0 +1,51 @@
+import swagger from '@fastify/swagger'
+import scalar from '@scalar/fastify-api-reference'
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+
+/**
+ * The OpenAPI 3.1 document, generated from the route schemas (the TypeBox schemas are the one
+ * source). Shared schemas keep their $id as their component name. Served at /openapi.json and
+ * committed at openapi/openapi.json (npm run openapi).
+ */
+async function openapi (app: FastifyInstance): Promise<void> {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'virq',
+        version: '1.0.0',
+        description: 'Linux vfio-pci interrupt plumbing emulated over HTTP: VFIO_DEVICE_GET_IRQ_INFO, VFIO_DEVICE_SET_IRQS ' +
+          '(INTx, MSI, MSI-X with NORESIZE or dynamic allocation, ERR, REQ), device-originated interrupts and eventfds. ' +
+          'Errors are RFC 9457 problem details with `reason`, and `errno`/`errnoValue` where the model produced one. ' +
+          'The WebSocket at /v1/stream is described in stream.md beside this document.',
+        license: { name: 'MIT', identifier: 'MIT' }
+      },
+      servers: [{ url: 'http://127.0.0.1:8080', description: 'the default local instance' }],
+      tags: [
+        { name: 'devices', description: 'Emulated VFIO PCI devices' },
+        { name: 'irqs', description: 'GET_IRQ_INFO and SET_IRQS in JSON' },
+        { name: 'ioctl', description: 'The raw ioctls: the kernel structs as numbers' },
+        { name: 'interrupts', description: 'What the device does: fire interrupts' },
+        { name: 'eventfds', description: 'Counters that interrupts signal and consumers read' },
+        { name: 'service', description: 'Health, readiness, metrics, the host' }
+      ],
+      // No authentication (yet): stated, so that clients and linters need not guess.
+      security: []
+    },
+    refResolver: {
+      buildLocalReference (json, _baseUri, _fragment, i) {
+        return typeof json.$id === 'string' ? json.$id : `def-${i}`
+      }
+    }
+  })
+
+  // A browsable reference of the same document.
+  await app.register(scalar, { routePrefix: '/docs', configuration: { url: '/openapi.json', title: 'virq API reference' } })
+
+  app.get('/openapi.json', {
+    schema: { operationId: 'getOpenApi', summary: 'This OpenAPI document', tags: ['service'], hide: true } as object
+  }, async () => app.swagger())
+}
+
+export default fp(openapi, { name: 'virq-openapi' })
