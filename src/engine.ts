@@ -52,15 +52,25 @@ export class Engine {
     this.flushTimer.unref()
   }
 
+  /**
+   * Writes the interrupt path's changes in one transaction. It commits without an fsync
+   * (synchronous=NORMAL: safe against a process crash; the next durable commit syncs it too):
+   * these counters may lose an interval by design, and an fsync here would stall every
+   * stream and fire for its duration.
+   */
   flush (): void {
     if (this.hot.empty || !this.db.open) return
     const t0 = process.hrtime.bigint()
+    const sync = this.db.pragma('synchronous', { simple: true }) as number
     try {
+      this.db.pragma('synchronous = NORMAL')
       this.repo.save(this.world, this.hot)
       this.hot.clear()
       this.flushError = null
     } catch (err) {
       this.flushError = err as Error // kept pending: the next flush tries again
+    } finally {
+      this.db.pragma(`synchronous = ${sync}`)
     }
     this.onFlush?.(Number(process.hrtime.bigint() - t0) / 1e9)
   }

@@ -12,11 +12,35 @@ export class IrqCounters {
   /** Lost interrupts, by reason: LOST_REASONS[i] -> lost[i]. */
   readonly lost: readonly [Float64Array, Float64Array, Float64Array]
 
+  /** Vectors whose counters moved since they were last written, so a flush writes only those. */
+  private readonly dirtyFlag: Uint8Array
+  private readonly dirtyList: Int32Array
+  private dirtyCount = 0
+
   constructor (size: number) {
     this.size = size
     this.fired = new Float64Array(size)
     this.delivered = new Float64Array(size)
     this.lost = [new Float64Array(size), new Float64Array(size), new Float64Array(size)]
+    this.dirtyFlag = new Uint8Array(size)
+    this.dirtyList = new Int32Array(size)
+  }
+
+  touch (v: number): void {
+    if (this.dirtyFlag[v] !== 0) return
+    this.dirtyFlag[v] = 1
+    this.dirtyList[this.dirtyCount++] = v
+  }
+
+  /** The vectors touched since the last clean(), in the order they were first touched. */
+  touched (): Int32Array {
+    return this.dirtyList.subarray(0, this.dirtyCount)
+  }
+
+  /** After the touched vectors are safely written. */
+  clean (): void {
+    for (let i = 0; i < this.dirtyCount; i++) this.dirtyFlag[this.dirtyList[i]] = 0
+    this.dirtyCount = 0
   }
 
   lostTotal (v: number): number {

@@ -29,6 +29,7 @@ export function fireVector (world: World, dev: Device, index: number, v: number,
   const table = msix ? dev.msix : dev.msi
   const c = dev.counters[index]
   fx.countersOf(dev)
+  c.touch(v)
   c.fired[v] += n
   tally.fired += n
   let lost = -1
@@ -60,6 +61,7 @@ export type IntxLevel = 'assert' | 'deassert' | 'pulse'
 export function driveIntx (world: World, dev: Device, level: IntxLevel, fx: Effects, tally: FireTally): void {
   const c = dev.counters[0]
   fx.countersOf(dev)
+  c.touch(0)
   const fired = c.fired[0]
   const delivered = c.delivered[0]
   const lost = c.lostTotal(0)
@@ -87,6 +89,7 @@ export function fireErrReq (world: World, dev: Device, index: number, n: number,
   const c = dev.counters[index]
   const trigger = index === VFIO_PCI_ERR_IRQ_INDEX ? dev.errTrigger : dev.reqTrigger
   fx.countersOf(dev)
+  c.touch(0)
   c.fired[0] += n
   tally.fired += n
   const efd = trigger === NO_TRIGGER ? undefined : world.eventfds.get(trigger)

@@ -164,6 +164,7 @@ export class World {
     fx.device(dev)
     const c = dev.counters[0]
     fx.countersOf(dev)
+    c.touch(0)
     c.fired[0] += 1
     if (this.signalTrigger(dev.intx.trigger, fx)) c.delivered[0] += 1
     else c.lost[LOST_NO_TRIGGER][0] += 1

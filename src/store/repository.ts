@@ -76,6 +76,7 @@ export class Repository {
   save (world: World, fx: Effects): void {
     if (fx.empty) return
     this.writeTx(world, fx)
+    for (const dev of fx.counters) for (const c of dev.counters) c.clean()
   }
 
   private write (world: World, fx: Effects): void {
@@ -101,11 +102,10 @@ export class Repository {
     this.setNextFd.run(world.eventfds.nextFd)
   }
 
-  /** Every vector that ever fired; counters only grow, so untouched rows stay right. */
+  /** The vectors whose counters moved since they were last written (cleaned after commit). */
   private writeCounters (dev: Device): void {
     dev.counters.forEach((c, index) => {
-      for (let v = 0; v < c.size; v++) {
-        if (c.fired[v] === 0) continue
+      for (const v of c.touched()) {
         this.upsertCounters.run(dev.id, index, v, c.fired[v], c.delivered[v], c.lost[0][v], c.lost[1][v], c.lost[2][v])
       }
     })
