@@ -1,49 +1,8 @@
-import { Command, Option } from 'commander'
 import { CliError, ProblemError } from './client.ts'
-import { DEFAULT_URL } from './common.ts'
-import { devicesCommand } from './commands/devices.ts'
-import { eventfdCommand } from './commands/eventfd.ts'
-import { fireCommand } from './commands/fire.ts'
-import { irqsCommand } from './commands/irqs.ts'
-import { serveCommand } from './commands/serve.ts'
+import { buildProgram } from './program.ts'
 
 // virq: the command-line client of the virq HTTP API (and `virq serve` to run the server).
-
-const HELP = `
-Exit status:
-  0    success
-  N    the server answered with an errno: its number (22 EINVAL, 16 EBUSY, 9 EBADF,
-       28 ENOSPC, 25 ENOTTY, 34 ERANGE, 11 EAGAIN; also 11 for an eventfd read with nothing to read)
-  1    anything else: unknown device or eventfd (404), If-Match mismatch (412), invalid
-       request, bad usage, server unreachable
-  Errors print the problem's detail, errno and reason on stderr; with --json the problem
-  body is also printed on stdout.
-
-Examples:
-  $ virq serve --port 8080 --db :memory: &
-  $ ID=$(virq --json devices create --name nic0 --pcie --intx --msix 64 | jq -r .id)
-  $ virq eventfd create --label vec0
-  $ virq irqs set $ID msix --action trigger --start 0 --fds 1
-  $ virq fire $ID msix --vectors 0,0,1
-  $ virq eventfd read 1                  # => 2
-  $ virq irqs vectors $ID msix
-`
-
-export function buildProgram (): Command {
-  const program = new Command('virq')
-    .description('virq: emulated vfio-pci interrupts over HTTP (GET_IRQ_INFO, SET_IRQS, eventfds, device interrupts)')
-    .version('0.1.0')
-    .addOption(new Option('--url <url>', 'virq server to talk to').env('VIRQ_URL').default(DEFAULT_URL))
-    .option('--json', 'print the server\'s JSON answer as is (for scripts) instead of tables')
-    .showHelpAfterError('(run with --help for usage)')
-    .addHelpText('after', HELP)
-  program.addCommand(devicesCommand())
-  program.addCommand(irqsCommand())
-  program.addCommand(eventfdCommand())
-  program.addCommand(fireCommand())
-  program.addCommand(serveCommand())
-  return program
-}
+// Entry point: bin/virq.js registers tsx and imports this file.
 
 export async function main (argv: string[]): Promise<number> {
   const program = buildProgram()

@@ -72,6 +72,7 @@ export function eventfdCommand (): Command {
   'virq eventfd show 1')
 
   examples(eventfd.command('read')
+    .summary('read(2): take the counter; nothing to read: exit 11 (EAGAIN)')
     .description('read(2): take the counter (semaphore: 1) and print it. Nothing to read (after --timeout): ' +
       `prints nothing on stdout, "EAGAIN" on stderr, exit status ${EXIT_EAGAIN}`)
     .argument('<fd>', 'eventfd number', fdArg)
@@ -97,6 +98,7 @@ export function eventfdCommand (): Command {
   'virq eventfd write 3        # an INTx unmask eventfd: unmasks the line')
 
   examples(eventfd.command('watch')
+    .summary('follow the eventfd\'s event stream, one value per line, until Ctrl-C')
     .description('be the eventfd\'s reader (GET /v1/eventfds/FD/events, Server-Sent Events): print the value each read ' +
       'takes, one per line (--json: {"fd":N,"value":N}), until Ctrl-C, --count events, or the eventfd is deleted')
     .argument('<fd>', 'eventfd number', fdArg)

@@ -8,6 +8,7 @@ interface FireOpts { vector?: number, count?: number, vectors?: number[], level?
 
 export function fireCommand (): Command {
   const fire = new Command('fire')
+    .summary('the device fires interrupts: MSI/MSI-X vectors, INTx level, ERR, REQ')
     .description('the device fires interrupts (POST /v1/devices/ID/interrupts): MSI/MSI-X vectors, an INTx level, ERR or REQ; ' +
       'prints how many were fired, delivered to a trigger eventfd, and lost')
     .argument('<id>', 'device id')

@@ -10,6 +10,7 @@ const SERVER = fileURLToPath(new URL('../../server.ts', import.meta.url))
 
 export function serveCommand (): Command {
   const serve = new Command('serve')
+    .summary('run the virq server (like npm start)')
     .description('run the virq server (like npm start). Flags win over environment variables, which win over defaults')
   for (const s of SETTINGS) serve.option(`--${s.flag} <value>`, `${s.help} (env ${s.env}, default ${s.default})`)
   serve.action(async (opts: Record<string, string | undefined>) => {
