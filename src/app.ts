@@ -13,6 +13,8 @@ import ioctl from './http/routes/ioctl.ts'
 import irqs from './http/routes/irqs.ts'
 import service from './http/routes/service.ts'
 import metrics from './http/metrics.ts'
+import admin from './http/routes/admin.ts'
+import tenancy from './http/tenancy.ts'
 import openapi from './http/openapi.ts'
 import { DeviceSchema, EventfdSchema, IrqIndexSchema, Problem } from './http/schemas.ts'
 import { openDb, type SyncMode } from './store/db.ts'
@@ -35,6 +37,10 @@ export interface AppOptions {
   bodyLimit?: number
   /** How often the interrupt path's counters are written to SQLite, in ms (0: only at close). */
   flushMs?: number
+  /** Turns on bearer-token authentication and tenants; absent: one 'default' tenant, no auth. */
+  adminToken?: string
+  /** Open SSE/WebSocket streams per tenant. */
+  maxStreams?: number
 }
 
 export const DEFAULT_BODY_LIMIT = 256 * 1024
@@ -101,6 +107,7 @@ export async function buildApp (opts: AppOptions) {
     }
   })
 
+  await app.register(tenancy, { adminToken: opts.adminToken, maxStreams: opts.maxStreams })
   await app.register(openapi)
   await app.register(metrics)
   await app.register(service)
@@ -112,6 +119,7 @@ export async function buildApp (opts: AppOptions) {
   await app.register(interrupts)
   await app.register(events)
   await app.register(stream)
+  await app.register(admin)
   return app
 }
 

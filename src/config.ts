@@ -9,6 +9,7 @@ export interface Config {
   logLevel: string
   sync: SyncMode
   flushMs: number
+  adminToken: string | undefined
 }
 
 /** name, flag, environment variable, default: flags win over the environment, which wins over defaults. */
@@ -19,6 +20,7 @@ export const SETTINGS = [
   { key: 'hostVectors', flag: 'host-vectors', env: 'VIRQ_HOST_VECTORS', default: '4096', help: "capacity of the host vector pool" },
   { key: 'logLevel', flag: 'log-level', env: 'VIRQ_LOG_LEVEL', default: 'info', help: 'pino log level' },
   { key: 'flushMs', flag: 'flush-ms', env: 'VIRQ_FLUSH_MS', default: '1000', help: 'how often interrupt and eventfd counters are written to SQLite' },
+  { key: 'adminToken', flag: 'admin-token', env: 'VIRQ_ADMIN_TOKEN', default: '', help: 'turns on bearer tokens and tenants; manages them at /v1/admin (required beyond loopback)' },
   { key: 'sync', flag: 'sync', env: 'VIRQ_SYNC', default: 'full', help: 'SQLite synchronous: full (power-cut safe) or normal (crash safe)' }
 ] as const
 
@@ -42,6 +44,10 @@ export function readConfig (argv: string[], env: NodeJS.ProcessEnv): Config {
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
   if (!levels.includes(raw.logLevel)) throw new ConfigError(`--log-level must be one of ${levels.join(', ')}`)
   if (raw.sync !== 'full' && raw.sync !== 'normal') throw new ConfigError('--sync must be full or normal')
+  if (raw.adminToken !== '' && raw.adminToken.length < 16) throw new ConfigError('--admin-token must be at least 16 characters')
+  if (raw.adminToken === '' && !isLoopback(raw.host)) {
+    throw new ConfigError(`refusing to listen on ${raw.host} without authentication: set --admin-token (or VIRQ_ADMIN_TOKEN), or listen on a loopback address`)
+  }
   return {
     host: raw.host,
     port: integer('--port', raw.port, 0, 65535),
@@ -49,6 +55,12 @@ export function readConfig (argv: string[], env: NodeJS.ProcessEnv): Config {
     hostVectors: integer('--host-vectors', raw.hostVectors, 0, 1 << 24),
     logLevel: raw.logLevel,
     sync: raw.sync,
-    flushMs: integer('--flush-ms', raw.flushMs, 1, 3_600_000)
+    flushMs: integer('--flush-ms', raw.flushMs, 1, 3_600_000),
+    adminToken: raw.adminToken === '' ? undefined : raw.adminToken
   }
+}
+
+/** 127.0.0.0/8, ::1 and localhost: only this machine can reach them. */
+export function isLoopback (host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
 }

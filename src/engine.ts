@@ -75,8 +75,17 @@ export class Engine {
     this.onFlush?.(Number(process.hrtime.bigint() - t0) / 1e9)
   }
 
+  /** Per-tenant host vector quotas; kept here so that a reloaded model gets them again. */
+  private readonly quotas = new Map<string, number | null>()
+
+  setQuota (owner: string, hostVectors: number | null): void {
+    this.quotas.set(owner, hostVectors)
+    this.world.pool.setQuota(owner, hostVectors)
+  }
+
   private load (): World {
     const world = this.repo.load(this.hostVectors)
+    for (const [owner, quota] of this.quotas) world.pool.setQuota(owner, quota)
     world.eventfds.onReadable = (efd) => {
       this.wake(efd)
       this.readers.notify(efd.fd)

@@ -19,6 +19,7 @@ async function main (): Promise<void> {
     hostVectors: config.hostVectors,
     sync: config.sync,
     flushMs: config.flushMs,
+    adminToken: config.adminToken,
     logger: { level: config.logLevel }
   })
 

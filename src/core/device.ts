@@ -40,6 +40,8 @@ export interface IntxState {
 
 export interface Device {
   readonly id: string
+  /** The tenant that created it; eventfds of another tenant cannot be bound to it (EBADF). */
+  readonly owner: string
   readonly name: string
   readonly createdAt: string
   readonly abi: Abi
@@ -56,9 +58,10 @@ export interface Device {
   readonly counters: readonly IrqCounters[]
 }
 
-export function createDevice (id: string, name: string, createdAt: string, abi: Abi, caps: DeviceCaps): Device {
+export function createDevice (id: string, name: string, createdAt: string, abi: Abi, caps: DeviceCaps, owner = 'default'): Device {
   return {
     id,
+    owner,
     name,
     createdAt,
     abi,

@@ -10,6 +10,8 @@ export interface Eventfd {
   readonly semaphore: boolean
   readonly label: string | null
   readonly createdAt: string
+  /** The tenant that created it. */
+  readonly owner: string
 }
 
 export const EVENTFD_MAX_VALUE = Number.MAX_SAFE_INTEGER
@@ -33,14 +35,15 @@ export class EventfdTable {
     return this.byFd.size
   }
 
-  create (opts: { semaphore: boolean, label: string | null, createdAt: string }): Eventfd {
-    const efd: Eventfd = { fd: this.nextFd++, value: 0, ...opts }
+  create (opts: { semaphore: boolean, label: string | null, createdAt: string, owner?: string }): Eventfd {
+    const efd: Eventfd = { fd: this.nextFd++, value: 0, semaphore: opts.semaphore, label: opts.label, createdAt: opts.createdAt, owner: opts.owner ?? 'default' }
     this.byFd.set(efd.fd, efd)
     return efd
   }
 
   /** Restores an eventfd as it was stored. */
-  restore (efd: Eventfd): void {
+  restore (stored: Omit<Eventfd, 'owner'> & { owner?: string }): void {
+    const efd: Eventfd = { ...stored, owner: stored.owner ?? 'default' }
     this.byFd.set(efd.fd, efd)
     if (efd.fd >= this.nextFd) this.nextFd = efd.fd + 1
   }
@@ -49,10 +52,13 @@ export class EventfdTable {
     return this.byFd.get(fd)
   }
 
-  /** eventfd_ctx_fdget(): an unknown number is EBADF, as for a closed file descriptor. */
-  lookup (fd: number): Eventfd {
+  /**
+   * eventfd_ctx_fdget(): an unknown number is EBADF, as for a closed file descriptor. So is
+   * another tenant's eventfd: a process cannot use a descriptor it does not hold.
+   */
+  lookup (fd: number, owner = 'default'): Eventfd {
     const efd = this.byFd.get(fd)
-    if (efd === undefined) fail('EBADF', 'bad-fd', `fd ${fd} is not an open eventfd`)
+    if (efd === undefined || efd.owner !== owner) fail('EBADF', 'bad-fd', `fd ${fd} is not an open eventfd`)
     return efd
   }
 

@@ -30,8 +30,8 @@ export class World {
 
   // ---- devices ----
 
-  addDevice (id: string, name: string, createdAt: string, abi: Abi, caps: DeviceCaps, fx: Effects): Device {
-    const dev = createDevice(id, name, createdAt, abi, caps)
+  addDevice (id: string, name: string, createdAt: string, abi: Abi, caps: DeviceCaps, fx: Effects, owner = 'default'): Device {
+    const dev = createDevice(id, name, createdAt, abi, caps, owner)
     this.devices.set(id, dev)
     fx.device(dev)
     return dev
@@ -40,7 +40,7 @@ export class World {
   /** Restores a stored device (with its vectors already in place) and rebuilds derived state. */
   restoreDevice (dev: Device): void {
     this.devices.set(dev.id, dev)
-    this.pool.used += dev.msi.allocatedCount + dev.msix.allocatedCount
+    this.pool.take(dev.msi.allocatedCount + dev.msix.allocatedCount, dev.owner)
     if (dev.intx.unmaskFd !== NO_TRIGGER) this.watchUnmask(dev.intx.unmaskFd, dev)
   }
 
@@ -202,7 +202,7 @@ export class World {
   /** vfio_msi_enable(): 0, or the positive "only this many" answer with nothing enabled. */
   enableMsi (dev: Device, type: IrqType, nvec: number, fx: Effects): number {
     if (nvec === 0) fail('ERANGE', 'no-vectors', 'enabling needs at least one vector (start + count is 0)')
-    const partial = this.pool.allocate(nvec)
+    const partial = this.pool.allocate(nvec, dev.owner)
     if (partial > 0) return partial
     const table = type === 'msix' ? dev.msix : dev.msi
     for (let v = 0; v < nvec; v++) {
@@ -222,7 +222,7 @@ export class World {
     for (let v = 0; v < table.size; v++) {
       if (table.allocated[v] !== 0 || table.trigger[v] !== NO_TRIGGER) fx.vector(dev, msix, v)
     }
-    this.pool.release(table.clear())
+    this.pool.release(table.clear(), dev.owner)
     dev.irqType = 'none'
     fx.device(dev)
   }

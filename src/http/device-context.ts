@@ -1,15 +1,23 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { IRQ_INDEX_NAMES } from '../core/constants.ts'
 import type { Device } from '../core/device.ts'
-import type { Engine } from '../engine.ts'
+import type { Eventfd } from '../core/eventfds.ts'
 import { HttpProblem, notFound } from './problem.ts'
 
-// Helpers the device routes share: find the device, honour If-Match, send the ETag.
+// Helpers the routes share: find a device or eventfd of the caller's tenant, honour If-Match,
+// send the ETag. Another tenant's device or eventfd is "not found", never "forbidden": its
+// existence is not the caller's business.
 
-export function findDevice (engine: Engine, id: string): Device {
-  const dev = engine.world.devices.get(id)
-  if (dev === undefined) throw notFound('device', id)
+export function findDevice (req: FastifyRequest, id: string): Device {
+  const dev = req.server.engine.world.devices.get(id)
+  if (dev === undefined || dev.owner !== req.tenant) throw notFound('device', id)
   return dev
+}
+
+export function findEventfd (req: FastifyRequest, fd: number): Eventfd {
+  const efd = req.server.engine.world.eventfds.get(fd)
+  if (efd === undefined || efd.owner !== req.tenant) throw notFound('eventfd', fd)
+  return efd
 }
 
 export const etagOf = (dev: Device): string => `"${dev.version}"`
@@ -31,8 +39,8 @@ export function checkIfMatch (req: FastifyRequest, dev: Device): void {
 }
 
 /** A device for a state-changing route: it exists and If-Match, if sent, matches. */
-export function deviceForUpdate (engine: Engine, req: FastifyRequest, id: string): Device {
-  const dev = findDevice(engine, id)
+export function deviceForUpdate (req: FastifyRequest, id: string): Device {
+  const dev = findDevice(req, id)
   checkIfMatch(req, dev)
   return dev
 }

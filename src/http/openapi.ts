@@ -28,10 +28,16 @@ async function openapi (app: FastifyInstance): Promise<void> {
         { name: 'ioctl', description: 'The raw ioctls: the kernel structs as numbers' },
         { name: 'interrupts', description: 'What the device does: fire interrupts' },
         { name: 'eventfds', description: 'Counters that interrupts signal and consumers read' },
-        { name: 'service', description: 'Health, readiness, metrics, the host' }
+        { name: 'service', description: 'Health, readiness, metrics, the host' },
+        { name: 'admin', description: 'Tenant tokens (needs the admin token)' }
       ],
-      // No authentication (yet): stated, so that clients and linters need not guess.
-      security: []
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'A tenant token from POST /v1/admin/tokens, or the admin token for /v1/admin and /metrics. Needed only when virq runs with --admin-token.' }
+        }
+      },
+      // Bearer when virq runs with --admin-token; none otherwise (loopback only).
+      security: [{ bearer: [] }, {}]
     },
     refResolver: {
       buildLocalReference (json, _baseUri, _fragment, i) {

@@ -6,7 +6,7 @@ import { World } from '../core/world.ts'
 import type { Db } from './db.ts'
 
 interface DeviceRow {
-  id: string, name: string, created_at: string, abi: Abi
+  id: string, owner: string, name: string, created_at: string, abi: Abi
   pcie: number, reset: number, intx: number, msi_vectors: number, msix_table_size: number, msix_dynamic: number
   version: number, irq_type: IrqType
   intx_trigger: number, intx_unmask_fd: number, intx_masked: number, intx_line: number
@@ -18,7 +18,7 @@ interface CounterRow {
   device_id: string, irq_index: number, vector: number, fired: number, delivered: number
   lost_index_disabled: number, lost_not_allocated: number, lost_no_trigger: number
 }
-interface EventfdRow { fd: number, value: number, semaphore: number, label: string | null, created_at: string }
+interface EventfdRow { fd: number, value: number, semaphore: number, label: string | null, created_at: string, owner: string }
 
 const b = (x: boolean): number => (x ? 1 : 0)
 
@@ -42,10 +42,10 @@ export class Repository {
 
   constructor (db: Db) {
     this.db = db
-    this.upsertDevice = db.prepare(`INSERT INTO devices (id, name, created_at, abi, pcie, reset, intx,
+    this.upsertDevice = db.prepare(`INSERT INTO devices (id, owner, name, created_at, abi, pcie, reset, intx,
         msi_vectors, msix_table_size, msix_dynamic, version, irq_type, intx_trigger, intx_unmask_fd,
         intx_masked, intx_line, msi_enabled_nvec, msix_enabled_nvec, err_trigger, req_trigger)
-      VALUES (@id, @name, @created_at, @abi, @pcie, @reset, @intx, @msi_vectors, @msix_table_size,
+      VALUES (@id, @owner, @name, @created_at, @abi, @pcie, @reset, @intx, @msi_vectors, @msix_table_size,
         @msix_dynamic, @version, @irq_type, @intx_trigger, @intx_unmask_fd, @intx_masked, @intx_line,
         @msi_enabled_nvec, @msix_enabled_nvec, @err_trigger, @req_trigger)
       ON CONFLICT (id) DO UPDATE SET version = excluded.version, irq_type = excluded.irq_type,
@@ -57,8 +57,8 @@ export class Repository {
     this.upsertVector = db.prepare(`INSERT INTO vectors (device_id, irq_index, vector, trigger) VALUES (?, ?, ?, ?)
       ON CONFLICT (device_id, irq_index, vector) DO UPDATE SET trigger = excluded.trigger`)
     this.deleteVector = db.prepare('DELETE FROM vectors WHERE device_id = ? AND irq_index = ? AND vector = ?')
-    this.upsertEventfd = db.prepare(`INSERT INTO eventfds (fd, value, semaphore, label, created_at)
-      VALUES (@fd, @value, @semaphore, @label, @created_at)
+    this.upsertEventfd = db.prepare(`INSERT INTO eventfds (fd, value, semaphore, label, created_at, owner)
+      VALUES (@fd, @value, @semaphore, @label, @created_at, @owner)
       ON CONFLICT (fd) DO UPDATE SET value = excluded.value`)
     this.deleteEventfdStmt = db.prepare('DELETE FROM eventfds WHERE fd = ?')
     this.setNextFd = db.prepare("UPDATE meta SET value = ? WHERE key = 'next_fd'")
@@ -67,7 +67,7 @@ export class Repository {
       ON CONFLICT (device_id, irq_index, vector) DO UPDATE SET fired = excluded.fired, delivered = excluded.delivered,
         lost_index_disabled = excluded.lost_index_disabled, lost_not_allocated = excluded.lost_not_allocated,
         lost_no_trigger = excluded.lost_no_trigger`)
-    this.pageDevices = db.prepare('SELECT seq, id FROM devices WHERE seq > ? ORDER BY seq LIMIT ?')
+    this.pageDevices = db.prepare('SELECT seq, id FROM devices WHERE owner = ? AND seq > ? ORDER BY seq LIMIT ?')
     this.seqOf = db.prepare('SELECT seq FROM devices WHERE id = ?').pluck()
     this.writeTx = db.transaction((world: World, fx: Effects) => this.write(world, fx))
   }
@@ -97,7 +97,7 @@ export class Repository {
     for (const fd of fx.deletedEventfds) this.deleteEventfdStmt.run(fd)
     for (const efd of fx.eventfds) {
       if (world.eventfds.get(efd.fd) !== efd) continue
-      this.upsertEventfd.run({ fd: efd.fd, value: efd.value, semaphore: b(efd.semaphore), label: efd.label, created_at: efd.createdAt })
+      this.upsertEventfd.run({ fd: efd.fd, value: efd.value, semaphore: b(efd.semaphore), label: efd.label, created_at: efd.createdAt, owner: efd.owner })
     }
     this.setNextFd.run(world.eventfds.nextFd)
   }
@@ -116,7 +116,7 @@ export class Repository {
     const nextFd = this.db.prepare("SELECT value FROM meta WHERE key = 'next_fd'").pluck().get() as number
     const world = new World(poolCapacity, nextFd)
     for (const r of this.db.prepare('SELECT * FROM eventfds ORDER BY fd').all() as EventfdRow[]) {
-      world.eventfds.restore({ fd: r.fd, value: r.value, semaphore: r.semaphore !== 0, label: r.label, createdAt: r.created_at })
+      world.eventfds.restore({ fd: r.fd, value: r.value, semaphore: r.semaphore !== 0, label: r.label, createdAt: r.created_at, owner: r.owner })
     }
     const devices = new Map<string, Device>()
     for (const r of this.db.prepare('SELECT * FROM devices ORDER BY seq').all() as DeviceRow[]) {
@@ -127,7 +127,7 @@ export class Repository {
         msiVectors: r.msi_vectors,
         msixTableSize: r.msix_table_size,
         msixDynamic: r.msix_dynamic !== 0
-      })
+      }, r.owner)
       dev.version = r.version
       dev.irqType = r.irq_type
       Object.assign(dev.intx, { trigger: r.intx_trigger, unmaskFd: r.intx_unmask_fd, masked: r.intx_masked !== 0, line: r.intx_line !== 0 })
@@ -158,8 +158,8 @@ export class Repository {
   }
 
   /** Device ids in creation order after the cursor (a creation sequence number). */
-  devicePage (after: number, limit: number): { ids: string[], last: number | null, more: boolean } {
-    const rows = this.pageDevices.all(after, limit + 1) as Array<{ seq: number, id: string }>
+  devicePage (owner: string, after: number, limit: number): { ids: string[], last: number | null, more: boolean } {
+    const rows = this.pageDevices.all(owner, after, limit + 1) as Array<{ seq: number, id: string }>
     const more = rows.length > limit
     const page = more ? rows.slice(0, limit) : rows
     return { ids: page.map((r) => r.id), last: page.length > 0 ? page[page.length - 1].seq : null, more }
@@ -173,6 +173,7 @@ export class Repository {
 function deviceRow (dev: Device): DeviceRow {
   return {
     id: dev.id,
+    owner: dev.owner,
     name: dev.name,
     created_at: dev.createdAt,
     abi: dev.abi,

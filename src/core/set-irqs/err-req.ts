@@ -33,7 +33,7 @@ export function triggerErrReq (c: HandlerContext): number {
   if (fd === -1) {
     if (current !== NO_TRIGGER) set(NO_TRIGGER)
   } else if (fd >= 0) {
-    const efd = world.eventfds.lookup(fd) // EBADF keeps the old trigger
+    const efd = world.eventfds.lookup(fd, dev.owner) // EBADF keeps the old trigger
     if (current !== efd.fd) set(efd.fd)
   } else if (dev.abi === 'linux-6.12') {
     fail('EINVAL', 'negative-fd', `fd ${fd} is neither an eventfd nor -1`)

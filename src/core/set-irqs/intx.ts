@@ -32,7 +32,7 @@ export function unmaskIntx (c: HandlerContext): number {
 
 /** vfio_virqfd_enable(): the fd is resolved first (EBADF), then the slot is checked (EBUSY). */
 function installUnmaskEventfd (c: HandlerContext, fd: number): void {
-  const efd = c.world.eventfds.lookup(fd)
+  const efd = c.world.eventfds.lookup(fd, c.dev.owner)
   if (c.dev.intx.unmaskFd !== NO_TRIGGER) {
     fail('EBUSY', 'unmask-eventfd-busy', `INTx already has unmask eventfd ${c.dev.intx.unmaskFd}; remove it with fd -1 first`)
   }
@@ -55,7 +55,7 @@ export function triggerIntx (c: HandlerContext): number {
   }
   if (c.dataType === 'eventfd') {
     const fd = c.data[0]
-    const trigger = fd >= 0 ? c.world.eventfds.lookup(fd).fd : NO_TRIGGER
+    const trigger = fd >= 0 ? c.world.eventfds.lookup(fd, dev.owner).fd : NO_TRIGGER
     if (dev.irqType === 'intx') c.world.setIntxTrigger(dev, trigger, c.fx)
     else c.world.enableIntx(dev, trigger, c.fx)
     return 0

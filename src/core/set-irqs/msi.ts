@@ -75,11 +75,11 @@ function setVectorTrigger (c: HandlerContext, v: number, fd: number): void {
     if (!msix || !hasDynamicMsix(dev)) {
       fail('EINVAL', 'vector-not-allocated', `vector ${v} has no host vector and this ${msix ? 'MSI-X' : 'MSI'} index cannot grow`)
     }
-    world.pool.allocateOne()
+    world.pool.allocateOne(dev.owner)
     table.allocate(v)
     fx.vector(dev, msix, v)
   }
-  table.trigger[v] = world.eventfds.lookup(fd).fd
+  table.trigger[v] = world.eventfds.lookup(fd, dev.owner).fd
   fx.vector(dev, msix, v)
 }
 

@@ -8,6 +8,7 @@ import { decodeCursor, encodeCursor } from '../pagination.ts'
 import { HttpProblem } from '../problem.ts'
 import { Device, DeviceCreate, IdParams, Page, PageQuery } from '../schemas.ts'
 import { emptyBodyIsEmptyObject, problemResponses } from '../responses.ts'
+import { checkLimit } from '../tenancy.ts'
 
 const devices: FastifyPluginAsyncTypebox = async (app) => {
   const { engine } = app
@@ -35,8 +36,9 @@ const devices: FastifyPluginAsyncTypebox = async (app) => {
       msixTableSize: body.msix?.tableSize ?? 0,
       msixDynamic: abi === 'linux-6.12' && (body.msix?.dynamic ?? true)
     }
+    checkLimit(req, 'devices')
     const id = randomUUID()
-    const dev = await engine.apply((world, fx) => world.addDevice(id, body.name ?? id, new Date().toISOString(), abi, caps, fx))
+    const dev = await engine.apply((world, fx) => world.addDevice(id, body.name ?? id, new Date().toISOString(), abi, caps, fx, req.tenant))
     sendEtag(reply, dev)
     reply.header('location', `/v1/devices/${dev.id}`)
     return reply.code(201).send(presentDevice(dev))
@@ -52,7 +54,7 @@ const devices: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (req) => {
     const limit = req.query.limit ?? 100
-    const page = engine.repo.devicePage(decodeCursor(req.query.cursor), limit)
+    const page = engine.repo.devicePage(req.tenant, decodeCursor(req.query.cursor), limit)
     const items = page.ids.map((id) => engine.world.devices.get(id)).filter((d) => d !== undefined).map(presentDevice)
     return { items, ...(page.more && page.last !== null ? { nextCursor: encodeCursor(page.last) } : {}) }
   })
@@ -66,7 +68,7 @@ const devices: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: Device, ...problemResponses(404) }
     }
   }, async (req, reply) => {
-    const dev = findDevice(engine, req.params.id)
+    const dev = findDevice(req, req.params.id)
     sendEtag(reply, dev)
     return presentDevice(dev)
   })
@@ -80,7 +82,7 @@ const devices: FastifyPluginAsyncTypebox = async (app) => {
       response: { 204: Type.Null(), ...problemResponses(404, 412) }
     }
   }, async (req, reply) => {
-    const dev = deviceForUpdate(engine, req, req.params.id)
+    const dev = deviceForUpdate(req, req.params.id)
     await engine.apply((world, fx) => world.deleteDevice(dev, fx))
     return reply.code(204).send(null)
   })
@@ -94,7 +96,7 @@ const devices: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: Device, ...problemResponses(400, 404, 412) }
     }
   }, async (req, reply) => {
-    const dev = deviceForUpdate(engine, req, req.params.id)
+    const dev = deviceForUpdate(req, req.params.id)
     await engine.apply((world, fx) => world.resetDevice(dev, fx))
     sendEtag(reply, dev)
     return presentDevice(dev)

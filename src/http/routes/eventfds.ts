@@ -1,21 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import type { Eventfd as CoreEventfd } from '../../core/eventfds.ts'
-import type { Engine } from '../../engine.ts'
+import { checkLimit } from '../tenancy.ts'
+import { findEventfd } from '../device-context.ts'
 import { decodeCursor, encodeCursor } from '../pagination.ts'
-import { notFound } from '../problem.ts'
 import { presentEventfd } from '../present.ts'
 import { emptyBodyIsEmptyObject, problemResponses } from '../responses.ts'
 import { Eventfd, EventfdCreate, EventfdValue, FdParams, Page, PageQuery } from '../schemas.ts'
 
 /** The longest a read may wait; longer waits belong on the event stream. */
 export const MAX_READ_WAIT_MS = 60_000
-
-function findEventfd (engine: Engine, fd: number): CoreEventfd {
-  const efd = engine.world.eventfds.get(fd)
-  if (efd === undefined) throw notFound('eventfd', fd)
-  return efd
-}
 
 const eventfds: FastifyPluginAsyncTypebox = async (app) => {
   const { engine } = app
@@ -30,7 +23,8 @@ const eventfds: FastifyPluginAsyncTypebox = async (app) => {
     },
     preValidation: emptyBodyIsEmptyObject
   }, async (req, reply) => {
-    const opts = { semaphore: req.body.semaphore ?? false, label: req.body.label ?? null, createdAt: new Date().toISOString() }
+    const opts = { semaphore: req.body.semaphore ?? false, label: req.body.label ?? null, createdAt: new Date().toISOString(), owner: req.tenant }
+    checkLimit(req, 'eventfds')
     const efd = await engine.apply((world, fx) => {
       const created = world.eventfds.create(opts)
       fx.eventfd(created)
@@ -51,7 +45,7 @@ const eventfds: FastifyPluginAsyncTypebox = async (app) => {
   }, async (req) => {
     const limit = req.query.limit ?? 100
     const after = decodeCursor(req.query.cursor)
-    const all = [...engine.world.eventfds.values()].filter((e) => e.fd > after).sort((a, b) => a.fd - b.fd)
+    const all = [...engine.world.eventfds.values()].filter((e) => e.owner === req.tenant && e.fd > after).sort((a, b) => a.fd - b.fd)
     const page = all.slice(0, limit)
     const more = all.length > limit
     return { items: page.map((e) => presentEventfd(e)), ...(more ? { nextCursor: encodeCursor(page[page.length - 1].fd) } : {}) }
@@ -66,7 +60,7 @@ const eventfds: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: Eventfd, ...problemResponses(404) }
     }
   }, async (req) => {
-    const efd = findEventfd(engine, req.params.fd)
+    const efd = findEventfd(req, req.params.fd)
     return presentEventfd(efd, engine.world.bindingsOf(efd.fd))
   })
 
@@ -83,11 +77,11 @@ const eventfds: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (req, reply) => {
     const fd = req.params.fd
-    findEventfd(engine, fd)
+    findEventfd(req, fd)
     const deadline = Date.now() + (req.query.timeoutMs ?? 0)
     for (;;) {
       // Looked up again each time: a force-delete may have closed it while we waited.
-      const value = await engine.apply((world, fx) => world.readEventfd(findEventfd(engine, fd), fx))
+      const value = await engine.apply((world, fx) => world.readEventfd(findEventfd(req, fd), fx))
       if (value !== 0) return { value }
       const left = deadline - Date.now()
       if (left <= 0 || engine.closing) return reply.code(204).send(null)
@@ -108,7 +102,7 @@ const eventfds: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: Type.Object({ value: Type.Integer({ description: 'The counter after the write' }) }), ...problemResponses(400, 404, 409) }
     }
   }, async (req) => {
-    const efd = findEventfd(engine, req.params.fd)
+    const efd = findEventfd(req, req.params.fd)
     await engine.apply((world, fx) => world.writeEventfd(efd, req.body.value, fx))
     return { value: efd.value }
   })
@@ -123,7 +117,7 @@ const eventfds: FastifyPluginAsyncTypebox = async (app) => {
       response: { 204: Type.Null(), ...problemResponses(404, 409) }
     }
   }, async (req, reply) => {
-    const efd = findEventfd(engine, req.params.fd)
+    const efd = findEventfd(req, req.params.fd)
     await engine.apply((world, fx) => world.deleteEventfd(efd, req.query.force ?? false, fx))
     return reply.code(204).send(null)
   })

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { EventfdReader } from '../../hot/readers.ts'
-import { notFound } from '../problem.ts'
+import { findEventfd } from '../device-context.ts'
+import { openStream } from '../tenancy.ts'
 import { problemResponses } from '../responses.ts'
 import { FdParams } from '../schemas.ts'
 
@@ -24,12 +25,14 @@ const events: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, (req, reply) => {
     const fd = req.params.fd
-    if (engine.world.eventfds.get(fd) === undefined) throw notFound('eventfd', fd)
+    findEventfd(req, fd)
+    const release = openStream(req)
     reply.hijack()
     const res = reply.raw
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' })
     res.write(`: eventfd ${fd}\n\n`)
     const end = (): void => {
+      release()
       clearInterval(heartbeat)
       engine.readers.remove(reader)
       engine.streams.delete(stream)

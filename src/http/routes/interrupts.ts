@@ -43,7 +43,7 @@ const interrupts: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: FireResult, ...problemResponses(400, 404) }
     }
   }, async (req) => {
-    const dev = findDevice(engine, req.params.id)
+    const dev = findDevice(req, req.params.id)
     const index = parseIndex(req.body.index)
     tally.reset()
     try {

@@ -44,7 +44,7 @@ const ioctl: FastifyPluginAsyncTypebox = async (app) => {
         ...problemResponses(400, 404)
       }
     }
-  }, async (req) => getDeviceInfo(findDevice(engine, req.params.id), req.body.argsz ?? SIZEOF_VFIO_DEVICE_INFO))
+  }, async (req) => getDeviceInfo(findDevice(req, req.params.id), req.body.argsz ?? SIZEOF_VFIO_DEVICE_INFO))
 
   app.post('/v1/devices/:id/ioctl/get-irq-info', {
     schema: {
@@ -58,7 +58,7 @@ const ioctl: FastifyPluginAsyncTypebox = async (app) => {
         ...problemResponses(400, 404)
       }
     }
-  }, async (req) => getIrqInfo(findDevice(engine, req.params.id), req.body.argsz ?? SIZEOF_VFIO_IRQ_INFO, req.body.index))
+  }, async (req) => getIrqInfo(findDevice(req, req.params.id), req.body.argsz ?? SIZEOF_VFIO_IRQ_INFO, req.body.index))
 
   app.post('/v1/devices/:id/ioctl/set-irqs', {
     schema: {
@@ -72,7 +72,7 @@ const ioctl: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: RawResult, ...problemResponses(400, 404, 409, 412, 507) }
     }
   }, async (req, reply) => {
-    const dev = deviceForUpdate(engine, req, req.params.id)
+    const dev = deviceForUpdate(req, req.params.id)
     const { flags, index, start, count } = req.body
     const data = req.body.data ?? []
     const size = elementSize(flags)
@@ -92,7 +92,7 @@ const ioctl: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: RawResult, ...problemResponses(400, 404, 412) }
     }
   }, async (req, reply) => {
-    const dev = deviceForUpdate(engine, req, req.params.id)
+    const dev = deviceForUpdate(req, req.params.id)
     await engine.apply((world, fx) => world.resetDevice(dev, fx))
     sendEtag(reply, dev)
     return { result: 0 }

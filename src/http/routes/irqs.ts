@@ -43,7 +43,7 @@ const irqs: FastifyPluginAsyncTypebox = async (app) => {
       params: IdParams,
       response: { 200: Type.Object({ items: Type.Array(IrqIndex) }), ...problemResponses(404) }
     }
-  }, async (req) => ({ items: presentIrqs(findDevice(engine, req.params.id)) }))
+  }, async (req) => ({ items: presentIrqs(findDevice(req, req.params.id)) }))
 
   app.get('/v1/devices/:id/irqs/:index', {
     schema: {
@@ -53,7 +53,7 @@ const irqs: FastifyPluginAsyncTypebox = async (app) => {
       params: IrqParams,
       response: { 200: IrqIndex, ...problemResponses(400, 404) }
     }
-  }, async (req) => presentIrq(findDevice(engine, req.params.id), parseIndex(req.params.index)))
+  }, async (req) => presentIrq(findDevice(req, req.params.id), parseIndex(req.params.index)))
 
   app.get('/v1/devices/:id/irqs/:index/vectors', {
     schema: {
@@ -67,7 +67,7 @@ const irqs: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
   }, async (req) => {
-    const dev = findDevice(engine, req.params.id)
+    const dev = findDevice(req, req.params.id)
     const index = parseIndex(req.params.index)
     getIrqInfo(dev, 16, index) // same EINVAL answers as GET_IRQ_INFO
     return presentVectors(dev, index)
@@ -86,7 +86,7 @@ const irqs: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
   }, async (req, reply) => {
-    const dev = deviceForUpdate(engine, req, req.params.id)
+    const dev = deviceForUpdate(req, req.params.id)
     const index = parseIndex(req.params.index)
     const request = toIrqSet(index, req.body)
     const result = await engine.apply((world, fx) => world.setIrqs(dev, request, fx))

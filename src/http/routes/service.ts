@@ -11,6 +11,7 @@ const service: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'healthz',
       summary: 'Liveness: the process answers',
       tags: ['service'],
+      security: [],
       response: { 200: Type.Object({ status: Type.Literal('ok') }) }
     }
   }, async () => ({ status: 'ok' as const }))
@@ -20,6 +21,7 @@ const service: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'readyz',
       summary: 'Readiness: the database answers and the service is not shutting down',
       tags: ['service'],
+      security: [],
       response: { 200: Type.Object({ status: Type.Literal('ready') }), 503: Type.Ref('Problem') }
     }
   }, async (req, reply) => {

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifySchema } from 'fastify'
+import type { FastifyRequest, FastifySchema } from 'fastify'
+import { openStream as countStream } from '../tenancy.ts'
 import { Type, type Static } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import type { WebSocket } from 'ws'
@@ -47,7 +48,15 @@ const stream: FastifyPluginAsyncTypebox = async (app) => {
     }
   }
   /** One connection: its subscriptions (eventfd readers) and the fires it sends. */
-  const openStream = (socket: WebSocket): void => {
+  const openStream = (socket: WebSocket, req: FastifyRequest): void => {
+    const { tenant } = req
+    let release: () => void
+    try {
+      release = countStream(req)
+    } catch (err) {
+      socket.close(1013, (err as Error).message.slice(0, 120)) // 1013: try again later
+      return
+    }
     const readers = new Map<number, EventfdReader>()
     let paused = false
     const send = (text: string): void => socket.send(text)
@@ -68,6 +77,7 @@ const stream: FastifyPluginAsyncTypebox = async (app) => {
     }
 
     const close = (): void => {
+      release()
       for (const r of readers.values()) engine.readers.remove(r)
       readers.clear()
       engine.streams.delete(handle)
@@ -90,7 +100,7 @@ const stream: FastifyPluginAsyncTypebox = async (app) => {
       }
       if (msg.op === 'fire') {
         const dev = engine.world.devices.get(msg.device)
-        if (dev === undefined) return error('device-not-found', `no device ${msg.device}`, msg.id)
+        if (dev === undefined || dev.owner !== tenant) return error('device-not-found', `no device ${msg.device}`, msg.id)
         tally.reset()
         try {
           fire(engine, dev, { ...msg, index: parseIndex(msg.index) }, tally)
@@ -103,7 +113,7 @@ const stream: FastifyPluginAsyncTypebox = async (app) => {
         return
       }
       if (msg.op === 'subscribe') {
-        const missing = msg.fds.filter((fd) => engine.world.eventfds.get(fd) === undefined)
+        const missing = msg.fds.filter((fd) => engine.world.eventfds.get(fd)?.owner !== tenant)
         if (missing.length > 0) return error('eventfd-not-found', `no eventfd ${missing.join(', ')}`)
         for (const fd of msg.fds) {
           if (readers.has(fd)) continue

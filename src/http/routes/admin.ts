@@ -1,0 +1,82 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { randomBytes, randomUUID } from 'node:crypto'
+import { HttpProblem, notFound } from '../problem.ts'
+import { problemResponses } from '../responses.ts'
+import { sha256 } from '../tenancy.ts'
+
+const Limit = Type.Union([Type.Integer({ minimum: 0, maximum: 1_000_000 }), Type.Null()])
+const Limits = Type.Object({
+  devices: Type.Optional(Limit),
+  eventfds: Type.Optional(Limit),
+  hostVectors: Type.Optional(Limit)
+}, { additionalProperties: false, description: 'Per-tenant limits; null or absent: none' })
+
+const Token = Type.Object({
+  id: Type.String(),
+  tenant: Type.String(),
+  label: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Type.String({ format: 'date-time' }),
+  revokedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()])
+})
+
+/** /v1/admin: tenant tokens, created and revoked with the admin token. */
+const admin: FastifyPluginAsyncTypebox = async (app) => {
+  const { tenancy, engine } = app
+  // Without an admin token there are no tenants to manage.
+  app.addHook('onRequest', async () => {
+    if (!tenancy.authEnabled) throw new HttpProblem(404, 'auth-disabled', 'authentication is off: start virq with --admin-token to manage tokens')
+  })
+
+  app.post('/v1/admin/tokens', {
+    schema: {
+      operationId: 'createToken',
+      summary: 'Create a bearer token for a tenant (the token is shown only here)',
+      tags: ['admin'],
+      body: Type.Object({
+        tenant: Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,63}$' }),
+        label: Type.Optional(Type.String({ maxLength: 128 })),
+        limits: Type.Optional(Limits)
+      }, { additionalProperties: false, examples: [{ tenant: 'ci-runner-7', label: 'nightly', limits: { devices: 16, eventfds: 1024, hostVectors: 512 } }] }),
+      response: { 201: Type.Composite([Token, Type.Object({ token: Type.String() })]), ...problemResponses(400, 401, 403, 404) }
+    }
+  }, async (req, reply) => {
+    const now = new Date().toISOString()
+    const token = `virq_${randomBytes(32).toString('base64url')}`
+    const id = randomUUID()
+    const { tenant, label, limits } = req.body
+    const full = limits === undefined ? undefined : { devices: limits.devices ?? null, eventfds: limits.eventfds ?? null, hostVectors: limits.hostVectors ?? null }
+    engine.db.transaction(() => {
+      tenancy.store.upsertTenant(tenant, full, now)
+      tenancy.store.insertToken(id, tenant, sha256(token).toString('hex'), label ?? null, now)
+    })()
+    tenancy.reload()
+    if (full !== undefined) engine.setQuota(tenant, full.hostVectors)
+    return reply.code(201).send({ id, tenant, label: label ?? null, createdAt: now, revokedAt: null, token })
+  })
+
+  app.get('/v1/admin/tokens', {
+    schema: {
+      operationId: 'listTokens',
+      summary: 'List tokens (never the tokens themselves)',
+      tags: ['admin'],
+      response: { 200: Type.Object({ items: Type.Array(Token) }), ...problemResponses(401, 403, 404) }
+    }
+  }, async () => ({ items: tenancy.store.tokens() }))
+
+  app.delete('/v1/admin/tokens/:id', {
+    schema: {
+      operationId: 'revokeToken',
+      summary: 'Revoke a token; it stops working at once',
+      tags: ['admin'],
+      params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }),
+      response: { 204: Type.Null(), ...problemResponses(401, 403, 404) }
+    }
+  }, async (req, reply) => {
+    if (!tenancy.store.revokeToken(req.params.id, new Date().toISOString())) throw notFound('token', req.params.id)
+    tenancy.reload()
+    return reply.code(204).send(null)
+  })
+}
+
+export default admin

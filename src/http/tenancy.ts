@@ -1,0 +1,133 @@
+import bearerAuth from '@fastify/bearer-auth'
+import { createHash, timingSafeEqual } from 'node:crypto'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { TenantStore, type TenantLimits } from '../store/tenants.ts'
+import { HttpProblem } from './problem.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    tenancy: Tenancy
+  }
+  interface FastifyRequest {
+    /** The tenant whose devices and eventfds this request sees ('default' with auth off). */
+    tenant: string
+    /** Whether the admin token authenticated it. */
+    admin: boolean
+  }
+}
+
+export const DEFAULT_TENANT = 'default'
+/** Open SSE and WebSocket streams per tenant. */
+export const DEFAULT_MAX_STREAMS = 1024
+
+export const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest()
+
+/** Tokens by hash, tenant limits and open streams, kept in memory and in the store. */
+export class Tenancy {
+  readonly store: TenantStore
+  readonly authEnabled: boolean
+  readonly maxStreams: number
+  private readonly adminHash: Buffer | null
+  private tokens: Map<string, { id: string, tenant: string }>
+  limits: Map<string, TenantLimits>
+  private readonly streams = new Map<string, number>()
+
+  constructor (store: TenantStore, adminToken: string | undefined, maxStreams: number) {
+    this.store = store
+    this.authEnabled = adminToken !== undefined
+    this.adminHash = adminToken === undefined ? null : sha256(adminToken)
+    this.maxStreams = maxStreams
+    this.tokens = store.activeHashes()
+    this.limits = store.limits()
+  }
+
+  reload (): void {
+    this.tokens = this.store.activeHashes()
+    this.limits = this.store.limits()
+  }
+
+  /**
+   * Resolves a bearer token. Only SHA-256 digests are kept and compared: the admin digest in
+   * constant time, tenant tokens by digest lookup, whose timing can only reveal something
+   * about a digest, from which no token can be derived.
+   */
+  authenticate (token: string, req: FastifyRequest): boolean {
+    const digest = sha256(token)
+    if (this.adminHash !== null && timingSafeEqual(digest, this.adminHash)) {
+      req.admin = true
+      return true
+    }
+    const hex = digest.toString('hex')
+    const found = this.tokens.get(hex)
+    if (found === undefined) return false
+    req.tenant = found.tenant
+    return true
+  }
+
+  openStream (tenant: string): () => void {
+    const open = this.streams.get(tenant) ?? 0
+    if (open >= this.maxStreams) throw new HttpProblem(429, 'tenant-stream-limit', `this tenant already has ${open} open streams`)
+    this.streams.set(tenant, open + 1)
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      this.streams.set(tenant, (this.streams.get(tenant) ?? 1) - 1)
+    }
+  }
+}
+
+/** 429 when the caller's tenant is at its limit of devices or eventfds. */
+export function checkLimit (req: FastifyRequest, what: 'devices' | 'eventfds'): void {
+  const limit = req.server.tenancy.limits.get(req.tenant)?.[what]
+  if (limit === null || limit === undefined) return
+  const { world } = req.server.engine
+  let n = 0
+  for (const x of what === 'devices' ? world.devices.values() : world.eventfds.values()) if (x.owner === req.tenant) n++
+  if (n >= limit) throw new HttpProblem(429, `tenant-${what === 'devices' ? 'device' : 'eventfd'}-limit`, `this tenant may have at most ${limit} ${what}`)
+}
+
+/** Counts a stream against the caller's tenant; returns the function that releases it. */
+export function openStream (req: FastifyRequest): () => void {
+  return req.server.tenancy.openStream(req.tenant)
+}
+
+/** Routes anyone may call: liveness, readiness, the API description. */
+const PUBLIC = /^\/(healthz|readyz|openapi\.json|docs)(\/|$|\?)/
+
+export interface TenancyOptions { adminToken?: string, maxStreams?: number }
+
+/**
+ * Bearer tokens (via @fastify/bearer-auth) when an admin token is configured; otherwise every
+ * request is the 'default' tenant (the server then refuses to listen beyond loopback).
+ * /v1/admin and /metrics need the admin token; every other /v1 route a tenant token.
+ */
+async function tenancy (app: FastifyInstance, opts: TenancyOptions): Promise<void> {
+  const t = new Tenancy(new TenantStore(app.engine.db), opts.adminToken, opts.maxStreams ?? DEFAULT_MAX_STREAMS)
+  app.decorate('tenancy', t)
+  app.decorateRequest('tenant', DEFAULT_TENANT)
+  app.decorateRequest('admin', false)
+  for (const [tenant, limits] of t.limits) app.engine.setQuota(tenant, limits.hostVectors)
+  if (!t.authEnabled) return
+
+  await app.register(bearerAuth, {
+    keys: new Set<string>(),
+    addHook: false,
+    verifyErrorLogLevel: 'debug',
+    auth: (key: string, req: FastifyRequest) => t.authenticate(key, req)
+  })
+  app.addHook('onRequest', (req, reply, done) => {
+    if (PUBLIC.test(req.url)) return done()
+    reply.header('www-authenticate', 'Bearer realm="virq"')
+    app.verifyBearerAuth!(req, reply, (err?: Error) => {
+      if (err !== undefined) return done(new HttpProblem(401, 'unauthorized', 'send Authorization: Bearer <token>; the token is missing, unknown or revoked'))
+      const adminRoute = req.url.startsWith('/v1/admin') || req.url.startsWith('/metrics')
+      if (adminRoute && !req.admin) return done(new HttpProblem(403, 'admin-token-required', 'this route needs the admin token'))
+      if (!adminRoute && req.admin) return done(new HttpProblem(403, 'tenant-token-required', 'the admin token manages tokens; use a tenant token here'))
+      done()
+    })
+  })
+}
+
+export default fp(tenancy, { name: 'virq-tenancy' })
