@@ -1,6 +1,7 @@
 import AjvCompiler from '@fastify/ajv-compiler'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import Fastify, { LogController, type FastifyServerOptions } from 'fastify'
+import underPressure from '@fastify/under-pressure'
+import Fastify, { LogController, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import { Engine } from './engine.ts'
 import { sendProblem, toProblem } from './http/problem.ts'
 import devices from './http/routes/devices.ts'
@@ -41,6 +42,9 @@ export interface AppOptions {
   adminToken?: string
   /** Open SSE/WebSocket streams per tenant. */
   maxStreams?: number
+  /** Event-loop delay past which requests get 503 + Retry-After, and how often it is sampled. */
+  maxEventLoopDelayMs?: number
+  pressureSampleMs?: number
 }
 
 export const DEFAULT_BODY_LIMIT = 256 * 1024
@@ -66,6 +70,8 @@ export async function buildApp (opts: AppOptions) {
     // No per-request log lines: they cost a quarter of the throughput; failures are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    // A client gets 30 s to send its request; idle keep-alive sockets close after 72 s.
+    requestTimeout: 30_000,
     schemaController: { compilersFactory: { buildValidator: buildValidator() as any } },
     ajv: { customOptions: { removeAdditional: false } }
   }
@@ -107,6 +113,21 @@ export async function buildApp (opts: AppOptions) {
     }
   })
 
+  // Overload: when the event loop lags past a second, answer 503 + Retry-After instead of
+  // queueing more work; /healthz and /readyz keep answering (they are how operators look).
+  await app.register(underPressure, {
+    maxEventLoopDelay: opts.maxEventLoopDelayMs ?? 1000,
+    sampleInterval: opts.pressureSampleMs ?? 1000,
+    retryAfter: 1,
+    pressureHandler: (req: FastifyRequest, reply: FastifyReply, type: string, value: number | undefined) => {
+      if (req.url === '/healthz' || req.url === '/readyz') return
+      reply.header('retry-after', '1')
+      sendProblem(reply, {
+        type: '/problems/overloaded', title: 'Service Unavailable', status: 503, instance: req.url, reason: 'overloaded',
+        detail: `virq is overloaded (${type} ${Math.round(value ?? 0)}); retry after a second`
+      })
+    }
+  })
   await app.register(tenancy, { adminToken: opts.adminToken, maxStreams: opts.maxStreams })
   await app.register(openapi)
   await app.register(metrics)

@@ -65,6 +65,6 @@ export function toProblem (err: unknown, req: FastifyRequest): ProblemBody {
   return body(500, 'internal', 'an internal error occurred; it has been logged', req)
 }
 
-export function sendProblem (reply: FastifyReply, p: ProblemBody): FastifyReply {
+export function sendProblem (reply: FastifyReply, p: Omit<ProblemBody, 'instance'> & { instance?: string }): FastifyReply {
   return reply.code(p.status).type('application/problem+json').send(p)
 }

@@ -28,3 +28,24 @@ t.test('unknown routes answer problem+json 404', async (t) => {
   t.match(res.headers['content-type'], /application\/problem\+json/)
   t.equal(res.json().reason, 'route-not-found')
 })
+
+t.test('overload: a saturated event loop answers 503 problem+json with Retry-After; /healthz still answers', async (t) => {
+  const { buildApp } = await import('../../src/app.ts')
+  const app = await buildApp({ db: ':memory:', hostVectors: 8, maxEventLoopDelayMs: 20, pressureSampleMs: 25 })
+  t.teardown(() => app.close())
+  await app.ready()
+  // Saturate: block the loop 100 ms at a time (under-pressure samples the delay on its own
+  // timer) and ask in between, until it notices or 5 s have passed.
+  let res = await app.inject({ method: 'GET', url: '/v1/host' })
+  t.equal(res.statusCode, 200, 'not overloaded at first')
+  for (const end = Date.now() + 5000; res.statusCode !== 503 && Date.now() < end;) {
+    const until = Date.now() + 100
+    while (Date.now() < until) { /* saturate */ }
+    await new Promise((resolve) => setImmediate(resolve))
+    res = await app.inject({ method: 'GET', url: '/v1/host' })
+  }
+  t.equal(res.statusCode, 503)
+  t.equal(res.headers['retry-after'], '1')
+  t.equal(res.json().reason, 'overloaded')
+  t.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200)
+})
