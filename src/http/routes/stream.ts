@@ -26,9 +26,13 @@ const Message = Type.Union([
 type Message = Static<typeof Message>
 const checkMessage = TypeCompiler.Compile(Message)
 
-/** Past this many bytes queued on the socket, readers pause and signals coalesce in the counters. */
-const HIGH_WATER = 1 << 20
-const LOW_WATER = 1 << 18
+/**
+ * Past this many bytes queued on the socket, readers pause and signals coalesce in the
+ * counters. A signal is ~40 bytes and coalescing means no backlog is ever needed, so a small
+ * bound keeps a stalled consumer's cost small (1,000 stalled sockets: ~64 MiB at most).
+ */
+const HIGH_WATER = 64 * 1024
+const LOW_WATER = 16 * 1024
 const MAX_MESSAGE_BYTES = 256 * 1024
 
 const stream: FastifyPluginAsyncTypebox = async (app) => {
