@@ -35,7 +35,9 @@ async function stop (child: ChildProcess): Promise<void> {
   await done
 }
 
+/** Requests/s over DURATION seconds, after 2 s of warm-up (JIT on both sides, connections open). */
 async function load (opts: autocannon.Options): Promise<number> {
+  await autocannon({ connections: CONNECTIONS, duration: 2, ...opts })
   const result = await autocannon({ connections: CONNECTIONS, duration: DURATION, ...opts })
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${opts.url}: ${result.non2xx} non-2xx, ${result.errors} errors`)
   return result.requests.average
@@ -94,11 +96,16 @@ async function main (): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'virq-bench-'))
   const results: Record<string, Record<string, number>> = {}
   try {
-    const baseline = await start(['bench/baseline-server.ts'])
+    // The baseline is measured before and after virq and averaged: the machine drifts.
     const body = JSON.stringify({ index: 'msix', vector: 0 })
     const headers = { 'content-type': 'application/json' }
-    results.baseline = { rps: await load({ url: `${baseline.url}/fire`, method: 'POST', headers, body }) }
-    await stop(baseline.child)
+    const measureBaseline = async (): Promise<number> => {
+      const baseline = await start(['bench/baseline-server.ts'])
+      const rps = await load({ url: `${baseline.url}/fire`, method: 'POST', headers, body })
+      await stop(baseline.child)
+      return rps
+    }
+    const baselineBefore = await measureBaseline()
 
     const virq = await start(['src/server.ts', '--port', '0', '--db', join(dir, 'virq.db'), '--log-level', 'warn', '--host-vectors', '100000'])
     const base = virq.url
@@ -109,7 +116,6 @@ async function main (): Promise<void> {
     const fireUrl = `${base}/v1/devices/${dev.id}/interrupts`
 
     const fireRps = await load({ url: fireUrl, method: 'POST', headers, body })
-    results.fire = { rps: fireRps, ratio: fireRps / results.baseline.rps }
 
     const listRps = await load({ url: fireUrl, method: 'POST', headers, body: JSON.stringify({ index: 'msix', vectors: Array.from({ length: BATCH }, (_, i) => i) }) })
     const countRps = await load({ url: fireUrl, method: 'POST', headers, body: JSON.stringify({ index: 'msix', vector: 0, count: COUNT }) })
@@ -126,8 +132,11 @@ async function main (): Promise<void> {
       url: base,
       requests: [{ method: 'POST', path: setUrl, headers, body: assign }, { method: 'POST', path: setUrl, headers, body: release }]
     })
-    results.setIrqs = { rps: setRps, ratio: setRps / results.baseline.rps }
     await stop(virq.child)
+    const baselineAfter = await measureBaseline()
+    results.baseline = { rps: (baselineBefore + baselineAfter) / 2, before: baselineBefore, after: baselineAfter }
+    results.fire = { rps: fireRps, ratio: fireRps / results.baseline.rps }
+    results.setIrqs = { rps: setRps, ratio: setRps / results.baseline.rps }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
@@ -142,7 +151,7 @@ async function main (): Promise<void> {
   writeFileSync(join(ROOT, 'bench', 'results.json'), JSON.stringify(out, null, 2) + '\n')
   const f = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d })
   const rows: Array<[string, string, string]> = [
-    ['baseline: bare fastify POST', `${f(out.baseline.rps)} req/s`, '1.00'],
+    ['baseline: bare fastify POST (mean of before/after)', `${f(out.baseline.rps)} req/s (${f(results.baseline.before)} / ${f(results.baseline.after)})`, '1.00'],
     ['(a) fire one interrupt', `${f(out.fire.rps)} req/s`, f(out.fire.ratio, 2)],
     [`(b) batch, vectors form (${BATCH}/req)`, `${f(results.fireBatch.vectorsForm)} fires/s`, ''],
     [`(b) batch, vector+count form (${COUNT}/req)`, `${f(results.fireBatch.countForm)} fires/s`, ''],
