@@ -113,21 +113,6 @@ export async function buildApp (opts: AppOptions) {
     }
   })
 
-  // Overload: when the event loop lags past a second, answer 503 + Retry-After instead of
-  // queueing more work; /healthz and /readyz keep answering (they are how operators look).
-  await app.register(underPressure, {
-    maxEventLoopDelay: opts.maxEventLoopDelayMs ?? 1000,
-    sampleInterval: opts.pressureSampleMs ?? 1000,
-    retryAfter: 1,
-    pressureHandler: (req: FastifyRequest, reply: FastifyReply, type: string, value: number | undefined) => {
-      if (req.url === '/healthz' || req.url === '/readyz') return
-      reply.header('retry-after', '1')
-      sendProblem(reply, {
-        type: '/problems/overloaded', title: 'Service Unavailable', status: 503, instance: req.url, reason: 'overloaded',
-        detail: `virq is overloaded (${type} ${Math.round(value ?? 0)}); retry after a second`
-      })
-    }
-  })
   await app.register(tenancy, { adminToken: opts.adminToken, maxStreams: opts.maxStreams })
   await app.register(openapi)
   await app.register(metrics)
@@ -141,6 +126,22 @@ export async function buildApp (opts: AppOptions) {
   await app.register(events)
   await app.register(stream)
   await app.register(admin)
+  // Overload: when the event loop lags past a second, answer 503 + Retry-After instead of
+  // queueing more work; /healthz and /readyz keep answering (they are how operators look).
+  // Registered last, so that the loop delay of loading everything above is not counted.
+  await app.register(underPressure, {
+    maxEventLoopDelay: opts.maxEventLoopDelayMs ?? 1000,
+    sampleInterval: opts.pressureSampleMs ?? 1000,
+    retryAfter: 1,
+    pressureHandler: (req: FastifyRequest, reply: FastifyReply, type: string, value: number | undefined) => {
+      if (req.url === '/healthz' || req.url === '/readyz') return
+      reply.header('retry-after', '1')
+      sendProblem(reply, {
+        type: '/problems/overloaded', title: 'Service Unavailable', status: 503, instance: req.url, reason: 'overloaded',
+        detail: `virq is overloaded (${type} ${Math.round(value ?? 0)}); retry after a second`
+      })
+    }
+  })
   return app
 }
 
