@@ -72,6 +72,11 @@ export async function buildApp (opts: AppOptions) {
     bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
     // A client gets 30 s to send its request; idle keep-alive sockets close after 72 s.
     requestTimeout: 30_000,
+    // Errors the router raises before any route (a malformed %-escape in the path) are
+    // problem+json like every other error.
+    frameworkErrors: (err, req, reply) => {
+      sendProblem(reply, { type: '/problems/bad-url', title: 'Bad Request', status: 400, detail: err.message, instance: req.url, reason: 'bad-url' })
+    },
     schemaController: { compilersFactory: { buildValidator: buildValidator() as any } },
     ajv: { customOptions: { removeAdditional: false } }
   }

@@ -22,6 +22,7 @@ export class World {
   readonly pool: HostPool
   /** eventfd number -> devices whose INTx it unmasks (the virqfds). */
   private readonly unmaskWatchers = new Map<number, Set<Device>>()
+  private inUnmaskWakeup = false
 
   constructor (poolCapacity: number, nextFd = 1) {
     this.pool = new HostPool(poolCapacity)
@@ -103,11 +104,22 @@ export class World {
     this.runUnmaskWatchers(efd, fx)
   }
 
+  /**
+   * The virqfd wakeup. An eventfd that is both a line's trigger and its unmask eventfd would
+   * loop (raise, signal, unmask, raise...): like the kernel, which refuses an eventfd signal
+   * from inside an eventfd wakeup, a signal made while the watchers run adds to the counter
+   * but does not run them again.
+   */
   private runUnmaskWatchers (efd: Eventfd, fx: Effects): void {
     const watchers = this.unmaskWatchers.get(efd.fd)
-    if (watchers === undefined) return
-    this.eventfds.read(efd)
-    for (const dev of watchers) this.unmaskIntx(dev, fx)
+    if (watchers === undefined || this.inUnmaskWakeup) return
+    this.inUnmaskWakeup = true
+    try {
+      this.eventfds.read(efd)
+      for (const dev of watchers) this.unmaskIntx(dev, fx)
+    } finally {
+      this.inUnmaskWakeup = false
+    }
   }
 
   readEventfd (efd: Eventfd, fx: Effects): number {
