@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import websocket from '@fastify/websocket'
 import type { FastifyRequest, FastifySchema } from 'fastify'
 import { openStream as countStream } from '../tenancy.ts'
 import { Type, type Static } from '@sinclair/typebox'
@@ -37,6 +38,9 @@ const MAX_MESSAGE_BYTES = 256 * 1024
 
 const stream: FastifyPluginAsyncTypebox = async (app) => {
   const { engine } = app
+  // Registered here, inside this plugin's scope: its per-request hooks then run for
+  // /v1/stream only, not on every other route.
+  await app.register(websocket, { options: { maxPayload: MAX_MESSAGE_BYTES } })
   const tally = new FireTally()
 
   // The message format cannot be said in OpenAPI; the document points to openapi/stream.md.
