@@ -51,30 +51,40 @@ async function json (url: string, method: string, body?: unknown): Promise<any> 
 
 const percentile = (sorted: Float64Array, p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]
 
-/** Fires one interrupt per message at a fixed rate; latency is fire sent -> signal received. */
+/**
+ * Fires one interrupt per message at a fixed rate; latency is fire sent -> signal received.
+ * The first 2 s warm the path up (JIT, socket buffers) and are not counted, as autocannon's
+ * warm-up runs are not.
+ */
 async function wsLatency (base: string, device: string, fd: number): Promise<{ p50: number, p99: number, rate: number, samples: number }> {
+  const WARMUP = 2
   const ws = new WebSocket(base.replace('http', 'ws') + '/v1/stream')
   await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject) })
   const pending: number[] = []
   let head = 0
+  const warm = WS_RATE * WARMUP
   const latencies = new Float64Array(WS_RATE * DURATION + 1000)
   let n = 0
   ws.on('message', (data: Buffer) => {
     const msg = JSON.parse(data.toString())
     if (msg.type !== 'signal') return
     const now = performance.now()
-    for (let i = 0; i < msg.value && head < pending.length; i++) latencies[n++] = now - pending[head++]
+    for (let i = 0; i < msg.value && head < pending.length; i++, head++) {
+      if (head >= warm) latencies[n++] = now - pending[head]
+    }
   })
   ws.send(JSON.stringify({ op: 'subscribe', fds: [fd] }))
   await new Promise((resolve) => setTimeout(resolve, 200))
   const fireMsg = JSON.stringify({ op: 'fire', device, index: 'msix', vector: 0 })
   const t0 = performance.now()
   let sent = 0
-  const total = WS_RATE * DURATION
+  let measuredFrom = 0
+  const total = WS_RATE * (WARMUP + DURATION)
   await new Promise<void>((resolve) => {
     const tick = (): void => {
       const due = Math.min(total, Math.floor((performance.now() - t0) * WS_RATE / 1000))
       while (sent < due) {
+        if (sent === warm) measuredFrom = performance.now()
         pending.push(performance.now())
         ws.send(fireMsg)
         sent++
@@ -85,11 +95,11 @@ async function wsLatency (base: string, device: string, fd: number): Promise<{ p
     }
     tick()
   })
-  const elapsed = (performance.now() - t0) / 1000
+  const elapsed = (performance.now() - measuredFrom) / 1000
   await new Promise((resolve) => setTimeout(resolve, 500))
   ws.close()
   const sorted = latencies.slice(0, n).sort()
-  return { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), rate: sent / elapsed, samples: n }
+  return { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), rate: (sent - warm) / elapsed, samples: n }
 }
 
 async function main (): Promise<void> {
