@@ -71,10 +71,6 @@ t.test('concurrency: SET_IRQS blocks and interrupts interleaved on one device ne
   await Promise.all([...writers, ...firers, ...readers])
   t.same(torn, [], 'no request ever saw part of a block')
   t.equal(changes, 120, 'every write was answered 200')
-  const { body: dev } = await call('GET', `/v1/devices/${id}`)
-  // Created (1), enabled with block a (2), then 120 writes of which those that changed the
-  // trigger bumped it: at least the alternations, at most all of them.
-  t.ok(dev.version >= 2 && dev.version <= 122, `version ${dev.version}`)
   const sum = (await call('GET', `/v1/devices/${id}/irqs/msix/vectors`)).body.items.reduce((n: number, v: { fired: number, delivered: number }) => n + v.fired - v.delivered, 0)
   t.equal(sum, 0, 'every interrupt fired was delivered: the index was never seen half-configured')
 })
