@@ -80,8 +80,10 @@ const eventfds: FastifyPluginAsyncTypebox = async (app) => {
     findEventfd(req, fd)
     const deadline = Date.now() + (req.query.timeoutMs ?? 0)
     for (;;) {
-      // Looked up again each time: a force-delete may have closed it while we waited.
-      const value = await engine.apply((world, fx) => world.readEventfd(findEventfd(req, fd), fx))
+      // Looked up again each time (a force-delete may have closed it while we waited), and
+      // outside the operation: a 404 is not a half-done change that would reload the model.
+      const efd = findEventfd(req, fd)
+      const value = await engine.apply((world, fx) => world.readEventfd(efd, fx))
       if (value !== 0) return { value }
       const left = deadline - Date.now()
       if (left <= 0 || engine.closing) return reply.code(204).send(null)
