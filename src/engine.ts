@@ -1,6 +1,5 @@
 import { Effects } from './core/effects.ts'
 import { VfioError } from './core/errno.ts'
-import type { Eventfd } from './core/eventfds.ts'
 import type { World } from './core/world.ts'
 import type { Db } from './store/db.ts'
 import { ReaderRegistry } from './hot/readers.ts'
@@ -87,7 +86,7 @@ export class Engine {
     const world = this.repo.load(this.hostVectors)
     for (const [owner, quota] of this.quotas) world.pool.setQuota(owner, quota)
     world.eventfds.onReadable = (efd) => {
-      this.wake(efd)
+      this.wake(efd.fd)
       this.readers.notify(efd.fd)
     }
     return world
@@ -117,8 +116,11 @@ export class Engine {
       failure = err
     }
     for (const dev of fx.devices) dev.version++
-    // Streams reading a deleted eventfd learn it on their next look: make that now.
-    for (const fd of fx.deletedEventfds) this.readers.notify(fd)
+    // Readers of a deleted eventfd (streams, long-polls) learn it on their next look: now.
+    for (const fd of fx.deletedEventfds) {
+      this.readers.notify(fd)
+      this.wake(fd)
+    }
     this.batch.merge(fx)
     // Nothing changed and nothing pending: there is nothing to wait for.
     if (!this.batch.empty || this.batchWaiters.length > 0) await this.committed()
@@ -182,8 +184,8 @@ export class Engine {
     return { promise, cancel: finish }
   }
 
-  private wake (efd: Eventfd): void {
-    const set = this.waiters.get(efd.fd)
+  private wake (fd: number): void {
+    const set = this.waiters.get(fd)
     if (set === undefined) return
     for (const finish of [...set]) finish()
   }

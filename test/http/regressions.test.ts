@@ -53,3 +53,22 @@ t.test('If-Match: a weak entity tag never matches (strong comparison)', async (t
   t.equal(res.statusCode, 412, 'a weak tag does not satisfy If-Match')
   t.strictSame(await snapshot(app), before, 'nothing changed')
 })
+
+t.test('long-poll read: deleting the eventfd ends the wait with 404 and fails no other request', async (t) => {
+  const app = await build(t)
+  const e = (await app.inject({ method: 'POST', url: '/v1/eventfds', payload: {} })).json().fd
+  const id = (await app.inject({ method: 'POST', url: '/v1/devices', payload: { msix: { tableSize: 4 } } })).json().id
+  const started = Date.now()
+  const reading = app.inject({ method: 'POST', url: `/v1/eventfds/${e}/read?timeoutMs=20000` })
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  const [del, set] = await Promise.all([
+    app.inject({ method: 'DELETE', url: `/v1/eventfds/${e}?force=true` }),
+    app.inject({ method: 'POST', url: `/v1/devices/${id}/irqs/msix`, payload: { action: 'trigger', data: { type: 'eventfd', fds: [-1] } } })
+  ])
+  t.equal(del.statusCode, 204)
+  t.equal(set.statusCode, 200, 'the SET_IRQS committed alongside is unharmed')
+  const read = await reading
+  t.equal(read.statusCode, 404)
+  t.ok(Date.now() - started < 10_000, 'the wait ended at the deletion, not at the timeout')
+  t.equal((await app.inject({ method: 'GET', url: `/v1/devices/${id}` })).json().irqType, 'msix')
+})
