@@ -1,8 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import websocket from '@fastify/websocket'
-import type { FastifyRequest, FastifySchema } from 'fastify'
-import { openStream as countStream } from '../tenancy.ts'
 import { Type, type Static } from '@sinclair/typebox'
+import type { FastifyRequest, FastifySchema } from 'fastify'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import type { WebSocket } from 'ws'
 import { FireTally } from '../../core/interrupts.ts'
@@ -10,6 +9,7 @@ import { fire, FireError } from '../../hot/fire.ts'
 import { EventfdReader } from '../../hot/readers.ts'
 import { parseIndex } from '../device-context.ts'
 import { HttpProblem } from '../problem.ts'
+import { openStream as countStream } from '../tenancy.ts'
 import { FireBody } from './interrupts.ts'
 
 // GET /v1/stream: one WebSocket that reads many eventfds and fires interrupts, for high rates.
@@ -21,7 +21,7 @@ const Message = Type.Union([
   Type.Object({ op: Type.Literal('unsubscribe'), fds: Fds }, { additionalProperties: false }),
   Type.Composite([
     Type.Object({ op: Type.Literal('fire'), device: Type.String({ maxLength: 64 }), id: Type.Optional(Type.Union([Type.String({ maxLength: 128 }), Type.Number()])) }),
-    Type.Omit(FireBody, [])
+    FireBody
   ], { additionalProperties: false })
 ])
 type Message = Static<typeof Message>
