@@ -18,3 +18,17 @@ export function tempDir (t: Tap): string {
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   return dir
 }
+
+/** POST /v1/devices; returns the new device's id. */
+export async function createDevice (app: App, body: object): Promise<string> {
+  const res = await app.inject({ method: 'POST', url: '/v1/devices', payload: body })
+  if (res.statusCode !== 201) throw new Error(`create device: ${res.statusCode} ${res.body}`)
+  return res.json().id
+}
+
+/** POST /v1/eventfds; returns the new eventfd's number. */
+export async function eventfd (app: App, semaphore = false): Promise<number> {
+  const res = await app.inject({ method: 'POST', url: '/v1/eventfds', payload: { semaphore } })
+  if (res.statusCode !== 201) throw new Error(`create eventfd: ${res.statusCode} ${res.body}`)
+  return res.json().fd
+}

@@ -1,16 +1,11 @@
 import t from 'tap'
 import type { App } from '../../src/app.ts'
-import { build } from '../helper.ts'
+import { build, createDevice } from '../helper.ts'
 
 // Model section 8 (eventfds) and section 9 (reset and close), end to end.
 
 const ABIS = ['linux-6.12', 'linux-6.1'] as const
 
-async function createDevice (app: App, body: object): Promise<string> {
-  const res = await app.inject({ method: 'POST', url: '/v1/devices', payload: body })
-  if (res.statusCode !== 201) throw new Error(`create device: ${res.statusCode} ${res.body}`)
-  return res.json().id
-}
 async function eventfd (app: App, semaphore = false): Promise<number> {
   return (await app.inject({ method: 'POST', url: '/v1/eventfds', payload: { semaphore } })).json().fd
 }

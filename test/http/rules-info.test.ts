@@ -1,16 +1,11 @@
 import t from 'tap'
 import type { App } from '../../src/app.ts'
-import { build } from '../helper.ts'
+import { build, createDevice } from '../helper.ts'
 
 // Model section 3 (GET_INFO / GET_IRQ_INFO) end to end, friendly and raw routes, both profiles.
 
 const ABIS = ['linux-6.12', 'linux-6.1'] as const
 
-async function createDevice (app: App, body: object): Promise<string> {
-  const res = await app.inject({ method: 'POST', url: '/v1/devices', payload: body })
-  if (res.statusCode !== 201) throw new Error(`create device: ${res.statusCode} ${res.body}`)
-  return res.json().id
-}
 
 async function irqInfo (app: App, id: string, index: number | string, argsz?: number) {
   const res = await app.inject({ method: 'POST', url: `/v1/devices/${id}/ioctl/get-irq-info`, payload: { index, ...(argsz !== undefined ? { argsz } : {}) } })

@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { App } from '../../src/app.ts'
-import { build } from '../helper.ts'
+import { build, createDevice, eventfd } from '../helper.ts'
 
 // Model section 10: the QEMU sequences, end to end, with QEMU's raw flags.
 
@@ -11,14 +11,6 @@ const NONE_TRIGGER = 0x21
 const NONE_MASK = 0x09
 const EVENTFD_UNMASK = 0x14
 
-async function createDevice (app: App, body: object): Promise<string> {
-  const res = await app.inject({ method: 'POST', url: '/v1/devices', payload: body })
-  if (res.statusCode !== 201) throw new Error(`create device: ${res.statusCode} ${res.body}`)
-  return res.json().id
-}
-async function eventfd (app: App): Promise<number> {
-  return (await app.inject({ method: 'POST', url: '/v1/eventfds', payload: {} })).json().fd
-}
 /** Raw SET_IRQS: the ioctl's return value (-1 on error, with the errno). */
 async function setIrqs (app: App, id: string, body: { flags: number, index: number, start: number, count: number, data?: number[] }) {
   const res = await app.inject({ method: 'POST', url: `/v1/devices/${id}/ioctl/set-irqs`, payload: body })

@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { App } from '../../src/app.ts'
-import { build } from '../helper.ts'
+import { build, createDevice, eventfd } from '../helper.ts'
 
 // SET_IRQS end to end: section 4 (validation, dispatch), 5.3/5.4 (enable, blocks, rollback),
 // 5.5 (ERR/REQ) and 6 (host vector pool), through the raw and the friendly routes.
@@ -8,14 +8,6 @@ import { build } from '../helper.ts'
 const ABIS = ['linux-6.12', 'linux-6.1'] as const
 const FULL = { pcie: true, reset: true, intx: true, msi: { vectors: 8 }, msix: { tableSize: 64 } }
 
-async function createDevice (app: App, body: object): Promise<string> {
-  const res = await app.inject({ method: 'POST', url: '/v1/devices', payload: body })
-  if (res.statusCode !== 201) throw new Error(`create device: ${res.statusCode} ${res.body}`)
-  return res.json().id
-}
-async function eventfd (app: App): Promise<number> {
-  return (await app.inject({ method: 'POST', url: '/v1/eventfds', payload: {} })).json().fd
-}
 /** Raw SET_IRQS. */
 async function rawSet (app: App, id: string, body: object) {
   const res = await app.inject({ method: 'POST', url: `/v1/devices/${id}/ioctl/set-irqs`, payload: body })
