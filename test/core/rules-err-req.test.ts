@@ -1,15 +1,13 @@
 import t from 'tap'
+import { trySetIrqs, type Out } from './lib.ts'
 import {
   VFIO_IRQ_SET_ACTION_TRIGGER as TRIGGER, VFIO_IRQ_SET_DATA_BOOL as BOOL, VFIO_IRQ_SET_DATA_EVENTFD as EVENTFD,
   VFIO_IRQ_SET_DATA_NONE as NONE
 } from '../../src/core/constants.ts'
 import { ABIS, type Abi } from '../../src/core/device.ts'
-import { VfioError } from '../../src/core/errno.ts'
 import { Effects, World } from '../../src/core/world.ts'
 
 // Model section 5.5: ERR (index 3) and REQ (index 4), one trigger slot each, on both profiles.
-
-type Out = { ret: number } | { errno: string, reason: string }
 
 function setup (abi: Abi, index: number) {
   const world = new World(4096)
@@ -17,13 +15,7 @@ function setup (abi: Abi, index: number) {
     { pcie: true, reset: true, intx: true, msiVectors: 1, msixTableSize: 4, msixDynamic: false }, new Effects())
   const efd = () => world.eventfds.create({ semaphore: false, label: null, createdAt: '' })
   const set = (flags: number, start: number, count: number, data: number[] = []): Out => {
-    const size = (flags & BOOL) !== 0 ? 1 : (flags & EVENTFD) !== 0 ? 4 : 0
-    try {
-      return { ret: world.setIrqs(dev, { argsz: 20 + data.length * size, flags, index, start, count, data }, new Effects()) }
-    } catch (err) {
-      if (err instanceof VfioError) return { errno: err.errno, reason: err.reason }
-      throw err
-    }
+    return trySetIrqs(world, dev, { flags, index, start, count, data }, new Effects())
   }
   const trigger = () => (index === 3 ? dev.errTrigger : dev.reqTrigger)
   /** A slot holding a fresh eventfd. */

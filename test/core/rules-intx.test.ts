@@ -1,16 +1,14 @@
 import t from 'tap'
+import { trySetIrqs, type Out } from './lib.ts'
 import {
   VFIO_IRQ_SET_ACTION_MASK as MASK, VFIO_IRQ_SET_ACTION_TRIGGER as TRIGGER, VFIO_IRQ_SET_ACTION_UNMASK as UNMASK,
   VFIO_IRQ_SET_DATA_BOOL as BOOL, VFIO_IRQ_SET_DATA_EVENTFD as EVENTFD, VFIO_IRQ_SET_DATA_NONE as NONE
 } from '../../src/core/constants.ts'
 import { ABIS, type Abi, type Device } from '../../src/core/device.ts'
-import { VfioError } from '../../src/core/errno.ts'
 import { Effects, World } from '../../src/core/world.ts'
 
 // Model sections 5.1 (INTx mask/unmask) and 5.2 (INTx trigger). INTx is the same on both profiles;
 // every case runs on both to show it.
-
-type Out = { ret: number } | { errno: string, reason: string }
 
 function setup (abi: Abi) {
   const world = new World(4096)
@@ -18,13 +16,7 @@ function setup (abi: Abi) {
     { pcie: true, reset: true, intx: true, msiVectors: 4, msixTableSize: 8, msixDynamic: abi === 'linux-6.12' }, new Effects())
   const efd = () => world.eventfds.create({ semaphore: false, label: null, createdAt: '' })
   const set = (flags: number, start: number, count: number, data: number[] = [], index = 0, fx = new Effects()): Out => {
-    const size = (flags & BOOL) !== 0 ? 1 : (flags & EVENTFD) !== 0 ? 4 : 0
-    try {
-      return { ret: world.setIrqs(dev, { argsz: 20 + data.length * size, flags, index, start, count, data }, fx) }
-    } catch (err) {
-      if (err instanceof VfioError) return { errno: err.errno, reason: err.reason }
-      throw err
-    }
+    return trySetIrqs(world, dev, { flags, index, start, count, data }, fx)
   }
   /** INTx enabled with a fresh trigger eventfd. */
   const enable = () => {

@@ -1,31 +1,23 @@
 import t from 'tap'
+import { trySetIrqs, type Out } from './lib.ts'
 import {
   VFIO_IRQ_SET_ACTION_TRIGGER as TRIGGER, VFIO_IRQ_SET_DATA_BOOL as BOOL, VFIO_IRQ_SET_DATA_EVENTFD as EVENTFD,
   VFIO_IRQ_SET_DATA_NONE as NONE
 } from '../../src/core/constants.ts'
 import { ABIS, type Abi, type DeviceCaps } from '../../src/core/device.ts'
-import { VfioError } from '../../src/core/errno.ts'
 import { Effects, World } from '../../src/core/world.ts'
 
 // Model sections 5.3 (MSI/MSI-X trigger) and 5.4 (assigning a block), on both profiles.
 
 const MSI = 1
 const MSIX = 2
-type Out = { ret: number } | { errno: string, reason: string }
-
 function setup (abi: Abi, caps: Partial<DeviceCaps> = {}) {
   const world = new World(4096)
   const dev = world.addDevice('d', 'd', '2024-01-01T00:00:00.000Z', abi,
     { pcie: true, reset: true, intx: true, msiVectors: 8, msixTableSize: 64, msixDynamic: abi === 'linux-6.12', ...caps }, new Effects())
   const efd = () => world.eventfds.create({ semaphore: false, label: null, createdAt: '' })
   const set = (index: number, flags: number, start: number, count: number, data: number[] = []): Out => {
-    const size = (flags & BOOL) !== 0 ? 1 : (flags & EVENTFD) !== 0 ? 4 : 0
-    try {
-      return { ret: world.setIrqs(dev, { argsz: 20 + data.length * size, flags, index, start, count, data }, new Effects()) }
-    } catch (err) {
-      if (err instanceof VfioError) return { errno: err.errno, reason: err.reason }
-      throw err
-    }
+    return trySetIrqs(world, dev, { flags, index, start, count, data }, new Effects())
   }
   const fds = (index: number, n: number) => Array.from((index === MSIX ? dev.msix : dev.msi).trigger.slice(0, n))
   return { world, dev, efd, set, fds }

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { trySetIrqs, type Out } from './lib.ts'
 import {
   VFIO_IRQ_SET_ACTION_TRIGGER as TRIGGER, VFIO_IRQ_SET_DATA_EVENTFD as EVENTFD, VFIO_IRQ_SET_DATA_NONE as NONE
 } from '../../src/core/constants.ts'
@@ -10,8 +11,6 @@ import { Effects, World } from '../../src/core/world.ts'
 
 const MSI = 1
 const MSIX = 2
-type Out = { ret: number } | { errno: string, reason: string }
-
 function setup (capacity: number) {
   const world = new World(capacity)
   let n = 0
@@ -19,12 +18,7 @@ function setup (capacity: number) {
     { pcie: true, reset: true, intx: true, msiVectors: 8, msixTableSize: 64, msixDynamic: abi === 'linux-6.12', ...caps }, new Effects())
   const efd = () => world.eventfds.create({ semaphore: false, label: null, createdAt: '' })
   const set = (dev: Device, index: number, flags: number, start: number, count: number, data: number[] = []): Out => {
-    try {
-      return { ret: world.setIrqs(dev, { argsz: 20 + data.length * 4, flags, index, start, count, data }, new Effects()) }
-    } catch (err) {
-      if (err instanceof VfioError) return { errno: err.errno, reason: err.reason }
-      throw err
-    }
+    return trySetIrqs(world, dev, { flags, index, start, count, data }, new Effects())
   }
   const enable = (dev: Device, index: number, n: number) => set(dev, index, EVENTFD | TRIGGER, 0, n, new Array(n).fill(-1))
   const pool = () => ({ used: world.pool.used, free: world.pool.free })

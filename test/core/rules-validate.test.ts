@@ -1,10 +1,10 @@
 import t from 'tap'
+import { trySetIrqs } from './lib.ts'
 import {
   VFIO_IRQ_SET_ACTION_MASK as MASK, VFIO_IRQ_SET_ACTION_TRIGGER as TRIGGER, VFIO_IRQ_SET_ACTION_UNMASK as UNMASK,
   VFIO_IRQ_SET_DATA_BOOL as BOOL, VFIO_IRQ_SET_DATA_EVENTFD as EVENTFD, VFIO_IRQ_SET_DATA_NONE as NONE
 } from '../../src/core/constants.ts'
 import { ABIS, type Abi, type DeviceCaps } from '../../src/core/device.ts'
-import { VfioError } from '../../src/core/errno.ts'
 import { Effects, World } from '../../src/core/world.ts'
 
 // Model section 4: the seven validation rules in order, then the ENOTTY dispatch table.
@@ -20,13 +20,7 @@ function setup (abi: Abi, caps: Partial<DeviceCaps> = {}) {
   /** SET_IRQS; argsz defaults to the header plus the data as the flags' type sizes it. */
   const set = (r: Req): { ret: number } | { errno: string, reason: string } => {
     const data = r.data ?? []
-    const size = (r.flags & BOOL) !== 0 ? 1 : (r.flags & EVENTFD) !== 0 ? 4 : 0
-    try {
-      return { ret: world.setIrqs(dev, { argsz: r.argsz ?? 20 + data.length * size, flags: r.flags, index: r.index, start: r.start, count: r.count, data }, new Effects()) }
-    } catch (err) {
-      if (err instanceof VfioError) return { errno: err.errno, reason: err.reason }
-      throw err
-    }
+    return trySetIrqs(world, dev, { argsz: r.argsz, flags: r.flags, index: r.index, start: r.start, count: r.count, data })
   }
   return { world, dev, set }
 }
