@@ -26,6 +26,23 @@ export function show (c: Ctx, body: unknown, human: () => string): void {
   if (text !== '') process.stdout.write(`${text}\n`)
 }
 
+/**
+ * `list` of a paginated collection: every page by default, one page (printed as the server
+ * gave it) when --limit or --cursor is set.
+ */
+export function listAction<T> (path: string, render: (items: T[]) => string) {
+  return async (opts: { limit?: number, cursor?: string }, cmd: Command): Promise<void> => {
+    const c = ctx(cmd)
+    if (opts.limit !== undefined || opts.cursor !== undefined) {
+      const page = (await c.client.get<{ items: T[], nextCursor?: string }>(path, { query: { limit: opts.limit, cursor: opts.cursor } })).body as { items: T[], nextCursor?: string }
+      show(c, page, () => render(page.items) + (page.nextCursor !== undefined ? `\nmore: --cursor ${page.nextCursor}` : ''))
+      return
+    }
+    const items = await c.client.all<T>(path)
+    show(c, { items }, () => render(items))
+  }
+}
+
 /** Appends an "Example(s):" block to a command's --help. */
 export function examples (cmd: Command, ...lines: string[]): Command {
   return cmd.addHelpText('after', `\nExample${lines.length > 1 ? 's' : ''}:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`)

@@ -37,7 +37,6 @@ export class Repository {
   private readonly setNextFd: Database.Statement
   private readonly upsertCounters: Database.Statement
   private readonly pageDevices: Database.Statement
-  private readonly seqOf: Database.Statement
   private readonly writeTx: (world: World, fx: Effects) => void
 
   constructor (db: Db) {
@@ -68,7 +67,6 @@ export class Repository {
         lost_index_disabled = excluded.lost_index_disabled, lost_not_allocated = excluded.lost_not_allocated,
         lost_no_trigger = excluded.lost_no_trigger`)
     this.pageDevices = db.prepare('SELECT seq, id FROM devices WHERE owner = ? AND seq > ? ORDER BY seq LIMIT ?')
-    this.seqOf = db.prepare('SELECT seq FROM devices WHERE id = ?').pluck()
     this.writeTx = db.transaction((world: World, fx: Effects) => this.write(world, fx))
   }
 
@@ -163,10 +161,6 @@ export class Repository {
     const more = rows.length > limit
     const page = more ? rows.slice(0, limit) : rows
     return { ids: page.map((r) => r.id), last: page.length > 0 ? page[page.length - 1].seq : null, more }
-  }
-
-  deviceSeq (id: string): number | undefined {
-    return this.seqOf.get(id) as number | undefined
   }
 }
 

@@ -2,11 +2,10 @@ import { Command, Option } from 'commander'
 import type { Static } from '@sinclair/typebox'
 import type { Device as DeviceSchema } from '../../http/schemas.ts'
 import { seg } from '../client.ts'
-import { ctx, examples, ifMatch, int, show } from '../common.ts'
+import { ctx, examples, listAction, ifMatch, int, show } from '../common.ts'
 import { list, record, table } from '../format.ts'
 
 type Device = Static<typeof DeviceSchema>
-interface Page { items: Device[], nextCursor?: string }
 
 function caps (d: Device): string {
   const out: string[] = []
@@ -79,16 +78,7 @@ export function devicesCommand (): Command {
     .description('list devices (all pages, unless --limit or --cursor asks for one page)')
     .option('--limit <n>', 'one page of at most n devices', int(1, 1000))
     .option('--cursor <cursor>', 'the page after this cursor (nextCursor of the previous page)')
-    .action(async (opts: { limit?: number, cursor?: string }, cmd: Command) => {
-      const c = ctx(cmd)
-      if (opts.limit !== undefined || opts.cursor !== undefined) {
-        const page = (await c.client.get<Page>('/v1/devices', { query: { limit: opts.limit, cursor: opts.cursor } })).body as Page
-        show(c, page, () => deviceTable(page.items) + (page.nextCursor !== undefined ? `\nmore: --cursor ${page.nextCursor}` : ''))
-        return
-      }
-      const items = await c.client.all<Device>('/v1/devices')
-      show(c, { items }, () => deviceTable(items))
-    }),
+    .action(listAction<Device>('/v1/devices', deviceTable)),
   'virq devices list', 'virq --json devices list --limit 10')
 
   examples(devices.command('show')

@@ -2,12 +2,11 @@ import { Command } from 'commander'
 import type { Static } from '@sinclair/typebox'
 import type { Eventfd as EventfdSchema } from '../../http/schemas.ts'
 import { CliError, seg } from '../client.ts'
-import { ctx, examples, int, show } from '../common.ts'
+import { ctx, examples, listAction, int, show } from '../common.ts'
 import { cell, record, table } from '../format.ts'
 import { watch } from './watch.ts'
 
 type Eventfd = Static<typeof EventfdSchema>
-interface Page { items: Eventfd[], nextCursor?: string }
 
 /** Exit status of a read that found nothing: EAGAIN, as read(2) on a non-blocking eventfd. */
 export const EXIT_EAGAIN = 11
@@ -49,16 +48,7 @@ export function eventfdCommand (): Command {
     .description('list eventfds with their counters (all pages, unless --limit or --cursor asks for one)')
     .option('--limit <n>', 'one page of at most n eventfds', int(1, 1000))
     .option('--cursor <cursor>', 'the page after this cursor')
-    .action(async (opts: { limit?: number, cursor?: string }, cmd: Command) => {
-      const c = ctx(cmd)
-      if (opts.limit !== undefined || opts.cursor !== undefined) {
-        const page = (await c.client.get<Page>('/v1/eventfds', { query: { limit: opts.limit, cursor: opts.cursor } })).body as Page
-        show(c, page, () => eventfdTable(page.items) + (page.nextCursor !== undefined ? `\nmore: --cursor ${page.nextCursor}` : ''))
-        return
-      }
-      const items = await c.client.all<Eventfd>('/v1/eventfds')
-      show(c, { items }, () => eventfdTable(items))
-    }),
+    .action(listAction<Eventfd>('/v1/eventfds', eventfdTable)),
   'virq eventfd list')
 
   examples(eventfd.command('show')
