@@ -55,8 +55,11 @@ export interface RequestOptions {
 
 export class Client {
   readonly base: URL
+  /** Sent as `Authorization: Bearer`; kept out of every message the CLI prints. */
+  private readonly token: string | undefined
 
-  constructor (url: string) {
+  constructor (url: string, token?: string) {
+    this.token = token === '' ? undefined : token
     try {
       this.base = new URL(url)
     } catch {
@@ -74,6 +77,7 @@ export class Client {
   /** Sends the request; non-2xx answers throw ProblemError, network failures CliError. */
   async raw (method: string, path: string, opts: RequestOptions = {}): Promise<globalThis.Response> {
     const headers: Record<string, string> = { accept: 'application/json, application/problem+json', ...opts.headers }
+    if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`
     let body: string | undefined
     if (opts.body !== undefined) {
       headers['content-type'] = 'application/json'

@@ -12,8 +12,8 @@ export interface Ctx {
 }
 
 export function ctx (cmd: Command): Ctx {
-  const g = cmd.optsWithGlobals<{ url?: string, json?: boolean }>()
-  return { client: new Client(g.url ?? DEFAULT_URL), json: g.json === true }
+  const g = cmd.optsWithGlobals<{ url?: string, token?: string, json?: boolean }>()
+  return { client: new Client(g.url ?? DEFAULT_URL, g.token), json: g.json === true }
 }
 
 /** Prints the raw body under --json, the human rendering otherwise. */

@@ -36,6 +36,8 @@ export function buildProgram (): Command {
     .description('virq: emulated vfio-pci interrupts over HTTP (GET_IRQ_INFO, SET_IRQS, eventfds, device interrupts)')
     .version(version)
     .addOption(new Option('--url <url>', 'virq server to talk to').env('VIRQ_URL').default(DEFAULT_URL))
+    // The environment variable is the safer way: a flag shows in `ps` and in shell history.
+    .addOption(new Option('--token <token>', 'bearer token (tenant or admin) when the server runs with --admin-token; prefer VIRQ_TOKEN').env('VIRQ_TOKEN'))
     .option('--json', 'print the server\'s JSON answer as is (for scripts) instead of tables')
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', HELP)

@@ -186,3 +186,31 @@ t.test('--help of the binary and of every command says what it does, with an exa
   }
   walk(buildProgram(), [])
 })
+
+t.test('--token and VIRQ_TOKEN authenticate every command; the token is never printed', async (t) => {
+  const admin = 'virq-cli-test-admin-token-0123456789'
+  const authed = await buildApp({ db: ':memory:', hostVectors: 64, adminToken: admin })
+  await authed.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => authed.close())
+  const addr = authed.server.address()
+  const url = `http://127.0.0.1:${typeof addr === 'object' && addr !== null ? addr.port : 0}`
+
+  const anonymous = await run(['--url', url, 'devices', 'list'])
+  t.equal(anonymous.code, 1, 'without a token: 401 exits 1')
+  t.match(anonymous.stderr, /401/)
+
+  const created = await authed.inject({ method: 'POST', url: '/v1/admin/tokens', headers: { authorization: `Bearer ${admin}` }, payload: { tenant: 'cli' } })
+  const token = created.json().token as string
+  const viaEnv = await run(['--url', url, '--json', 'devices', 'create', '--name', 'tok0', '--msix', '4'], { VIRQ_TOKEN: token })
+  t.equal(viaEnv.code, 0, viaEnv.stderr)
+  const viaFlag = await run(['--url', url, '--json', '--token', token, 'devices', 'list'])
+  t.equal(viaFlag.code, 0, viaFlag.stderr)
+  t.same(JSON.parse(viaFlag.stdout).items.map((d: { name: string }) => d.name), ['tok0'], 'the tenant sees its own device')
+
+  const wrong = await run(['--url', url, 'devices', 'list'], { VIRQ_TOKEN: 'virq_not-a-real-token' })
+  t.equal(wrong.code, 1)
+  for (const r of [anonymous, viaEnv, viaFlag, wrong]) {
+    t.notMatch(r.stdout + r.stderr, token, 'the token is not echoed')
+    t.notMatch(r.stdout + r.stderr, 'virq_not-a-real-token', 'nor a wrong one')
+  }
+})
