@@ -1,4 +1,4 @@
--- Device-originated interrupt counters per vector (model section 7). Written by the flusher at
+-- Device-originated interrupt counters per vector (docs/model.md 7). Written by the flusher at
 -- most every --flush-ms and at shutdown, so a hard kill loses at most one interval of them.
 CREATE TABLE irq_counters (
   device_id           TEXT NOT NULL REFERENCES devices (id) ON DELETE CASCADE,

@@ -327,7 +327,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** The device fires interrupts (model section 7); lost ones are counted per vector and reason */
+        /** The device fires interrupts (docs/model.md 7); lost ones are counted per vector and reason */
         post: operations["fireInterrupts"];
         delete?: never;
         options?: never;

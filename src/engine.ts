@@ -94,7 +94,7 @@ export class Engine {
 
   /**
    * Runs `op` on the model now and resolves once what it changed is committed. A model error
-   * (errno) is rethrown after its partial effects, which the model defines (section 5.4), are
+   * (errno) is rethrown after its partial effects, which the model defines (docs/model.md 5.4), are
    * committed too. Anything else means the memory may be half-changed: the model is reloaded
    * from the last commit and every operation still waiting for its commit fails with it.
    *

@@ -8,7 +8,7 @@ import { fail } from './errno.ts'
 import { IrqCounters } from './counters.ts'
 import { NO_TRIGGER, VectorTable } from './vectors.ts'
 
-/** Which kernel's vfio-pci the device behaves like (model section 2). */
+/** Which kernel's vfio-pci the device behaves like (docs/model.md 2). */
 export type Abi = 'linux-6.12' | 'linux-6.1'
 export const ABIS: readonly Abi[] = ['linux-6.12', 'linux-6.1']
 export const DEFAULT_ABI: Abi = 'linux-6.12'
@@ -34,7 +34,7 @@ export interface IntxState {
   /** The unmask eventfd (virqfd) or NO_TRIGGER. */
   unmaskFd: number
   masked: boolean
-  /** The level the device drives on its pin (model section 7). */
+  /** The level the device drives on its pin (docs/model.md 7). */
   line: boolean
 }
 
@@ -54,7 +54,7 @@ export interface Device {
   readonly msix: VectorTable
   errTrigger: number
   reqTrigger: number
-  /** Device-originated interrupts per index and vector (model section 7). */
+  /** Device-originated interrupts per index and vector (docs/model.md 7). */
   readonly counters: readonly IrqCounters[]
 }
 

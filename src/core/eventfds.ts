@@ -1,7 +1,7 @@
 import { fail } from './errno.ts'
 
 /**
- * An eventfd (model section 8): a counter that signals add to and a read drains.
+ * An eventfd (docs/model.md 8): a counter that signals add to and a read drains.
  * The kernel's counter is a u64; ours stops at 2^53 - 1 so that it stays an exact JS number.
  */
 export interface Eventfd {

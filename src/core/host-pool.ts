@@ -1,7 +1,7 @@
 import { fail } from './errno.ts'
 
 /**
- * The host's interrupt vectors (model section 6). MSI/MSI-X enable takes `nvec` at once or
+ * The host's interrupt vectors (docs/model.md 6). MSI/MSI-X enable takes `nvec` at once or
  * nothing; dynamic MSI-X takes one at a time; an index gives all of its vectors back at once.
  * A tenant may also have a quota: what it can take is the smaller of the pool's free vectors
  * and what its quota leaves, and the kernel's answers (partial count, ENOSPC) follow from that.

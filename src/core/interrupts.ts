@@ -5,7 +5,7 @@ import type { Effects } from './effects.ts'
 import { NO_TRIGGER } from './vectors.ts'
 import type { World } from './world.ts'
 
-// Device-originated interrupts (model section 7): what the hardware does, not an ioctl.
+// Device-originated interrupts (docs/model.md 7): what the hardware does, not an ioctl.
 // These run on the hot path: no allocation, counters in typed arrays, changes recorded in a
 // long-lived Effects that the store flushes on a timer.
 

@@ -45,7 +45,7 @@ export class World {
     if (dev.intx.unmaskFd !== NO_TRIGGER) this.watchUnmask(dev.intx.unmaskFd, dev)
   }
 
-  /** Close (model section 9): disable through the count-0 path, release ERR/REQ, return host vectors. */
+  /** Close (docs/model.md 9): disable through the count-0 path, release ERR/REQ, return host vectors. */
   deleteDevice (dev: Device, fx: Effects): void {
     if (dev.irqType === 'intx') this.disableIntx(dev, fx)
     else if (dev.irqType === 'msi' || dev.irqType === 'msix') this.disableMsi(dev, dev.irqType, fx)

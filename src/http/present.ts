@@ -76,7 +76,7 @@ export function presentIrqs (dev: Device) {
   return out
 }
 
-/** Device-originated interrupt counters of one vector (model section 7). */
+/** Device-originated interrupt counters of one vector (docs/model.md 7). */
 function counters (dev: Device, index: number, v: number) {
   const c = dev.counters[index]
   return {

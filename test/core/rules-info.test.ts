@@ -3,7 +3,7 @@ import { getDeviceInfo, getIrqInfo, ABIS, type Abi, type DeviceCaps } from '../.
 import { VfioError } from '../../src/core/errno.ts'
 import { Effects, World } from '../../src/core/world.ts'
 
-// Model section 3: GET_INFO and GET_IRQ_INFO, on both abi profiles.
+// docs/model.md 3: GET_INFO and GET_IRQ_INFO, on both abi profiles.
 
 const FULL: DeviceCaps = { pcie: true, reset: true, intx: true, msiVectors: 8, msixTableSize: 64, msixDynamic: true }
 const BARE: DeviceCaps = { pcie: false, reset: false, intx: false, msiVectors: 0, msixTableSize: 0, msixDynamic: false }

@@ -7,7 +7,7 @@ import {
 import { ABIS, type Abi, type Device } from '../../src/core/device.ts'
 import { Effects, World } from '../../src/core/world.ts'
 
-// Model sections 5.1 (INTx mask/unmask) and 5.2 (INTx trigger). INTx is the same on both profiles;
+// docs/model.md 5.1 (INTx mask/unmask) and 5.2 (INTx trigger). INTx is the same on both profiles;
 // every case runs on both to show it.
 
 function setup (abi: Abi) {

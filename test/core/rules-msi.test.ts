@@ -7,7 +7,7 @@ import {
 import { ABIS, type Abi, type DeviceCaps } from '../../src/core/device.ts'
 import { Effects, World } from '../../src/core/world.ts'
 
-// Model sections 5.3 (MSI/MSI-X trigger) and 5.4 (assigning a block), on both profiles.
+// docs/model.md 5.3 (MSI/MSI-X trigger) and 5.4 (assigning a block), on both profiles.
 
 const MSI = 1
 const MSIX = 2

@@ -7,7 +7,7 @@ import { ABIS, type Abi, type Device, type DeviceCaps } from '../../src/core/dev
 import { VfioError } from '../../src/core/errno.ts'
 import { Effects, World } from '../../src/core/world.ts'
 
-// Model section 6 (the host vector pool) and section 9 (reset and close), on both profiles.
+// docs/model.md 6 (the host vector pool) and 9 (reset and close), on both profiles.
 
 const MSI = 1
 const MSIX = 2

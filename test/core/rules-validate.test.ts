@@ -7,7 +7,7 @@ import {
 import { ABIS, type Abi, type DeviceCaps } from '../../src/core/device.ts'
 import { Effects, World } from '../../src/core/world.ts'
 
-// Model section 4: the seven validation rules in order, then the ENOTTY dispatch table.
+// docs/model.md 4: the seven validation rules in order, then the ENOTTY dispatch table.
 
 const CAPS: DeviceCaps = { pcie: true, reset: true, intx: true, msiVectors: 8, msixTableSize: 64, msixDynamic: true }
 
@@ -55,7 +55,7 @@ const RULES: Array<{ name: string, req: Req, caps?: Partial<DeviceCaps>, want: u
   { name: '4.7 NONE needs no data', req: { argsz: 20, flags: NONE | TRIGGER, index: 4, start: 0, count: 0 }, want: einval('no-trigger') }
 ]
 
-// Section 4's table: which (index, action) pairs reach a handler and which are ENOTTY.
+// docs/model.md 4, the dispatch table: which (index, action) pairs reach a handler and which are ENOTTY.
 const DISPATCH: Array<{ name: string, req: Req, want: unknown }> = [
   { name: '4 dispatch INTx MASK reaches 5.1', req: { flags: NONE | MASK, index: 0, start: 0, count: 1 }, want: einval('intx-not-enabled') },
   { name: '4 dispatch INTx UNMASK reaches 5.1', req: { flags: NONE | UNMASK, index: 0, start: 0, count: 1 }, want: einval('intx-not-enabled') },

@@ -11,7 +11,7 @@ import { NO_TRIGGER } from '../../src/core/vectors.ts'
 import { toIrqSet } from '../../src/http/routes/irqs.ts'
 import type { IrqSetRequest } from '../../src/core/set-irqs/request.ts'
 
-// Crash safety (issue "Reliability", item 2): the real server as a child process, several
+// Crash safety: the real server as a child process, several
 // concurrent clients changing state, SIGKILL at random moments, restart on the same file, and
 // a check that every acknowledged change survived.
 //

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { resizeWindow } from '../../examples/resize-window.ts'
 
-// Model section 10: the NORESIZE path loses the interrupts that fire between disable and
+// docs/model.md 10: the NORESIZE path loses the interrupts that fire between disable and
 // re-enable; dynamic MSI-X adds vectors without a window. The example waits for at least one
 // device fire inside every window, so the linux-6.1 loss is certain, not a matter of timing.
 

@@ -5,14 +5,14 @@ import { build } from '../helper.ts'
 import { buildFixture, snapshot, type Json } from '../http/bad-input-lib.ts'
 import { FUZZ_SEED, resolveStep, runs, setIrqsStepArb, type SetIrqsStep } from './model-lib.ts'
 
-// HTTP fuzzing (issue "Reliability", item 3): random and malformed requests to every route
+// HTTP fuzzing: random and malformed requests to every route
 // through app.inject: wrong types, huge and negative numbers, start + count overflow, giant
 // arrays, deep JSON, invalid UTF-8, wrong content types, random paths and parameters.
 // After every request:
 // - never a 5xx (507 is the contract's answer to ENOSPC and allowed as such), never a crash;
 // - every error is problem+json whose `status` is the HTTP status;
 // - a rejected request changes nothing (the whole state, snapshot through the API), except
-//   the partial rollback of model 5.4 on a SET_IRQS block, which may only touch that device.
+//   the partial rollback of docs/model.md 5.4 on a SET_IRQS block, which may only touch that device.
 // FUZZ_SEED=n picks another seed, FUZZ_RUNS_SCALE=x scales the runs, FUZZ_DEBUG=1 prints
 // every request and its answer.
 
@@ -360,7 +360,7 @@ t.test(`HTTP fuzz: no 5xx, and a rejected request changes nothing (seed ${SEED},
       rejected++
       const setIrqs = /^\/v1\/devices\/([^/]+)\/(irqs\/[^/]+|ioctl\/set-irqs)$/.exec(req.url.split('?')[0])
       if (setIrqs !== null && PARTIAL_REASONS.has(body?.reason)) {
-        // Model 5.4: a failed block de-assigns what it did on this device, nothing else.
+        // docs/model.md 5.4: a failed block de-assigns what it did on this device, nothing else.
         if (firstDiff(before, after) !== null) partial++
         const d = firstDiff(withoutDevice(before, decodeURIComponent(setIrqs[1])), withoutDevice(after, decodeURIComponent(setIrqs[1])))
         if (d !== null) fail(`rejected ${res.statusCode} ${body?.reason} (partial rollback) changed something outside its device: ${d}`)

@@ -10,14 +10,14 @@ import { World } from '../../src/core/world.ts'
 import { build } from '../helper.ts'
 import { deviceCapsArb, FUZZ_SEED, resolveStep, runs, setIrqsStepArb, type DeviceSpec, type SetIrqsStep } from './model-lib.ts'
 
-// Model-level fuzzing (issue "Reliability", item 3): random SET_IRQS sequences, around the
+// Model-level fuzzing: random SET_IRQS sequences, around the
 // interesting boundaries, on the pure model with a small host pool (so ENOSPC and the partial
 // "only this many" answer happen), checking the model's invariants after every step:
 // - at most one of INTx/MSI/MSI-X is enabled; the others hold nothing (no host vector, nvec 0,
 //   no trigger; INTx: no trigger, no unmask eventfd, not masked);
 // - triggers only on allocated vectors, and only to open eventfds;
 // - pool.used is the sum of allocatedCount over every device's MSI and MSI-X;
-// - a rejected request changes nothing, except the partial rollback of model 5.4;
+// - a rejected request changes nothing, except the partial rollback of docs/model.md 5.4;
 // - Effects name everything that changed (else it would not be written to SQLite), and a
 //   device is named only if it changed (its version grows on each change and only then).
 // A second property runs the same kind of sequences through app.inject and checks versions.
@@ -158,7 +158,7 @@ function effectsProblems (world: World, before: Before, fx: Effects, versioned: 
 }
 
 /**
- * A rejected SET_IRQS changes nothing, except a block on an enabled MSI/MSI-X index (model 5.4):
+ * A rejected SET_IRQS changes nothing, except a block on an enabled MSI/MSI-X index (docs/model.md 5.4):
  * in [start, end) a prefix up to the failing vector loses its triggers and the rest is
  * untouched; outside the range nothing changes; a dynamic MSI-X vector may have been allocated.
  */

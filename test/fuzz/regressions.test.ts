@@ -3,7 +3,7 @@
 import t from 'tap'
 import { build } from '../helper.ts'
 
-// F1. http-api.md, Conventions: "Errors are RFC 9457 problem details
+// F1. docs/architecture.md, HTTP conventions: "Errors are RFC 9457 problem details
 // (application/problem+json)". A path with a malformed percent-encoding is answered by
 // fastify's default error format instead: 400, application/json,
 // {"error":"Bad Request","code":"FST_ERR_BAD_URL","message":"'/v1/devices/%ff' is not a valid url component","statusCode":400}.

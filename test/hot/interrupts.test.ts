@@ -1,4 +1,4 @@
-// Model section 7 (device-originated interrupts), rule by rule, through app.inject.
+// docs/model.md 7 (device-originated interrupts), rule by rule, through app.inject.
 import t from 'tap'
 import type { App } from '../../src/app.ts'
 import { build } from '../helper.ts'

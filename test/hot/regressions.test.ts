@@ -35,7 +35,7 @@ t.test('stream: deleting a subscribed eventfd sends closed for it', async (t) =>
   t.equal(app.engine.readers.size, 0, 'the reader is gone')
 })
 
-// Found: http-api.md, Conventions: "An IRQ index in a path or body is accepted as a name
+// Found: docs/architecture.md, HTTP conventions: "An IRQ index in a path or body is a name
 // (intx, ...) or its number (0-4)". The fire body (POST /v1/devices/:id/interrupts and the
 // WebSocket fire message, both FireBody) accepts "msix" and the string "2" but rejects the
 // JSON number 2 with 400 (IrqIndexParam is string-only and bodies are validated without

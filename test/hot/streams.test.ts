@@ -1,5 +1,5 @@
-// Delivery to consumers over a real socket (model section 8, http-api "Eventfds" and the hot
-// path): the SSE stream and the WebSocket read eventfds; signals coalesce; shutdown ends them.
+// Delivery to consumers over a real socket (docs/model.md 8; docs/architecture.md,
+// Streams): the SSE stream and the WebSocket read eventfds; signals coalesce; shutdown ends them.
 import t from 'tap'
 import { createEventfd, fireOk, peekEventfd, setIrqs, triggerFds, until } from './lib.ts'
 import { listening, SseClient, subscribed, WsClient } from './stream-clients.ts'

@@ -5,7 +5,7 @@ import { newDevice, newEventfd, snapshot } from './bad-input-lib.ts'
 // Bugs found by the bad-input and ETag tests, kept as regression tests.
 
 t.test('version: a failed MSI/MSI-X enable changes nothing but still bumps the version and ETag', async (t) => {
-  // Model 5.3: "If the block fails, the whole index is disabled again and the error returned".
+  // docs/model.md 5.3: "If the block fails, the whole index is disabled again and the error returned".
   // Net effect: nothing, so the version must not grow (it did once: enableMsi and disableMsi
   // both recorded the device, and If-Match writers then got a spurious 412).
   const cases = [

@@ -2,7 +2,7 @@ import t from 'tap'
 import type { App } from '../../src/app.ts'
 import { build, createDevice } from '../helper.ts'
 
-// Model section 8 (eventfds) and section 9 (reset and close), end to end.
+// docs/model.md 8 (eventfds) and 9 (reset and close), end to end.
 
 const ABIS = ['linux-6.12', 'linux-6.1'] as const
 

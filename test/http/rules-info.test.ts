@@ -2,7 +2,7 @@ import t from 'tap'
 import type { App } from '../../src/app.ts'
 import { build, createDevice } from '../helper.ts'
 
-// Model section 3 (GET_INFO / GET_IRQ_INFO) end to end, friendly and raw routes, both profiles.
+// docs/model.md 3 (GET_INFO / GET_IRQ_INFO) end to end, friendly and raw routes, both profiles.
 
 const ABIS = ['linux-6.12', 'linux-6.1'] as const
 

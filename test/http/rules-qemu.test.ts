@@ -2,7 +2,7 @@ import t from 'tap'
 import type { App } from '../../src/app.ts'
 import { build, createDevice, eventfd } from '../helper.ts'
 
-// Model section 10: the QEMU sequences, end to end, with QEMU's raw flags.
+// docs/model.md 10: the QEMU sequences, end to end, with QEMU's raw flags.
 
 const ABIS = ['linux-6.12', 'linux-6.1'] as const
 const NORESIZE = 0x8

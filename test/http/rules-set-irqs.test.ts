@@ -2,7 +2,7 @@ import t from 'tap'
 import type { App } from '../../src/app.ts'
 import { build, createDevice, eventfd } from '../helper.ts'
 
-// SET_IRQS end to end: section 4 (validation, dispatch), 5.3/5.4 (enable, blocks, rollback),
+// SET_IRQS end to end: docs/model.md 4 (validation, dispatch), 5.3/5.4 (enable, blocks, rollback),
 // 5.5 (ERR/REQ) and 6 (host vector pool), through the raw and the friendly routes.
 
 const ABIS = ['linux-6.12', 'linux-6.1'] as const

@@ -13,7 +13,7 @@ t.test('sdk/schema.ts is what openapi-typescript generates from the committed do
   t.equal(readFileSync(join(ROOT, 'sdk', 'schema.ts'), 'utf8'), generated)
 })
 
-// The QEMU flows of model section 10, driven only through the generated SDK over a real socket.
+// The QEMU flows of docs/model.md 10, driven only through the generated SDK over a real socket.
 t.test('SDK end to end: dynamic add (linux-6.12), disable + re-enable (linux-6.1), fire, read, errors', async (t) => {
   const app = await build(t)
   await app.listen({ host: '127.0.0.1', port: 0 })

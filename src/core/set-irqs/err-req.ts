@@ -3,7 +3,7 @@ import { fail } from '../errno.ts'
 import { NO_TRIGGER } from '../vectors.ts'
 import type { HandlerContext } from './request.ts'
 
-// ERR and REQ (model 5.5; vfio_pci_set_err_trigger, vfio_pci_set_req_trigger,
+// ERR and REQ (docs/model.md 5.5; vfio_pci_set_err_trigger, vfio_pci_set_req_trigger,
 // vfio_pci_set_ctx_trigger_single): one trigger slot each.
 
 export function triggerErrReq (c: HandlerContext): number {

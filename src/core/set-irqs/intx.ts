@@ -2,7 +2,7 @@ import { fail } from '../errno.ts'
 import { NO_TRIGGER } from '../vectors.ts'
 import type { HandlerContext } from './request.ts'
 
-// INTx handlers (model 5.1, 5.2; vfio_pci_set_intx_mask/_unmask/_trigger).
+// INTx handlers (docs/model.md 5.1, 5.2; vfio_pci_set_intx_mask/_unmask/_trigger).
 
 function requireIntxLine (c: HandlerContext): void {
   if (c.dev.irqType !== 'intx') fail('EINVAL', 'intx-not-enabled', 'INTx is not enabled on this device')

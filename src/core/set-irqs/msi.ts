@@ -4,7 +4,7 @@ import { fail, VfioError } from '../errno.ts'
 import { NO_TRIGGER } from '../vectors.ts'
 import type { HandlerContext } from './request.ts'
 
-// MSI and MSI-X trigger (model 5.3, 5.4; vfio_pci_set_msi_trigger, vfio_msi_set_block).
+// MSI and MSI-X trigger (docs/model.md 5.3, 5.4; vfio_pci_set_msi_trigger, vfio_msi_set_block).
 
 function irqTypeOf (c: HandlerContext): IrqType {
   return c.index === VFIO_PCI_MSIX_IRQ_INDEX ? 'msix' : 'msi'

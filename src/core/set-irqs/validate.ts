@@ -7,7 +7,7 @@ import { fail } from '../errno.ts'
 import type { DataType, IrqSetRequest } from './request.ts'
 
 /**
- * vfio_set_irqs_validate_and_prepare(): model section 4, in the kernel's order, before any
+ * vfio_set_irqs_validate_and_prepare(): docs/model.md 4, in the kernel's order, before any
  * state is read. Every failure is EINVAL; the reason says which rule fired.
  */
 export function validateSetIrqs (dev: Device, req: IrqSetRequest): DataType {

@@ -36,7 +36,7 @@ const interrupts: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/v1/devices/:id/interrupts', {
     schema: {
       operationId: 'fireInterrupts',
-      summary: 'The device fires interrupts (model section 7); lost ones are counted per vector and reason',
+      summary: 'The device fires interrupts (docs/model.md 7); lost ones are counted per vector and reason',
       tags: ['interrupts'],
       params: IdParams,
       body: FireBody,
