@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import underPressure from '@fastify/under-pressure'
 import Fastify, { LogController, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import { Engine } from './engine.ts'
-import { sendProblem, toProblem } from './http/problem.ts'
+import { isStorageProblem, sendProblem, STORAGE_RETRY_AFTER_S, toProblem } from './http/problem.ts'
 import devices from './http/routes/devices.ts'
 import events from './http/routes/events.ts'
 import eventfds from './http/routes/eventfds.ts'
@@ -14,6 +14,7 @@ import irqs from './http/routes/irqs.ts'
 import service from './http/routes/service.ts'
 import metrics from './http/metrics.ts'
 import admin from './http/routes/admin.ts'
+import backup from './http/routes/backup.ts'
 import tenancy from './http/tenancy.ts'
 import openapi from './http/openapi.ts'
 import { DeviceSchema, EventfdSchema, IrqIndexSchema, Problem } from './http/schemas.ts'
@@ -44,6 +45,8 @@ export interface AppOptions {
   /** Event-loop delay past which requests get 503 + Retry-After, and how often it is sampled. */
   maxEventLoopDelayMs?: number
   pressureSampleMs?: number
+  /** While writes to the database fail, how often a write is tried to find out that they work again (ms). */
+  storageProbeMs?: number
 }
 
 export const DEFAULT_BODY_LIMIT = 256 * 1024
@@ -84,7 +87,7 @@ export async function buildApp (opts: AppOptions) {
   }
   const app = Fastify(fastifyOptions).withTypeProvider<TypeBoxTypeProvider>()
 
-  const engine = new Engine(openDb(opts.db, opts.sync), opts.hostVectors)
+  const engine = new Engine(openDb(opts.db, opts.sync), opts.hostVectors, { storageProbeMs: opts.storageProbeMs })
   app.decorate('engine', engine)
   if ((opts.flushMs ?? DEFAULT_FLUSH_MS) > 0) engine.startFlusher(opts.flushMs ?? DEFAULT_FLUSH_MS)
   // Open streams would hold close() open: end them first; then flush and close the database.
@@ -95,7 +98,12 @@ export async function buildApp (opts: AppOptions) {
 
   app.setErrorHandler((err, req, reply) => {
     const problem = toProblem(err, req)
-    if (problem.status >= 500) req.log.error({ err, reqId: req.id, url: req.url }, 'request failed')
+    if (isStorageProblem(problem)) {
+      // Not ready until a write succeeds again; the client may retry (nothing was changed).
+      engine.storageFailed(err)
+      reply.header('retry-after', String(STORAGE_RETRY_AFTER_S))
+      req.log.warn({ err, reqId: req.id, url: req.url }, 'storage fault')
+    } else if (problem.status >= 500) req.log.error({ err, reqId: req.id, url: req.url }, 'request failed')
     return sendProblem(reply, problem)
   })
   app.setNotFoundHandler((req, reply) => sendProblem(reply, {
@@ -132,6 +140,7 @@ export async function buildApp (opts: AppOptions) {
   await app.register(events)
   await app.register(stream)
   await app.register(admin)
+  await app.register(backup)
   // Overload: when the event loop lags past a second, answer 503 + Retry-After instead of
   // queueing more work; /healthz and /readyz keep answering (they are how operators look).
   // Registered last, so that the loop delay of loading everything above is not counted.

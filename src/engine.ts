@@ -1,9 +1,68 @@
+import type { Device } from './core/device.ts'
 import { Effects } from './core/effects.ts'
 import { VfioError } from './core/errno.ts'
+import { EVENTFD_MAX_VALUE, type Eventfd } from './core/eventfds.ts'
 import type { World } from './core/world.ts'
 import type { Db } from './store/db.ts'
+import { storageFault, type StorageFault } from './store/faults.ts'
 import { ReaderRegistry } from './hot/readers.ts'
 import { Repository } from './store/repository.ts'
+
+/** How often a faulted store is probed for a write until one succeeds. */
+export const DEFAULT_STORAGE_PROBE_MS = 1000
+
+/** INTx counters of vector 0: fired, delivered, lost by reason. */
+const intxCounters = (dev: Device): Float64Array => {
+  const c = dev.counters[0]
+  return c.size === 0 ? new Float64Array(5) : Float64Array.of(c.fired[0], c.delivered[0], c.lost[0][0], c.lost[1][0], c.lost[2][0])
+}
+
+/**
+ * What the operations of the pending batch did to interrupt-path state (eventfd counters,
+ * interrupt counters, INTx mask and line), so that a failed commit undoes exactly them and
+ * keeps everything the interrupt path did before, between and after them. The model tells it
+ * before each change (EventfdTable.beforeChange, World.beforeIntxChange); an operation runs
+ * synchronously, so the difference across it is its own.
+ */
+class UndoJournal {
+  /** Per eventfd number: what the batch's operations added to its counter (negative: took). */
+  readonly eventfdDelta = new Map<number, number>()
+  /** Per device id: its INTx mask and line before the batch first changed them. */
+  readonly intxBefore = new Map<string, { masked: boolean, line: boolean }>()
+  /** Per device id: what the batch's operations added to its INTx counters. */
+  readonly intxDelta = new Map<string, Float64Array>()
+  private readonly opEventfds = new Map<Eventfd, number>()
+  private readonly opDevices = new Map<Device, Float64Array>()
+  readonly beforeEventfd = (efd: Eventfd): void => {
+    if (!this.opEventfds.has(efd)) this.opEventfds.set(efd, efd.value)
+  }
+
+  readonly beforeIntx = (dev: Device): void => {
+    if (!this.intxBefore.has(dev.id)) this.intxBefore.set(dev.id, { masked: dev.intx.masked, line: dev.intx.line })
+    if (!this.opDevices.has(dev)) this.opDevices.set(dev, intxCounters(dev))
+  }
+
+  /** After an operation (done or thrown): fold its own changes into the batch's. */
+  endOp (): void {
+    for (const [efd, before] of this.opEventfds) {
+      this.eventfdDelta.set(efd.fd, (this.eventfdDelta.get(efd.fd) ?? 0) + efd.value - before)
+    }
+    for (const [dev, before] of this.opDevices) {
+      const after = intxCounters(dev)
+      const sum = this.intxDelta.get(dev.id) ?? new Float64Array(5)
+      for (let i = 0; i < 5; i++) sum[i] += after[i] - before[i]
+      this.intxDelta.set(dev.id, sum)
+    }
+    this.opEventfds.clear()
+    this.opDevices.clear()
+  }
+
+  clear (): void {
+    this.eventfdDelta.clear()
+    this.intxBefore.clear()
+    this.intxDelta.clear()
+  }
+}
 
 /**
  * The model and its store, joined: every operation runs on the in-memory model, then what it
@@ -37,11 +96,23 @@ export class Engine {
   private batchWaiters: Array<{ resolve: () => void, reject: (err: unknown) => void }> = []
   private commitScheduled = false
   private readonly commitBound = (): void => this.commit()
+  private readonly journal = new UndoJournal()
+  /**
+   * Set while writes to the database fail (disk full, file read-only or damaged): the service
+   * is not ready. Cleared by the next write that succeeds, an operation's, a flush's or the probe's.
+   */
+  storageFault: StorageFault | null = null
+  private probeTimer: NodeJS.Timeout | undefined
+  /** A failed batch is not undone yet (SQLite could not be read): no operation runs until it is. */
+  private undoPending = false
+  private undoError: unknown = null
+  private readonly probeMs: number
 
-  constructor (db: Db, hostVectors: number) {
+  constructor (db: Db, hostVectors: number, opts: { storageProbeMs?: number } = {}) {
     this.db = db
     this.repo = new Repository(db)
     this.hostVectors = hostVectors
+    this.probeMs = opts.storageProbeMs ?? DEFAULT_STORAGE_PROBE_MS
     this.world = this.load()
   }
 
@@ -58,7 +129,9 @@ export class Engine {
    * stream and fire for its duration.
    */
   flush (): void {
-    if (this.hot.empty || !this.db.open) return
+    // Not between an operation and its commit: that would write rows the operation changed
+    // before it is known to be durable (the commit, on this turn, writes them).
+    if (this.hot.empty || !this.db.open || this.commitScheduled || this.undoPending) return
     const t0 = process.hrtime.bigint()
     const sync = this.db.pragma('synchronous', { simple: true }) as number
     try {
@@ -66,12 +139,71 @@ export class Engine {
       this.repo.save(this.world, this.hot)
       this.hot.clear()
       this.flushError = null
+      // Rewriting counters rarely needs a new page: it proves a file writable again, not a full one.
+      if (this.storageFault?.full !== true) this.storageOk()
     } catch (err) {
       this.flushError = err as Error // kept pending: the next flush tries again
+      this.storageFailed(err)
     } finally {
-      this.db.pragma(`synchronous = ${sync}`)
+      try {
+        this.db.pragma(`synchronous = ${sync}`)
+      } catch {}
     }
     this.onFlush?.(Number(process.hrtime.bigint() - t0) / 1e9)
+  }
+
+  /** A write failed: when storage is at fault, the service is not ready until a write succeeds. */
+  storageFailed (err: unknown): void {
+    const fault = storageFault(err)
+    if (fault === null) return
+    this.storageFault = fault
+    if (this.probeTimer === undefined && this.probeMs > 0 && !this.closing) {
+      this.probeTimer = setInterval(() => this.probe(), this.probeMs)
+      this.probeTimer.unref()
+    }
+  }
+
+  private storageOk (): void {
+    if (this.storageFault === null || this.undoPending) return
+    this.storageFault = null
+    clearInterval(this.probeTimer)
+    this.probeTimer = undefined
+  }
+
+  /**
+   * Whether the database takes writes again: a page-sized row inserted and deleted in one
+   * transaction (it needs a new page, so a full database fails it; it is committed, so a
+   * read-only file fails it). When it succeeds, the interrupt path's pending changes follow.
+   */
+  probe (): boolean {
+    if (!this.db.open || !this.undo()) return false
+    try {
+      const pageSize = this.db.pragma('page_size', { simple: true }) as number
+      this.db.transaction(() => {
+        this.db.prepare('INSERT INTO storage_probe (data) VALUES (zeroblob(?))').run(pageSize)
+        this.db.prepare('DELETE FROM storage_probe').run()
+      })()
+    } catch (err) {
+      this.storageFailed(err)
+      return false
+    }
+    this.storageOk()
+    this.flush()
+    return this.storageFault === null
+  }
+
+  /**
+   * An online backup of the database into `dest` (a new SQLite file), consistent while the
+   * service runs: first the pending commit and the interrupt path's counters are written, so
+   * the copy has everything answered so far; then SQLite's backup API copies the pages (writes
+   * made meanwhile through this connection are carried into the copy by SQLite itself).
+   */
+  async backup (dest: string): Promise<void> {
+    if (!this.undo()) throw this.undoError
+    if (this.commitScheduled) await this.committed()
+    this.flush()
+    if (!this.hot.empty && this.flushError !== null) throw this.flushError
+    await this.db.backup(dest)
   }
 
   /** Per-tenant host vector quotas; kept here so that a reloaded model gets them again. */
@@ -93,6 +225,83 @@ export class Engine {
   }
 
   /**
+   * Undoes the pending batch after its commit failed (or an operation threw halfway): the
+   * configuration goes back to the last commit, read from SQLite, while interrupt-path state
+   * (eventfd counters, interrupt counters, INTx mask and line) keeps what is in memory minus
+   * what the batch's own operations did to it. Fires, stream reads and reads answered before
+   * are acknowledged: a failed commit of another operation must not take them back. What
+   * differs from SQLite is left for the flusher.
+   */
+  /** Undoes a failed batch (see rollback) if one is pending; false when SQLite cannot be read yet. */
+  private undo (): boolean {
+    if (!this.undoPending) return true
+    try {
+      this.rollback()
+      this.undoPending = false
+      this.undoError = null
+      return true
+    } catch (err) {
+      this.undoError = err
+      this.storageFailed(err)
+      return false
+    }
+  }
+
+  private rollback (): void {
+    const old = this.world
+    const fresh = this.load()
+    const { eventfdDelta, intxBefore, intxDelta } = this.journal
+    this.hot.clear()
+    for (const efd of fresh.eventfds.values()) {
+      const was = old.eventfds.get(efd.fd)
+      if (was === undefined) continue // deleted by the batch: back as committed
+      const value = Math.min(EVENTFD_MAX_VALUE, Math.max(0, was.value - (eventfdDelta.get(efd.fd) ?? 0)))
+      if (value === efd.value) continue
+      efd.value = value
+      this.hot.eventfd(efd)
+    }
+    fresh.eventfds.signals = old.eventfds.signals
+    for (const dev of fresh.devices.values()) {
+      const was = old.devices.get(dev.id)
+      if (was === undefined) continue
+      const intx = intxBefore.get(dev.id) ?? was.intx
+      if (dev.intx.masked !== intx.masked || dev.intx.line !== intx.line) {
+        dev.intx.masked = intx.masked
+        dev.intx.line = intx.line
+        this.hot.device(dev)
+      }
+      const delta = intxDelta.get(dev.id)
+      dev.counters.forEach((c, index) => {
+        const from = was.counters[index]
+        const arrays = [[c.fired, from.fired], [c.delivered, from.delivered], [c.lost[0], from.lost[0]], [c.lost[1], from.lost[1]], [c.lost[2], from.lost[2]]] as const
+        for (let v = 0; v < c.size && v < from.size; v++) {
+          let moved = false
+          arrays.forEach(([to, mem], k) => {
+            const value = mem[v] - (index === 0 && v === 0 && delta !== undefined ? delta[k] : 0)
+            if (to[v] !== value) {
+              to[v] = value
+              moved = true
+            }
+          })
+          if (moved) {
+            c.touch(v)
+            this.hot.countersOf(dev)
+          }
+        }
+      })
+    }
+    this.journal.clear()
+    this.world = fresh
+    // Readers and long-polls look again: an eventfd the batch created is gone, one it deleted is back.
+    for (const fd of new Set([...old.eventfds.values(), ...fresh.eventfds.values()].map((e) => e.fd))) {
+      if ((fresh.eventfds.get(fd)?.value ?? 1) !== 0) {
+        this.readers.notify(fd)
+        this.wake(fd)
+      }
+    }
+  }
+
+  /**
    * Runs `op` on the model now and resolves once what it changed is committed. A model error
    * (errno) is rethrown after its partial effects, which the model defines (docs/model.md 5.4), are
    * committed too. Anything else means the memory may be half-changed: the model is reloaded
@@ -103,17 +312,31 @@ export class Engine {
    * nothing, and none is answered before its changes are on disk.
    */
   async apply<T> (op: (world: World, fx: Effects) => T): Promise<T> {
+    if (!this.undo()) throw this.undoError
     const fx = new Effects()
     let result: T | undefined
     let failure: VfioError | undefined
+    const world = this.world
+    world.eventfds.beforeChange = this.journal.beforeEventfd
+    world.beforeIntxChange = this.journal.beforeIntx
+    let thrown = false
+    let error: unknown
     try {
-      result = op(this.world, fx)
+      result = op(world, fx)
     } catch (err) {
-      if (!(err instanceof VfioError)) {
-        this.abandonBatch(err as Error)
-        throw err
+      thrown = true
+      error = err
+    } finally {
+      world.eventfds.beforeChange = null
+      world.beforeIntxChange = null
+      this.journal.endOp()
+    }
+    if (thrown) {
+      if (!(error instanceof VfioError)) {
+        this.abandonBatch(error as Error)
+        throw error
       }
-      failure = err
+      failure = error
     }
     for (const dev of fx.devices) dev.version++
     // Readers of a deleted eventfd (streams, long-polls) learn it on their next look: now.
@@ -142,22 +365,28 @@ export class Engine {
     this.commitScheduled = false
     const waiters = this.batchWaiters
     this.batchWaiters = []
+    const writes = !this.batch.empty
     try {
       this.repo.save(this.world, this.batch)
       this.batch.clear()
+      this.journal.clear()
+      if (writes) this.storageOk()
     } catch (err) {
       this.batch.clear()
-      this.world = this.load()
+      this.storageFailed(err)
+      this.undoPending = true
+      this.undo()
       for (const w of waiters) w.reject(err)
       return
     }
     for (const w of waiters) w.resolve()
   }
 
-  /** The model may be half-changed: go back to the last commit; pending operations fail. */
+  /** The model may be half-changed: undo the pending batch; its operations fail. */
   private abandonBatch (err: Error): void {
     this.batch.clear()
-    this.world = this.load()
+    this.undoPending = true
+    this.undo()
     const waiters = this.batchWaiters
     this.batchWaiters = []
     for (const w of waiters) w.reject(err)
@@ -208,6 +437,7 @@ export class Engine {
   close (): void {
     this.endStreams()
     clearInterval(this.flushTimer)
+    clearInterval(this.probeTimer)
     if (this.commitScheduled) this.commit()
     for (const set of [...this.waiters.values()]) for (const finish of [...set]) finish()
     this.flush()

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module'
 import { Command, Option } from 'commander'
 import { DEFAULT_URL } from './common.ts'
+import { backupCommand } from './commands/backup.ts'
 import { devicesCommand } from './commands/devices.ts'
 import { eventfdCommand } from './commands/eventfd.ts'
 import { fireCommand } from './commands/fire.ts'
@@ -46,5 +47,6 @@ export function buildProgram (): Command {
   program.addCommand(eventfdCommand())
   program.addCommand(fireCommand())
   program.addCommand(serveCommand())
+  program.addCommand(backupCommand())
   return program
 }

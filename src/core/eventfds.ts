@@ -24,6 +24,11 @@ export class EventfdTable {
   /** Numbers are never reused, across restarts too: a stale number can reach no other eventfd. */
   nextFd: number
   onReadable: ReadableListener | null = null
+  /**
+   * Told just before an operation changes a counter (signal, write, read), so that the store
+   * can undo exactly that operation if its commit fails. Null on the interrupt path.
+   */
+  beforeChange: ((efd: Eventfd) => void) | null = null
   /** Signals ever added since start (metrics). */
   signals = 0
 
@@ -72,6 +77,7 @@ export class EventfdTable {
 
   /** eventfd_signal(): adds n, saturating like the kernel rather than failing. */
   signal (efd: Eventfd, n = 1): void {
+    if (this.beforeChange !== null) this.beforeChange(efd)
     this.signals += n
     const before = efd.value
     efd.value = Math.min(EVENTFD_MAX_VALUE, before + n)
@@ -89,6 +95,7 @@ export class EventfdTable {
   /** read(2) without blocking: the counter (semaphore mode: 1), or 0 when nothing is there (EAGAIN). */
   read (efd: Eventfd): number {
     if (efd.value === 0) return 0
+    if (this.beforeChange !== null) this.beforeChange(efd)
     const taken = efd.semaphore ? 1 : efd.value
     efd.value -= taken
     return taken

@@ -23,6 +23,11 @@ export class World {
   /** eventfd number -> devices whose INTx it unmasks (the virqfds). */
   private readonly unmaskWatchers = new Map<number, Set<Device>>()
   private inUnmaskWakeup = false
+  /**
+   * Told just before an operation changes a device's INTx state (mask, line) or its INTx
+   * counters, so that the store can undo exactly that operation if its commit fails.
+   */
+  beforeIntxChange: ((dev: Device) => void) | null = null
 
   constructor (poolCapacity: number, nextFd = 1) {
     this.pool = new HostPool(poolCapacity)
@@ -59,6 +64,7 @@ export class World {
 
   /** VFIO_DEVICE_RESET: VFIO-level state stays; the device stops driving its INTx line. */
   resetDevice (dev: Device, fx: Effects): void {
+    this.beforeIntxChange?.(dev)
     if (!dev.caps.reset) fail('EINVAL', 'reset-unsupported', 'this device does not support reset')
     if (dev.intx.line) {
       dev.intx.line = false
@@ -131,6 +137,7 @@ export class World {
   // ---- INTx ----
 
   enableIntx (dev: Device, trigger: number, fx: Effects): void {
+    this.beforeIntxChange?.(dev)
     dev.irqType = 'intx'
     dev.intx.trigger = trigger
     dev.intx.masked = false
@@ -145,6 +152,7 @@ export class World {
   }
 
   disableIntx (dev: Device, fx: Effects): void {
+    this.beforeIntxChange?.(dev)
     this.removeUnmaskEventfd(dev, fx)
     dev.irqType = 'none'
     dev.intx.trigger = NO_TRIGGER
@@ -153,6 +161,7 @@ export class World {
   }
 
   maskIntx (dev: Device, fx: Effects): void {
+    this.beforeIntxChange?.(dev)
     if (dev.intx.masked) return
     dev.intx.masked = true
     fx.device(dev)
@@ -160,6 +169,7 @@ export class World {
 
   /** Unmask; a line the device still drives masks again at once and is delivered again. */
   unmaskIntx (dev: Device, fx: Effects): void {
+    this.beforeIntxChange?.(dev)
     if (dev.irqType !== 'intx' || !dev.intx.masked) return
     dev.intx.masked = false
     fx.device(dev)
@@ -172,6 +182,7 @@ export class World {
    * caused it.
    */
   raiseIntx (dev: Device, fx: Effects): void {
+    this.beforeIntxChange?.(dev)
     dev.intx.masked = true
     fx.device(dev)
     const c = dev.counters[0]

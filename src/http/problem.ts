@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { ERRNO, VfioError, type ErrnoName } from '../core/errno.ts'
+import { storageFault } from '../store/faults.ts'
 
 /** An HTTP-level rejection that is not a model errno: not found, precondition, bad shape. */
 export class HttpProblem extends Error {
@@ -60,10 +61,22 @@ export function toProblem (err: unknown, req: FastifyRequest): ProblemBody {
       return body(400, 'malformed-json', e.message, req)
   }
   if (e instanceof SyntaxError) return body(400, 'malformed-json', e.message, req)
+  const fault = storageFault(err)
+  if (fault !== null) {
+    return fault.full
+      ? body(507, 'storage-full', `the database has no room to grow (${fault.code}); nothing was changed; retry once space is freed`, req)
+      : body(503, 'storage-unavailable', `the database cannot be written (${fault.code}: ${fault.message}); nothing was changed; retry later`, req)
+  }
   const status = typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 500
   if (status < 500) return body(status, 'bad-request', e.message, req)
   return body(500, 'internal', 'an internal error occurred; it has been logged', req)
 }
+
+/** Seconds a client should wait before retrying after a storage fault (503, 507). */
+export const STORAGE_RETRY_AFTER_S = 5
+
+/** Whether a problem is a storage fault, which a retry may get past (it carries Retry-After). */
+export const isStorageProblem = (p: ProblemBody): boolean => p.reason === 'storage-unavailable' || p.reason === 'storage-full'
 
 export function sendProblem (reply: FastifyReply, p: Omit<ProblemBody, 'instance'> & { instance?: string }): FastifyReply {
   return reply.code(p.status).type('application/problem+json').send(p)

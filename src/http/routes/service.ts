@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { ABIS } from '../../core/device.ts'
+import { STORAGE_RETRY_AFTER_S } from '../problem.ts'
 import { problemResponses } from '../responses.ts'
 
 const service: FastifyPluginAsyncTypebox = async (app) => {
@@ -19,15 +20,19 @@ const service: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/readyz', {
     schema: {
       operationId: 'readyz',
-      summary: 'Readiness: the database answers and the service is not shutting down',
+      summary: 'Readiness: the database answers and takes writes, and the service is not shutting down',
       tags: ['service'],
       security: [],
       response: { 200: Type.Object({ status: Type.Literal('ready') }), 503: Type.Ref('Problem') }
     }
   }, async (req, reply) => {
-    if (engine.closing || !engine.ping()) {
-      return reply.code(503).type('application/problem+json').send({
-        type: '/problems/not-ready', title: 'Service Unavailable', status: 503, detail: 'shutting down or database unavailable', instance: req.url, reason: 'not-ready'
+    const fault = engine.storageFault
+    if (engine.closing || fault !== null || !engine.ping()) {
+      const detail = fault !== null
+        ? `writes to the database fail (${fault.code}: ${fault.message}); retried every few seconds`
+        : engine.closing ? 'shutting down' : 'the database does not answer'
+      return reply.code(503).header('retry-after', String(STORAGE_RETRY_AFTER_S)).type('application/problem+json').send({
+        type: '/problems/not-ready', title: 'Service Unavailable', status: 503, detail, instance: req.url, reason: 'not-ready'
       })
     }
     return { status: 'ready' as const }
