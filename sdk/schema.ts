@@ -45,7 +45,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: the database answers and the service is not shutting down */
+        /** Readiness: the database answers and takes writes, and the service is not shutting down */
         get: operations["readyz"];
         put?: never;
         post?: never;
@@ -405,6 +405,26 @@ export interface paths {
         post?: never;
         /** Revoke a token; it stops working at once */
         delete: operations["revokeToken"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/backup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Online backup: the database as a SQLite file, with every change and counter answered so far
+         * @description Consistent while the service runs. Restore by starting virq on the file (`--db FILE`).
+         */
+        post: operations["backup"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1894,6 +1914,44 @@ export interface operations {
             };
             /** @description Unknown device or eventfd */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    backup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A SQLite database file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.sqlite3": string;
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token is of the wrong kind for this route */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
