@@ -99,13 +99,16 @@ export class Engine {
   private readonly journal = new UndoJournal()
   /**
    * Set while writes to the database fail (disk full, file read-only or damaged): the service
-   * is not ready. Cleared by the next write that succeeds, an operation's, a flush's or the probe's.
+   * is not ready. Cleared by the next commit or probe that succeeds (a flush clears only a
+   * fault that is not SQLITE_FULL: rewriting counters needs no room).
    */
   storageFault: StorageFault | null = null
   private probeTimer: NodeJS.Timeout | undefined
   /** A failed batch is not undone yet (SQLite could not be read): no operation runs until it is. */
   private undoPending = false
   private undoError: unknown = null
+  /** Devices the failed batch deleted: their interrupt counters in memory are newer than SQLite's. */
+  private undoDeleted = new Map<string, Device>()
   private readonly probeMs: number
 
   constructor (db: Db, hostVectors: number, opts: { storageProbeMs?: number } = {}) {
@@ -239,6 +242,7 @@ export class Engine {
       this.rollback()
       this.undoPending = false
       this.undoError = null
+      this.undoDeleted.clear()
       return true
     } catch (err) {
       this.undoError = err
@@ -262,7 +266,7 @@ export class Engine {
     }
     fresh.eventfds.signals = old.eventfds.signals
     for (const dev of fresh.devices.values()) {
-      const was = old.devices.get(dev.id)
+      const was = old.devices.get(dev.id) ?? this.undoDeleted.get(dev.id)
       if (was === undefined) continue
       const intx = intxBefore.get(dev.id) ?? was.intx
       if (dev.intx.masked !== intx.masked || dev.intx.line !== intx.line) {
@@ -372,6 +376,7 @@ export class Engine {
       this.journal.clear()
       if (writes) this.storageOk()
     } catch (err) {
+      for (const dev of this.batch.deletedDevices) this.undoDeleted.set(dev.id, dev)
       this.batch.clear()
       this.storageFailed(err)
       this.undoPending = true
@@ -384,6 +389,7 @@ export class Engine {
 
   /** The model may be half-changed: undo the pending batch; its operations fail. */
   private abandonBatch (err: Error): void {
+    for (const dev of this.batch.deletedDevices) this.undoDeleted.set(dev.id, dev)
     this.batch.clear()
     this.undoPending = true
     this.undo()

@@ -114,6 +114,9 @@ for (const fault of FAULTS) {
       const write = await app.inject({ method: 'POST', url: `/v1/eventfds/${efd}/write`, payload: { value: 7 } })
       t.equal(write.statusCode, fault.status, 'an eventfd write fails too')
       t.equal((await getJson(app, `/v1/eventfds/${efd}`)).value, 1050, 'and changes nothing')
+      const del = await app.inject({ method: 'DELETE', url: `/v1/devices/${dev}` })
+      t.equal(del.statusCode, fault.status, 'so does a device delete')
+      t.match(await vector0(app, dev), { fired: 1050, delivered: 1050, trigger: efd }, 'the device is back whole, with the counters of its fires')
     }
     const devices = (await getJson(app, '/v1/devices?limit=1000')).items.length
     t.equal(devices, 1 + created, 'the refused device does not exist')
