@@ -7,7 +7,7 @@ import { buildApp } from '../src/app.ts'
 //   linux-6.12 (dynamic MSI-X, QEMU 8.2+): each new vector is one SET_IRQS; nothing is lost.
 // The device also raises each new vector once before the VMM adds it: the vector is masked
 // then (no handler on the host), so the interrupt waits in its pending bit and is delivered
-// when the vector gets its eventfd, under both profiles (model section 11).
+// when the vector gets its eventfd, under both profiles (docs/model.md 11).
 // Real HTTP on a real socket: every window is as wide as a round trip.
 
 export interface WindowResult {

@@ -1,4 +1,4 @@
--- Mask bits and pending bits (model section 11).
+-- Mask bits and pending bits (docs/model.md 11).
 -- Pending bits change on the interrupt path: they are stored with the counters, written by the
 -- flusher (and by any SET_IRQS that sends a pending message), so a hard kill loses at most one
 -- flush interval of them, as of the counters.

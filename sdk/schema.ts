@@ -707,14 +707,14 @@ export interface operations {
                     msi?: {
                         /** @description MSI vector count */
                         vectors: 1 | 2 | 4 | 8 | 16 | 32;
-                        /** @description MSI per-vector masking: its vectors get mask and pending bits (model 11.1). Default false */
+                        /** @description MSI per-vector masking: its vectors get mask and pending bits (docs/model.md 11.1). Default false */
                         perVectorMask?: boolean;
                     };
                     msix?: {
                         tableSize: number;
                         /** @description Dynamic MSI-X (default true under linux-6.12; must be false under linux-6.1) */
                         dynamic?: boolean;
-                        /** @description MSI-X MASKABLE, a virq extension: GET_IRQ_INFO reports MASKABLE and SET_IRQS MASK/UNMASK work on MSI-X (model 11.4). Default false */
+                        /** @description MSI-X MASKABLE, a virq extension: GET_IRQ_INFO reports MASKABLE and SET_IRQS MASK/UNMASK work on MSI-X (docs/model.md 11.4). Default false */
                         maskable?: boolean;
                     };
                 };
@@ -1083,11 +1083,11 @@ export interface operations {
                                 "not-allocated": number;
                                 "no-trigger": number;
                             };
-                            /** @description MSI-X and per-vector-mask MSI: the function may not send this vector (model 11.1, 11.4). INTx: the line is masked. Else false */
+                            /** @description MSI-X and per-vector-mask MSI: the function may not send this vector (docs/model.md 11.1, 11.4). INTx: the line is masked. Else false */
                             masked: boolean;
                             /** @description `host`: no trigger on an enabled index (no handler installed), or the index is disabled; `user`: SET_IRQS MASK (MSI-X MASKABLE) */
                             maskedBy: ("host" | "user")[];
-                            /** @description The pending bit: a fire on the masked vector waits to be sent when it is unmasked (model 11.2) */
+                            /** @description The pending bit: a fire on the masked vector waits to be sent when it is unmasked (docs/model.md 11.2) */
                             pending: boolean;
                             /** @description MSI/MSI-X: `host` while a host vector backs it, else null */
                             backing: "host" | "ims" | "emulated" | null;
@@ -1095,7 +1095,7 @@ export interface operations {
                             pended: number;
                             /** @description Fires that joined a pending message already set (fired = delivered + lost + coalesced + pending) */
                             coalesced: number;
-                            /** @description Of delivered, pending messages sent when the vector was unmasked (model 11.3) */
+                            /** @description Of delivered, pending messages sent when the vector was unmasked (docs/model.md 11.3) */
                             deliveredFromPending: number;
                         }[];
                     };
@@ -1729,7 +1729,7 @@ export interface operations {
                         delivered: number;
                         /** @description Lost: index disabled; on vectors without a mask bit also not allocated or no trigger */
                         lost: number;
-                        /** @description Set the pending bit of a masked vector (model 11.2) */
+                        /** @description Set the pending bit of a masked vector (docs/model.md 11.2) */
                         pended: number;
                         /** @description Joined a pending bit already set. fired = delivered + lost + pended + coalesced */
                         coalesced: number;

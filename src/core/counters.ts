@@ -11,11 +11,11 @@ export class IrqCounters {
   readonly delivered: Float64Array
   /** Lost interrupts, by reason: LOST_REASONS[i] -> lost[i]. */
   readonly lost: readonly [Float64Array, Float64Array, Float64Array]
-  /** Fires that set a clear pending bit of a masked vector (model 11.2). */
+  /** Fires that set a clear pending bit of a masked vector (docs/model.md 11.2). */
   readonly pended: Float64Array
   /** Fires on a masked vector whose pending bit was already set: they join that message. */
   readonly coalesced: Float64Array
-  /** Deliveries that sent a pending message when the vector was unmasked (model 11.3). */
+  /** Deliveries that sent a pending message when the vector was unmasked (docs/model.md 11.3). */
   readonly deliveredFromPending: Float64Array
   /**
    * The pending bits (MSI-X, and MSI with per-vector masking). The device's latch, so it

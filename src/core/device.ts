@@ -27,9 +27,9 @@ export interface DeviceCaps {
   msixTableSize: number
   /** Dynamic MSI-X allocation (linux-6.12 only). */
   msixDynamic: boolean
-  /** MSI with per-vector masking: its vectors get mask and pending bits (model 11.1). Default false. */
+  /** MSI with per-vector masking: its vectors get mask and pending bits (docs/model.md 11.1). Default false. */
   msiPerVectorMask?: boolean
-  /** MSI-X MASKABLE, a virq extension: MASK/UNMASK on MSI-X (model 11.4). Default false. */
+  /** MSI-X MASKABLE, a virq extension: MASK/UNMASK on MSI-X (docs/model.md 11.4). Default false. */
   msixMaskable?: boolean
 }
 
@@ -130,7 +130,7 @@ export function getIrqInfo (dev: Device, argsz: number, index: number): IrqInfo 
   let flags = VFIO_IRQ_INFO_EVENTFD
   if (index === VFIO_PCI_INTX_IRQ_INDEX) flags |= VFIO_IRQ_INFO_MASKABLE | VFIO_IRQ_INFO_AUTOMASKED
   else if (index !== VFIO_PCI_MSIX_IRQ_INDEX || !hasDynamicMsix(dev)) flags |= VFIO_IRQ_INFO_NORESIZE
-  if (index === VFIO_PCI_MSIX_IRQ_INDEX && dev.caps.msixMaskable === true) flags |= VFIO_IRQ_INFO_MASKABLE // model 11.4
+  if (index === VFIO_PCI_MSIX_IRQ_INDEX && dev.caps.msixMaskable === true) flags |= VFIO_IRQ_INFO_MASKABLE // docs/model.md 11.4
   return { argsz, flags, index, count: irqCount(dev, index) }
 }
 

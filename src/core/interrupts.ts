@@ -14,7 +14,7 @@ export class FireTally {
   fired = 0
   delivered = 0
   lost = 0
-  /** Set a clear pending bit of a masked vector (model 11.2). */
+  /** Set a clear pending bit of a masked vector (docs/model.md 11.2). */
   pended = 0
   /** Joined a pending message already latched. fired = delivered + lost + pended + coalesced. */
   coalesced = 0

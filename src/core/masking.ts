@@ -5,10 +5,10 @@ import type { Effects } from './effects.ts'
 import { NO_TRIGGER } from './vectors.ts'
 import type { World } from './world.ts'
 
-// Mask bits and pending bits (model section 11): what the function does with an interrupt it
+// Mask bits and pending bits (docs/model.md 11): what the function does with an interrupt it
 // may not send. Every MSI-X vector has them; MSI vectors only with per-vector masking.
 
-/** Whether the vectors of `index` have mask and pending bits (model 11.1). */
+/** Whether the vectors of `index` have mask and pending bits (docs/model.md 11.1). */
 export function hasVectorMasks (dev: Device, index: number): boolean {
   if (index === VFIO_PCI_MSIX_IRQ_INDEX) return dev.caps.msixTableSize > 0
   if (index === VFIO_PCI_MSI_IRQ_INDEX) return dev.caps.msiPerVectorMask === true
@@ -24,7 +24,7 @@ function enabled (dev: Device, index: number): boolean {
 }
 
 /**
- * The host's mask (model 11.1): on an enabled index a vector is unmasked only while it has a
+ * The host's mask (docs/model.md 11.1): on an enabled index a vector is unmasked only while it has a
  * trigger (the host has a handler installed on it); without one it is masked, whether it holds
  * a host vector or not. While the index is disabled every entry is masked.
  */
@@ -32,7 +32,7 @@ export function hostMasked (dev: Device, index: number, v: number): boolean {
   return !enabled(dev, index) || tableOf(dev, index).trigger[v] === NO_TRIGGER
 }
 
-/** A vector is masked when the host's mask or the user's (model 11.4) is set; a vector without a mask bit never is. */
+/** A vector is masked when the host's mask or the user's (docs/model.md 11.4) is set; a vector without a mask bit never is. */
 export function isMasked (dev: Device, index: number, v: number): boolean {
   return hasVectorMasks(dev, index) && (hostMasked(dev, index, v) || tableOf(dev, index).userMask[v] !== 0)
 }

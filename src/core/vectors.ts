@@ -10,7 +10,7 @@ export class VectorTable {
   readonly allocated: Uint8Array
   /** The trigger eventfd's number, or NO_TRIGGER. */
   readonly trigger: Int32Array
-  /** 1 where the user masked the vector with SET_IRQS MASK (MSI-X MASKABLE opt-in, model 11.4). */
+  /** 1 where the user masked the vector with SET_IRQS MASK (MSI-X MASKABLE opt-in, docs/model.md 11.4). */
   readonly userMask: Uint8Array
   /** `nvec` of the enable call; linux-6.1 bounds every later block by it. 0 while disabled. */
   enabledNvec = 0

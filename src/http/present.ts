@@ -96,7 +96,7 @@ function counters (dev: Device, index: number, v: number) {
   }
 }
 
-/** Mask and pending bits of one vector (model 11.5); only MSI-X and per-vector-mask MSI have them. */
+/** Mask and pending bits of one vector (docs/model.md 11.5); only MSI-X and per-vector-mask MSI have them. */
 function maskState (dev: Device, index: number, v: number) {
   if (!hasVectorMasks(dev, index)) return { masked: false, maskedBy: [], pending: false }
   return { masked: isMasked(dev, index, v), maskedBy: maskedBy(dev, index, v), pending: dev.counters[index].pending[v] !== 0 }

@@ -43,12 +43,12 @@ export const DeviceCreate = Type.Object({
   intx: Type.Optional(Type.Boolean({ description: 'Has an interrupt pin' })),
   msi: Type.Optional(Type.Object({
     vectors: Type.Union([1, 2, 4, 8, 16, 32].map((n) => Type.Literal(n)), { description: 'MSI vector count' }),
-    perVectorMask: Type.Optional(Type.Boolean({ description: 'MSI per-vector masking: its vectors get mask and pending bits (model 11.1). Default false' }))
+    perVectorMask: Type.Optional(Type.Boolean({ description: 'MSI per-vector masking: its vectors get mask and pending bits (docs/model.md 11.1). Default false' }))
   }, strict)),
   msix: Type.Optional(Type.Object({
     tableSize: Type.Integer({ minimum: 1, maximum: 2048 }),
     dynamic: Type.Optional(Type.Boolean({ description: 'Dynamic MSI-X (default true under linux-6.12; must be false under linux-6.1)' })),
-    maskable: Type.Optional(Type.Boolean({ description: 'MSI-X MASKABLE, a virq extension: GET_IRQ_INFO reports MASKABLE and SET_IRQS MASK/UNMASK work on MSI-X (model 11.4). Default false' }))
+    maskable: Type.Optional(Type.Boolean({ description: 'MSI-X MASKABLE, a virq extension: GET_IRQ_INFO reports MASKABLE and SET_IRQS MASK/UNMASK work on MSI-X (docs/model.md 11.4). Default false' }))
   }, strict))
 }, {
   ...strict,
@@ -121,15 +121,15 @@ export const Vector = Type.Object({
     'not-allocated': Type.Integer(),
     'no-trigger': Type.Integer()
   }),
-  masked: Type.Boolean({ description: 'MSI-X and per-vector-mask MSI: the function may not send this vector (model 11.1, 11.4). INTx: the line is masked. Else false' }),
+  masked: Type.Boolean({ description: 'MSI-X and per-vector-mask MSI: the function may not send this vector (docs/model.md 11.1, 11.4). INTx: the line is masked. Else false' }),
   maskedBy: Type.Array(Type.Union([Type.Literal('host'), Type.Literal('user')]), {
     description: '`host`: no trigger on an enabled index (no handler installed), or the index is disabled; `user`: SET_IRQS MASK (MSI-X MASKABLE)'
   }),
-  pending: Type.Boolean({ description: 'The pending bit: a fire on the masked vector waits to be sent when it is unmasked (model 11.2)' }),
+  pending: Type.Boolean({ description: 'The pending bit: a fire on the masked vector waits to be sent when it is unmasked (docs/model.md 11.2)' }),
   backing: Type.Union([Type.Literal('host'), Type.Literal('ims'), Type.Literal('emulated'), Type.Null()], { description: 'MSI/MSI-X: `host` while a host vector backs it, else null' }),
   pended: Type.Integer({ description: 'Fires that set the pending bit' }),
   coalesced: Type.Integer({ description: 'Fires that joined a pending message already set (fired = delivered + lost + coalesced + pending)' }),
-  deliveredFromPending: Type.Integer({ description: 'Of delivered, pending messages sent when the vector was unmasked (model 11.3)' })
+  deliveredFromPending: Type.Integer({ description: 'Of delivered, pending messages sent when the vector was unmasked (docs/model.md 11.3)' })
 })
 
 export const PendingBitArray = Type.Object({

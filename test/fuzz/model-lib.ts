@@ -113,7 +113,7 @@ export function resolveStep (s: SetIrqsStep, dev: Device, liveFds: number[], sta
     const have = [0, 1, 2, 3, 4].filter((i) => irqCount(dev, i) > 0)
     index = have[s.index % have.length]
     flags = SANE_FLAGS[s.flags % SANE_FLAGS.length]
-    // MASK/UNMASK exist for INTx, and for MSI-X on a MASKABLE device (model 11.4)
+    // MASK/UNMASK exist for INTx, and for MSI-X on a MASKABLE device (docs/model.md 11.4)
     if (index !== 0 && !(index === VFIO_PCI_MSIX_IRQ_INDEX && dev.caps.msixMaskable === true)) flags = (flags & 7) | 0x20
   }
   const n = index < 5 ? irqCount(dev, index) : 0

@@ -34,7 +34,7 @@ async function scene (app: App) {
 /** Everything the interrupt path changed, as the API shows it. */
 async function snapshot (app: App, id: string, fds: number[]) {
   return {
-    msix: await vectors(app, id, 'msix'), // with the pending bits and their counters (model 11.5)
+    msix: await vectors(app, id, 'msix'), // with the pending bits and their counters (docs/model.md 11.5)
     intx: countersOf(await vectors(app, id, 'intx')),
     err: countersOf(await vectors(app, id, 'err')),
     line: (await irq(app, id, 'intx')).line,

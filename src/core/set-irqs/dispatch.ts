@@ -36,7 +36,7 @@ const HANDLERS: Record<number, Record<number, Handler>> = {
   },
   [VFIO_PCI_MSI_IRQ_INDEX]: { [VFIO_IRQ_SET_ACTION_TRIGGER]: triggerMsi },
   [VFIO_PCI_MSIX_IRQ_INDEX]: {
-    [VFIO_IRQ_SET_ACTION_MASK]: optIn(msixMaskable, maskMsix), // model 11.4
+    [VFIO_IRQ_SET_ACTION_MASK]: optIn(msixMaskable, maskMsix), // docs/model.md 11.4
     [VFIO_IRQ_SET_ACTION_UNMASK]: optIn(msixMaskable, unmaskMsix),
     [VFIO_IRQ_SET_ACTION_TRIGGER]: triggerMsi
   },

@@ -82,7 +82,7 @@ function setVectorTrigger (c: HandlerContext, v: number, fd: number): void {
   }
   table.trigger[v] = world.eventfds.lookup(fd, dev.owner).fd
   fx.vector(dev, msix, v)
-  sendIfPending(world, dev, c.index, v, fx) // the host installs a handler: unmasked (model 11.3)
+  sendIfPending(world, dev, c.index, v, fx) // the host installs a handler: unmasked (docs/model.md 11.3)
 }
 
 /** NONE/BOOL with the index enabled: signal the vectors in range that have a trigger. */

@@ -2,7 +2,7 @@ import { fail } from '../errno.ts'
 import { sendIfPending } from '../masking.ts'
 import type { HandlerContext } from './request.ts'
 
-// MSI-X MASK and UNMASK (model 11.4, a virq extension behind `msix.maskable`; the dispatch
+// MSI-X MASK and UNMASK (docs/model.md 11.4, a virq extension behind `msix.maskable`; the dispatch
 // table reaches these only on a device that opted in). They set and clear the user mask.
 
 function eachSelected (c: HandlerContext, action: string, each: (v: number) => void): void {

@@ -27,7 +27,7 @@ export const FireResult = Type.Object({
   fired: Type.Integer(),
   delivered: Type.Integer({ description: 'Signalled a trigger eventfd' }),
   lost: Type.Integer({ description: 'Lost: index disabled; on vectors without a mask bit also not allocated or no trigger' }),
-  pended: Type.Integer({ description: 'Set the pending bit of a masked vector (model 11.2)' }),
+  pended: Type.Integer({ description: 'Set the pending bit of a masked vector (docs/model.md 11.2)' }),
   coalesced: Type.Integer({ description: 'Joined a pending bit already set. fired = delivered + lost + pended + coalesced' })
 })
 
