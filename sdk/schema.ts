@@ -177,6 +177,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/devices/{id}/irqs/{index}/pba": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The Pending Bit Array of MSI-X (or of MSI with per-vector masking) as a guest would read it
+         * @description 400 for an index that never has pending bits (INTx, ERR, REQ); 404 when the device has no such array (no MSI-X, or MSI without per-vector masking).
+         */
+        get: operations["getPendingBitArray"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/devices/{id}/ioctl/get-info": {
         parameters: {
             query?: never;
@@ -327,7 +347,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** The device fires interrupts (docs/model.md 7); lost ones are counted per vector and reason */
+        /** The device fires interrupts (docs/model.md 7, 11); lost ones are counted per vector and reason, masked ones pend */
         post: operations["fireInterrupts"];
         delete?: never;
         options?: never;
@@ -466,10 +486,12 @@ export interface components {
             intx: boolean;
             msi?: {
                 vectors: number;
+                perVectorMask: boolean;
             };
             msix?: {
                 tableSize: number;
                 dynamic: boolean;
+                maskable: boolean;
             };
             info: {
                 flags: string[];
@@ -501,6 +523,8 @@ export interface components {
             hostVectors?: number;
             /** @description MSI/MSI-X: vectors with a trigger */
             triggers?: number;
+            /** @description MSI-X on a MASKABLE device: vectors masked by SET_IRQS MASK */
+            userMasked?: number;
         };
         Eventfd: {
             fd: number;
@@ -703,11 +727,15 @@ export interface operations {
                     msi?: {
                         /** @description MSI vector count */
                         vectors: 1 | 2 | 4 | 8 | 16 | 32;
+                        /** @description MSI per-vector masking: its vectors get mask and pending bits (docs/model.md 11.1). Default false */
+                        perVectorMask?: boolean;
                     };
                     msix?: {
                         tableSize: number;
                         /** @description Dynamic MSI-X (default true under linux-6.12; must be false under linux-6.1) */
                         dynamic?: boolean;
+                        /** @description MSI-X MASKABLE, a virq extension: GET_IRQ_INFO reports MASKABLE and SET_IRQS MASK/UNMASK work on MSI-X (docs/model.md 11.4). Default false */
+                        maskable?: boolean;
                     };
                 };
             };
@@ -1075,7 +1103,79 @@ export interface operations {
                                 "not-allocated": number;
                                 "no-trigger": number;
                             };
+                            /** @description MSI-X and per-vector-mask MSI: the function may not send this vector (docs/model.md 11.1, 11.4). INTx: the line is masked. Else false */
+                            masked: boolean;
+                            /** @description `host`: no trigger on an enabled index (no handler installed), or the index is disabled; `user`: SET_IRQS MASK (MSI-X MASKABLE) */
+                            maskedBy: ("host" | "user")[];
+                            /** @description The pending bit: a fire on the masked vector waits to be sent when it is unmasked (docs/model.md 11.2) */
+                            pending: boolean;
+                            /** @description MSI/MSI-X: `host` while a host vector backs it, else null */
+                            backing: "host" | "ims" | "emulated" | null;
+                            /** @description Fires that set the pending bit */
+                            pended: number;
+                            /** @description Fires that joined a pending message already set (fired = delivered + lost + coalesced + pending) */
+                            coalesced: number;
+                            /** @description Of delivered, pending messages sent when the vector was unmasked (docs/model.md 11.3) */
+                            deliveredFromPending: number;
                         }[];
+                    };
+                };
+            };
+            /** @description Invalid request, or the model answered EINVAL, ENOTTY, EBADF, ERANGE or EFAULT */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown device or eventfd */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getPendingBitArray: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                /** @description IRQ index: a name (intx, msi, msix, err, req) or its number (0-4) */
+                index: ("intx" | "msi" | "msix" | "err" | "req") | string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "pending": [
+                     *         3,
+                     *         17
+                     *       ],
+                     *       "words": [
+                     *         "0x0000000000020008"
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description Vectors whose pending bit is set, ascending */
+                        pending: number[];
+                        /** @description The PBA as a guest reads it: one 64-bit little-endian word per 64 vectors of the table (bit i of word w is vector 64w+i), in hex */
+                        words: string[];
                     };
                 };
             };
@@ -1647,8 +1747,12 @@ export interface operations {
                         fired: number;
                         /** @description Signalled a trigger eventfd */
                         delivered: number;
-                        /** @description No trigger to signal: index disabled, vector not allocated, or no trigger */
+                        /** @description Lost: index disabled; on vectors without a mask bit also not allocated or no trigger */
                         lost: number;
+                        /** @description Set the pending bit of a masked vector (docs/model.md 11.2) */
+                        pended: number;
+                        /** @description Joined a pending bit already set. fired = delivered + lost + pended + coalesced */
+                        coalesced: number;
                     };
                 };
             };

@@ -11,6 +11,18 @@ export class IrqCounters {
   readonly delivered: Float64Array
   /** Lost interrupts, by reason: LOST_REASONS[i] -> lost[i]. */
   readonly lost: readonly [Float64Array, Float64Array, Float64Array]
+  /** Fires that set a clear pending bit of a masked vector (docs/model.md 11.2). */
+  readonly pended: Float64Array
+  /** Fires on a masked vector whose pending bit was already set: they join that message. */
+  readonly coalesced: Float64Array
+  /** Deliveries that sent a pending message when the vector was unmasked (docs/model.md 11.3). */
+  readonly deliveredFromPending: Float64Array
+  /**
+   * The pending bits (MSI-X, and MSI with per-vector masking). The device's latch, so it
+   * changes on the interrupt path and is persisted with the counters.
+   * Per vector: fired = delivered + lost + coalesced + pending.
+   */
+  readonly pending: Uint8Array
 
   /** Vectors whose counters moved since they were last written, so a flush writes only those. */
   private readonly dirtyFlag: Uint8Array
@@ -22,6 +34,10 @@ export class IrqCounters {
     this.fired = new Float64Array(size)
     this.delivered = new Float64Array(size)
     this.lost = [new Float64Array(size), new Float64Array(size), new Float64Array(size)]
+    this.pended = new Float64Array(size)
+    this.coalesced = new Float64Array(size)
+    this.deliveredFromPending = new Float64Array(size)
+    this.pending = new Uint8Array(size)
     this.dirtyFlag = new Uint8Array(size)
     this.dirtyList = new Int32Array(size)
   }

@@ -27,6 +27,10 @@ export interface DeviceCaps {
   msixTableSize: number
   /** Dynamic MSI-X allocation (linux-6.12 only). */
   msixDynamic: boolean
+  /** MSI with per-vector masking: its vectors get mask and pending bits (docs/model.md 11.1). Default false. */
+  msiPerVectorMask?: boolean
+  /** MSI-X MASKABLE, a virq extension: MASK/UNMASK on MSI-X (docs/model.md 11.4). Default false. */
+  msixMaskable?: boolean
 }
 
 export interface IntxState {
@@ -126,6 +130,7 @@ export function getIrqInfo (dev: Device, argsz: number, index: number): IrqInfo 
   let flags = VFIO_IRQ_INFO_EVENTFD
   if (index === VFIO_PCI_INTX_IRQ_INDEX) flags |= VFIO_IRQ_INFO_MASKABLE | VFIO_IRQ_INFO_AUTOMASKED
   else if (index !== VFIO_PCI_MSIX_IRQ_INDEX || !hasDynamicMsix(dev)) flags |= VFIO_IRQ_INFO_NORESIZE
+  if (index === VFIO_PCI_MSIX_IRQ_INDEX && dev.caps.msixMaskable === true) flags |= VFIO_IRQ_INFO_MASKABLE // docs/model.md 11.4
   return { argsz, flags, index, count: irqCount(dev, index) }
 }
 
@@ -136,6 +141,7 @@ export interface DeviceSnapshot {
   msiTrigger: Int32Array
   msixAllocated: Uint8Array
   msixTrigger: Int32Array
+  msixUserMask: Uint8Array
 }
 
 function scalars (dev: Device): string {
@@ -149,7 +155,8 @@ export function snapshotDevice (dev: Device): DeviceSnapshot {
     msiAllocated: dev.msi.allocated.slice(),
     msiTrigger: dev.msi.trigger.slice(),
     msixAllocated: dev.msix.allocated.slice(),
-    msixTrigger: dev.msix.trigger.slice()
+    msixTrigger: dev.msix.trigger.slice(),
+    msixUserMask: dev.msix.userMask.slice()
   }
 }
 
@@ -161,5 +168,6 @@ const sameArray = (a: Uint8Array | Int32Array, b: Uint8Array | Int32Array): bool
 export function unchangedSince (snap: DeviceSnapshot, dev: Device): boolean {
   return snap.scalars === scalars(dev) &&
     sameArray(snap.msiAllocated, dev.msi.allocated) && sameArray(snap.msiTrigger, dev.msi.trigger) &&
-    sameArray(snap.msixAllocated, dev.msix.allocated) && sameArray(snap.msixTrigger, dev.msix.trigger)
+    sameArray(snap.msixAllocated, dev.msix.allocated) && sameArray(snap.msixTrigger, dev.msix.trigger) &&
+    sameArray(snap.msixUserMask, dev.msix.userMask)
 }

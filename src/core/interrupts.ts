@@ -1,4 +1,4 @@
-import { VFIO_PCI_ERR_IRQ_INDEX, VFIO_PCI_MSIX_IRQ_INDEX } from './constants.ts'
+import { VFIO_PCI_ERR_IRQ_INDEX, VFIO_PCI_MSI_IRQ_INDEX, VFIO_PCI_MSIX_IRQ_INDEX } from './constants.ts'
 import { LOST_INDEX_DISABLED, LOST_NO_TRIGGER, LOST_NOT_ALLOCATED } from './counters.ts'
 import type { Device } from './device.ts'
 import type { Effects } from './effects.ts'
@@ -14,16 +14,27 @@ export class FireTally {
   fired = 0
   delivered = 0
   lost = 0
+  /** Set a clear pending bit of a masked vector (docs/model.md 11.2). */
+  pended = 0
+  /** Joined a pending message already latched. fired = delivered + lost + pended + coalesced. */
+  coalesced = 0
 
   reset (): this {
     this.fired = 0
     this.delivered = 0
     this.lost = 0
+    this.pended = 0
+    this.coalesced = 0
     return this
   }
 }
 
-/** MSI/MSI-X vector `v` fires `n` times. The caller has checked v < count(index). */
+/**
+ * MSI/MSI-X vector `v` fires `n` times. The caller has checked v < count(index).
+ * Model section 7; where the vector has a mask bit (every MSI-X vector, MSI with per-vector
+ * masking) section 11.2: unmasked -> delivered; masked -> the first fire sets the pending
+ * bit, the others coalesce into it. A disabled index pends nothing: index-disabled.
+ */
 export function fireVector (world: World, dev: Device, index: number, v: number, n: number, fx: Effects, tally: FireTally): void {
   const msix = index === VFIO_PCI_MSIX_IRQ_INDEX
   const table = msix ? dev.msix : dev.msi
@@ -33,8 +44,22 @@ export function fireVector (world: World, dev: Device, index: number, v: number,
   c.fired[v] += n
   tally.fired += n
   let lost = -1
+  const masking = msix || (index === VFIO_PCI_MSI_IRQ_INDEX && dev.caps.msiPerVectorMask === true)
   if (dev.irqType !== (msix ? 'msix' : 'msi')) lost = LOST_INDEX_DISABLED
-  else if (table.allocated[v] === 0) lost = LOST_NOT_ALLOCATED
+  else if (masking) {
+    if (table.trigger[v] === NO_TRIGGER || table.userMask[v] !== 0) {
+      let joined = n
+      if (c.pending[v] === 0) {
+        c.pending[v] = 1
+        c.pended[v] += 1
+        tally.pended += 1
+        joined = n - 1
+      }
+      c.coalesced[v] += joined
+      tally.coalesced += joined
+      return
+    }
+  } else if (table.allocated[v] === 0) lost = LOST_NOT_ALLOCATED
   else if (table.trigger[v] === NO_TRIGGER) lost = LOST_NO_TRIGGER
   if (lost < 0) {
     const efd = world.eventfds.get(table.trigger[v])

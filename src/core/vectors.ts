@@ -10,6 +10,8 @@ export class VectorTable {
   readonly allocated: Uint8Array
   /** The trigger eventfd's number, or NO_TRIGGER. */
   readonly trigger: Int32Array
+  /** 1 where the user masked the vector with SET_IRQS MASK (MSI-X MASKABLE opt-in, docs/model.md 11.4). */
+  readonly userMask: Uint8Array
   /** `nvec` of the enable call; linux-6.1 bounds every later block by it. 0 while disabled. */
   enabledNvec = 0
   allocatedCount = 0
@@ -18,6 +20,7 @@ export class VectorTable {
     this.size = size
     this.allocated = new Uint8Array(size)
     this.trigger = new Int32Array(size).fill(NO_TRIGGER)
+    this.userMask = new Uint8Array(size)
   }
 
   allocate (v: number): void {
@@ -27,11 +30,15 @@ export class VectorTable {
     }
   }
 
-  /** Frees every vector and drops every trigger; returns how many host vectors were held. */
+  /**
+   * Frees every vector, drops every trigger and user mask; returns how many host vectors were
+   * held. Pending bits are the device's, not the index's: they live in the counters and stay.
+   */
   clear (): number {
     const held = this.allocatedCount
     this.allocated.fill(0)
     this.trigger.fill(NO_TRIGGER)
+    this.userMask.fill(0)
     this.allocatedCount = 0
     this.enabledNvec = 0
     return held

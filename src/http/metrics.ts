@@ -53,6 +53,20 @@ async function metrics (app: FastifyInstance): Promise<void> {
   })
   byIndex('virq_interrupts_fired_total', 'Device-originated interrupts fired (of existing devices)', (c, v) => c.fired[v])
   byIndex('virq_interrupts_delivered_total', 'Interrupts that signalled a trigger eventfd', (c, v) => c.delivered[v])
+  byIndex('virq_interrupts_pended_total', 'Fires on a masked vector that set its pending bit', (c, v) => c.pended[v])
+  byIndex('virq_interrupts_coalesced_total', 'Fires on a masked vector that joined a pending bit already set', (c, v) => c.coalesced[v])
+  byIndex('virq_interrupts_delivered_from_pending_total', 'Pending messages sent when their vector was unmasked', (c, v) => c.deliveredFromPending[v])
+  // eslint-disable-next-line no-new
+  new Gauge({
+    name: 'virq_vectors_pending',
+    help: 'Vectors whose pending bit is set now, by index',
+    labelNames: ['index'],
+    registers: [registry],
+    collect () {
+      this.reset()
+      sumBy((c, v) => c.pending[v]).forEach((n, i) => this.set({ index: IRQ_INDEX_NAMES[i] }, n))
+    }
+  })
   // eslint-disable-next-line no-new
   new Counter({
     name: 'virq_interrupts_lost_total',

@@ -4,6 +4,7 @@ import {
 } from '../core/constants.ts'
 import { getDeviceInfo, getIrqInfo, hasDynamicMsix, irqCount, vectorTable, type Device } from '../core/device.ts'
 import type { Eventfd } from '../core/eventfds.ts'
+import { hasVectorMasks, isMasked, maskedBy } from '../core/masking.ts'
 import { NO_TRIGGER } from '../core/vectors.ts'
 import type { Binding } from '../core/world.ts'
 
@@ -21,8 +22,8 @@ export function presentDevice (dev: Device) {
     pcie: dev.caps.pcie,
     reset: dev.caps.reset,
     intx: dev.caps.intx,
-    ...(dev.caps.msiVectors > 0 ? { msi: { vectors: dev.caps.msiVectors } } : {}),
-    ...(dev.caps.msixTableSize > 0 ? { msix: { tableSize: dev.caps.msixTableSize, dynamic: hasDynamicMsix(dev) } } : {}),
+    ...(dev.caps.msiVectors > 0 ? { msi: { vectors: dev.caps.msiVectors, perVectorMask: dev.caps.msiPerVectorMask === true } } : {}),
+    ...(dev.caps.msixTableSize > 0 ? { msix: { tableSize: dev.caps.msixTableSize, dynamic: hasDynamicMsix(dev), maskable: dev.caps.msixMaskable === true } } : {}),
     info: { flags: flagNames(info.flags, DEVICE_FLAG_NAMES), flagsValue: info.flags, numRegions: info.numRegions, numIrqs: info.numIrqs },
     irqType: dev.irqType,
     version: dev.version
@@ -55,14 +56,19 @@ export function presentIrq (dev: Device, index: number) {
   }
   const table = vectorTable(dev, index)
   let triggers = 0
-  for (let v = 0; v < table.size; v++) if (table.trigger[v] !== NO_TRIGGER) triggers++
+  let userMasked = 0
+  for (let v = 0; v < table.size; v++) {
+    if (table.trigger[v] !== NO_TRIGGER) triggers++
+    if (table.userMask[v] !== 0) userMasked++
+  }
   return {
     ...base,
     enabled: dev.irqType === IRQ_INDEX_NAMES[index],
     ...(index === 2 ? { dynamic: hasDynamicMsix(dev) } : {}),
     enabledVectors: table.enabledNvec,
     hostVectors: table.allocatedCount,
-    triggers
+    triggers,
+    ...(index === 2 && dev.caps.msixMaskable === true ? { userMasked } : {})
   }
 }
 
@@ -83,8 +89,17 @@ function counters (dev: Device, index: number, v: number) {
     fired: c.fired[v],
     delivered: c.delivered[v],
     lost: c.lostTotal(v),
-    lostBy: { 'index-disabled': c.lost[0][v], 'not-allocated': c.lost[1][v], 'no-trigger': c.lost[2][v] }
+    lostBy: { 'index-disabled': c.lost[0][v], 'not-allocated': c.lost[1][v], 'no-trigger': c.lost[2][v] },
+    pended: c.pended[v],
+    coalesced: c.coalesced[v],
+    deliveredFromPending: c.deliveredFromPending[v]
   }
+}
+
+/** Mask and pending bits of one vector (docs/model.md 11.5); only MSI-X and per-vector-mask MSI have them. */
+function maskState (dev: Device, index: number, v: number) {
+  if (!hasVectorMasks(dev, index)) return { masked: false, maskedBy: [], pending: false }
+  return { masked: isMasked(dev, index, v), maskedBy: maskedBy(dev, index, v), pending: dev.counters[index].pending[v] !== 0 }
 }
 
 export function presentVectors (dev: Device, index: number) {
@@ -93,12 +108,30 @@ export function presentVectors (dev: Device, index: number) {
   if (index === 1 || index === 2) {
     const table = vectorTable(dev, index)
     for (let v = 0; v < count; v++) {
-      items.push({ vector: v, allocated: table.allocated[v] !== 0, trigger: fdOrNull(table.trigger[v]), ...counters(dev, index, v) })
+      const allocated = table.allocated[v] !== 0
+      items.push({
+        vector: v,
+        allocated,
+        trigger: fdOrNull(table.trigger[v]),
+        ...counters(dev, index, v),
+        ...maskState(dev, index, v),
+        backing: allocated ? 'host' as const : null
+      })
     }
   } else if (count > 0) {
     const trigger = index === 0 ? dev.intx.trigger : index === 3 ? dev.errTrigger : dev.reqTrigger
     const inUse = index === 0 ? dev.irqType === 'intx' : trigger !== NO_TRIGGER
-    items.push({ vector: 0, allocated: inUse, trigger: fdOrNull(trigger), ...counters(dev, index, 0) })
+    const intxMasked = index === 0 && dev.intx.masked
+    items.push({
+      vector: 0,
+      allocated: inUse,
+      trigger: fdOrNull(trigger),
+      ...counters(dev, index, 0),
+      masked: intxMasked,
+      maskedBy: intxMasked ? ['host' as const] : [],
+      pending: false,
+      backing: null
+    })
   }
   return { index, name: IRQ_INDEX_NAMES[index], count, items }
 }

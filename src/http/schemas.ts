@@ -42,11 +42,13 @@ export const DeviceCreate = Type.Object({
   reset: Type.Optional(Type.Boolean({ description: 'Supports VFIO_DEVICE_RESET' })),
   intx: Type.Optional(Type.Boolean({ description: 'Has an interrupt pin' })),
   msi: Type.Optional(Type.Object({
-    vectors: Type.Union([1, 2, 4, 8, 16, 32].map((n) => Type.Literal(n)), { description: 'MSI vector count' })
+    vectors: Type.Union([1, 2, 4, 8, 16, 32].map((n) => Type.Literal(n)), { description: 'MSI vector count' }),
+    perVectorMask: Type.Optional(Type.Boolean({ description: 'MSI per-vector masking: its vectors get mask and pending bits (docs/model.md 11.1). Default false' }))
   }, strict)),
   msix: Type.Optional(Type.Object({
     tableSize: Type.Integer({ minimum: 1, maximum: 2048 }),
-    dynamic: Type.Optional(Type.Boolean({ description: 'Dynamic MSI-X (default true under linux-6.12; must be false under linux-6.1)' }))
+    dynamic: Type.Optional(Type.Boolean({ description: 'Dynamic MSI-X (default true under linux-6.12; must be false under linux-6.1)' })),
+    maskable: Type.Optional(Type.Boolean({ description: 'MSI-X MASKABLE, a virq extension: GET_IRQ_INFO reports MASKABLE and SET_IRQS MASK/UNMASK work on MSI-X (docs/model.md 11.4). Default false' }))
   }, strict))
 }, {
   ...strict,
@@ -67,8 +69,8 @@ export const DeviceSchema = Type.Object({
   pcie: Type.Boolean(),
   reset: Type.Boolean(),
   intx: Type.Boolean(),
-  msi: Type.Optional(Type.Object({ vectors: Type.Integer() })),
-  msix: Type.Optional(Type.Object({ tableSize: Type.Integer(), dynamic: Type.Boolean() })),
+  msi: Type.Optional(Type.Object({ vectors: Type.Integer(), perVectorMask: Type.Boolean() })),
+  msix: Type.Optional(Type.Object({ tableSize: Type.Integer(), dynamic: Type.Boolean(), maskable: Type.Boolean() })),
   info: Type.Object({ ...FlagSet, numRegions: Type.Integer(), numIrqs: Type.Integer() }),
   irqType: Type.Union([Type.Literal('none'), Type.Literal('intx'), Type.Literal('msi'), Type.Literal('msix')]),
   version: Type.Integer()
@@ -102,7 +104,8 @@ export const IrqIndexSchema = Type.Object({
   dynamic: Type.Optional(Type.Boolean({ description: 'MSI-X: vectors can be added while enabled' })),
   enabledVectors: Type.Optional(Type.Integer({ description: 'MSI/MSI-X: nvec of the enable call' })),
   hostVectors: Type.Optional(Type.Integer({ description: 'MSI/MSI-X: host vectors held' })),
-  triggers: Type.Optional(Type.Integer({ description: 'MSI/MSI-X: vectors with a trigger' }))
+  triggers: Type.Optional(Type.Integer({ description: 'MSI/MSI-X: vectors with a trigger' })),
+  userMasked: Type.Optional(Type.Integer({ description: 'MSI-X on a MASKABLE device: vectors masked by SET_IRQS MASK' }))
 }, { $id: 'IrqIndex' })
 export const IrqIndex = Type.Ref(IrqIndexSchema)
 
@@ -117,8 +120,22 @@ export const Vector = Type.Object({
     'index-disabled': Type.Integer(),
     'not-allocated': Type.Integer(),
     'no-trigger': Type.Integer()
-  })
+  }),
+  masked: Type.Boolean({ description: 'MSI-X and per-vector-mask MSI: the function may not send this vector (docs/model.md 11.1, 11.4). INTx: the line is masked. Else false' }),
+  maskedBy: Type.Array(Type.Union([Type.Literal('host'), Type.Literal('user')]), {
+    description: '`host`: no trigger on an enabled index (no handler installed), or the index is disabled; `user`: SET_IRQS MASK (MSI-X MASKABLE)'
+  }),
+  pending: Type.Boolean({ description: 'The pending bit: a fire on the masked vector waits to be sent when it is unmasked (docs/model.md 11.2)' }),
+  backing: Type.Union([Type.Literal('host'), Type.Literal('ims'), Type.Literal('emulated'), Type.Null()], { description: 'MSI/MSI-X: `host` while a host vector backs it, else null' }),
+  pended: Type.Integer({ description: 'Fires that set the pending bit' }),
+  coalesced: Type.Integer({ description: 'Fires that joined a pending message already set (fired = delivered + lost + coalesced + pending)' }),
+  deliveredFromPending: Type.Integer({ description: 'Of delivered, pending messages sent when the vector was unmasked (docs/model.md 11.3)' })
 })
+
+export const PendingBitArray = Type.Object({
+  pending: Type.Array(Type.Integer(), { description: 'Vectors whose pending bit is set, ascending' }),
+  words: Type.Array(Type.String({ pattern: '^0x[0-9a-f]{16}$' }), { description: 'The PBA as a guest reads it: one 64-bit little-endian word per 64 vectors of the table (bit i of word w is vector 64w+i), in hex' })
+}, { examples: [{ pending: [3, 17], words: ['0x0000000000020008'] }] })
 
 export const SetIrqsBody = Type.Object({
   action: Type.Union([Type.Literal('mask'), Type.Literal('unmask'), Type.Literal('trigger')]),

@@ -17,7 +17,9 @@ interface VectorRow { device_id: string, irq_index: number, vector: number, trig
 interface CounterRow {
   device_id: string, irq_index: number, vector: number, fired: number, delivered: number
   lost_index_disabled: number, lost_not_allocated: number, lost_no_trigger: number
+  pending: number, pended: number, coalesced: number, delivered_from_pending: number
 }
+interface MaskingRow { device_id: string, msi_per_vector_mask: number, msix_maskable: number, msix_user_mask: Buffer }
 interface EventfdRow { fd: number, value: number, semaphore: number, label: string | null, created_at: string, owner: string }
 
 const b = (x: boolean): number => (x ? 1 : 0)
@@ -36,6 +38,7 @@ export class Repository {
   private readonly deleteEventfdStmt: Database.Statement
   private readonly setNextFd: Database.Statement
   private readonly upsertCounters: Database.Statement
+  private readonly upsertMasking: Database.Statement
   private readonly pageDevices: Database.Statement
   private readonly writeTx: (world: World, fx: Effects) => void
 
@@ -62,10 +65,14 @@ export class Repository {
     this.deleteEventfdStmt = db.prepare('DELETE FROM eventfds WHERE fd = ?')
     this.setNextFd = db.prepare("UPDATE meta SET value = ? WHERE key = 'next_fd'")
     this.upsertCounters = db.prepare(`INSERT INTO irq_counters (device_id, irq_index, vector, fired, delivered,
-        lost_index_disabled, lost_not_allocated, lost_no_trigger) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        lost_index_disabled, lost_not_allocated, lost_no_trigger, pending, pended, coalesced, delivered_from_pending)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (device_id, irq_index, vector) DO UPDATE SET fired = excluded.fired, delivered = excluded.delivered,
         lost_index_disabled = excluded.lost_index_disabled, lost_not_allocated = excluded.lost_not_allocated,
-        lost_no_trigger = excluded.lost_no_trigger`)
+        lost_no_trigger = excluded.lost_no_trigger, pending = excluded.pending, pended = excluded.pended,
+        coalesced = excluded.coalesced, delivered_from_pending = excluded.delivered_from_pending`)
+    this.upsertMasking = db.prepare(`INSERT INTO device_masking (device_id, msi_per_vector_mask, msix_maskable, msix_user_mask)
+      VALUES (?, ?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET msix_user_mask = excluded.msix_user_mask`)
     this.pageDevices = db.prepare('SELECT seq, id FROM devices WHERE owner = ? AND seq > ? ORDER BY seq LIMIT ?')
     this.writeTx = db.transaction((world: World, fx: Effects) => this.write(world, fx))
   }
@@ -81,7 +88,13 @@ export class Repository {
     // A long-lived Effects (the interrupt path's) may still name something deleted since: skip it.
     const live = (dev: Device): boolean => world.devices.get(dev.id) === dev
     for (const dev of fx.deletedDevices) this.deleteDeviceStmt.run(dev.id)
-    for (const dev of fx.devices) if (live(dev)) this.upsertDevice.run(deviceRow(dev))
+    for (const dev of fx.devices) {
+      if (!live(dev)) continue
+      this.upsertDevice.run(deviceRow(dev))
+      if (hasMaskingOptions(dev)) {
+        this.upsertMasking.run(dev.id, b(dev.caps.msiPerVectorMask === true), b(dev.caps.msixMaskable === true), Buffer.from(dev.msix.userMask))
+      }
+    }
     for (const dev of fx.counters) if (live(dev)) this.writeCounters(dev)
     for (const [dev, sets] of fx.vectors) {
       if (!live(dev)) continue
@@ -104,7 +117,8 @@ export class Repository {
   private writeCounters (dev: Device): void {
     dev.counters.forEach((c, index) => {
       for (const v of c.touched()) {
-        this.upsertCounters.run(dev.id, index, v, c.fired[v], c.delivered[v], c.lost[0][v], c.lost[1][v], c.lost[2][v])
+        this.upsertCounters.run(dev.id, index, v, c.fired[v], c.delivered[v], c.lost[0][v], c.lost[1][v], c.lost[2][v],
+          c.pending[v], c.pended[v], c.coalesced[v], c.deliveredFromPending[v])
       }
     })
   }
@@ -117,6 +131,8 @@ export class Repository {
       world.eventfds.restore({ fd: r.fd, value: r.value, semaphore: r.semaphore !== 0, label: r.label, createdAt: r.created_at, owner: r.owner })
     }
     const devices = new Map<string, Device>()
+    const masking = new Map<string, MaskingRow>()
+    for (const r of this.db.prepare('SELECT * FROM device_masking').all() as MaskingRow[]) masking.set(r.device_id, r)
     for (const r of this.db.prepare('SELECT * FROM devices ORDER BY seq').all() as DeviceRow[]) {
       const dev = createDevice(r.id, r.name, r.created_at, r.abi, {
         pcie: r.pcie !== 0,
@@ -124,8 +140,11 @@ export class Repository {
         intx: r.intx !== 0,
         msiVectors: r.msi_vectors,
         msixTableSize: r.msix_table_size,
-        msixDynamic: r.msix_dynamic !== 0
+        msixDynamic: r.msix_dynamic !== 0,
+        ...maskingCaps(masking.get(r.id))
       }, r.owner)
+      const userMask = masking.get(r.id)?.msix_user_mask
+      if (userMask !== undefined) dev.msix.userMask.set(userMask.subarray(0, dev.msix.size))
       dev.version = r.version
       dev.irqType = r.irq_type
       Object.assign(dev.intx, { trigger: r.intx_trigger, unmaskFd: r.intx_unmask_fd, masked: r.intx_masked !== 0, line: r.intx_line !== 0 })
@@ -150,6 +169,10 @@ export class Repository {
       c.lost[0][r.vector] = r.lost_index_disabled
       c.lost[1][r.vector] = r.lost_not_allocated
       c.lost[2][r.vector] = r.lost_no_trigger
+      c.pending[r.vector] = r.pending
+      c.pended[r.vector] = r.pended
+      c.coalesced[r.vector] = r.coalesced
+      c.deliveredFromPending[r.vector] = r.delivered_from_pending
     }
     for (const dev of devices.values()) world.restoreDevice(dev)
     return world
@@ -162,6 +185,16 @@ export class Repository {
     const page = more ? rows.slice(0, limit) : rows
     return { ids: page.map((r) => r.id), last: page.length > 0 ? page[page.length - 1].seq : null, more }
   }
+}
+
+/** Only a device with a masking option on has a device_masking row. */
+function hasMaskingOptions (dev: Device): boolean {
+  return dev.caps.msiPerVectorMask === true || dev.caps.msixMaskable === true
+}
+
+function maskingCaps (r: MaskingRow | undefined): { msiPerVectorMask?: boolean, msixMaskable?: boolean } {
+  if (r === undefined) return {}
+  return { msiPerVectorMask: r.msi_per_vector_mask !== 0, msixMaskable: r.msix_maskable !== 0 }
 }
 
 function deviceRow (dev: Device): DeviceRow {

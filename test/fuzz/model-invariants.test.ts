@@ -5,6 +5,7 @@ import { Effects } from '../../src/core/effects.ts'
 import { VfioError } from '../../src/core/errno.ts'
 import { driveIntx, fireErrReq, fireVector, FireTally } from '../../src/core/interrupts.ts'
 import type { IrqSetRequest } from '../../src/core/set-irqs/request.ts'
+import { hasVectorMasks, isMasked } from '../../src/core/masking.ts'
 import { NO_TRIGGER, type VectorTable } from '../../src/core/vectors.ts'
 import { World } from '../../src/core/world.ts'
 import { build } from '../helper.ts'
@@ -19,7 +20,11 @@ import { deviceCapsArb, FUZZ_SEED, resolveStep, runs, setIrqsStepArb, type Devic
 // - pool.used is the sum of allocatedCount over every device's MSI and MSI-X;
 // - a rejected request changes nothing, except the partial rollback of docs/model.md 5.4;
 // - Effects name everything that changed (else it would not be written to SQLite), and a
-//   device is named only if it changed (its version grows on each change and only then).
+//   device is named only if it changed (its version grows on each change and only then);
+// - model 11: per vector and in total fired = delivered + lost + coalesced + pendingNow, and
+//   pended = deliveredFromPending + pendingNow; a pending bit only where the vector has a mask
+//   bit and only while it is masked; user masks only on a MASKABLE device's enabled MSI-X;
+//   a rejected SET_IRQS signals nothing but the pending messages its partial block sent.
 // A second property runs the same kind of sequences through app.inject and checks versions.
 
 const SEED = FUZZ_SEED
@@ -101,6 +106,33 @@ function deviceProblems (dev: Device, world: World): string[] {
     if (fd !== NO_TRIGGER && world.eventfds.get(fd) === undefined) out.push(`${tag}: ${what} is closed eventfd ${fd}`)
   }
   if (!dev.caps.pcie && dev.errTrigger !== NO_TRIGGER) out.push(`${tag}: ERR trigger on a device that is not PCI Express`)
+  out.push(...maskingProblems(dev, tag))
+  return out
+}
+
+/** Model 11: the counting identity, and where pending bits and user masks may be. */
+function maskingProblems (dev: Device, tag: string): string[] {
+  const out: string[] = []
+  dev.counters.forEach((c, index) => {
+    let fired = 0
+    let rest = 0
+    for (let v = 0; v < c.size; v++) {
+      const r = c.delivered[v] + c.lostTotal(v) + c.coalesced[v] + c.pending[v]
+      if (c.fired[v] !== r) out.push(`${tag} index ${index} vector ${v}: fired ${c.fired[v]} != delivered + lost + coalesced + pending ${r}`)
+      if (c.pended[v] !== c.deliveredFromPending[v] + c.pending[v]) out.push(`${tag} index ${index} vector ${v}: pended != deliveredFromPending + pending`)
+      if (c.pending[v] !== 0 && !hasVectorMasks(dev, index)) out.push(`${tag} index ${index} vector ${v}: pending without a mask bit`)
+      if (c.pending[v] !== 0 && hasVectorMasks(dev, index) && !isMasked(dev, index, v) && dev.irqType === (index === 2 ? 'msix' : 'msi')) {
+        out.push(`${tag} index ${index} vector ${v}: pending yet unmasked (it should have been sent)`)
+      }
+      fired += c.fired[v]
+      rest += r
+    }
+    if (fired !== rest) out.push(`${tag} index ${index}: total fired ${fired} != ${rest}`)
+  })
+  const userMasked = dev.msix.userMask.reduce((n, x) => n + x, 0) + dev.msi.userMask.reduce((n, x) => n + x, 0)
+  if (userMasked > 0 && (dev.caps.msixMaskable !== true || dev.irqType !== 'msix' || dev.msi.userMask.some((x) => x !== 0))) {
+    out.push(`${tag}: ${userMasked} user masks, maskable ${String(dev.caps.msixMaskable)}, irqType ${dev.irqType}`)
+  }
   return out
 }
 
@@ -121,11 +153,20 @@ interface Before {
   devices: Map<Device, DeviceSnapshot>
   poolUsed: number
   values: Map<number, number>
+  /** Per device: every counter and pending bit, joined (to tell whether any moved). */
+  counters: Map<Device, string>
+  /** Per device: pending messages sent so far. */
+  sentFromPending: Map<Device, number>
 }
+const countersKey = (dev: Device): string => dev.counters.map((c) =>
+  [c.fired, c.delivered, ...c.lost, c.pended, c.coalesced, c.deliveredFromPending, c.pending].map((a) => a.join()).join('|')).join('/')
+const sentFromPending = (dev: Device): number => dev.counters.reduce((n, c) => n + c.deliveredFromPending.reduce((a, b) => a + b, 0), 0)
 const capture = (world: World): Before => ({
   devices: new Map([...world.devices.values()].map((d) => [d, snapshotDevice(d)])),
   poolUsed: world.pool.used,
-  values: new Map([...world.eventfds.values()].map((e) => [e.fd, e.value]))
+  values: new Map([...world.eventfds.values()].map((e) => [e.fd, e.value])),
+  counters: new Map([...world.devices.values()].map((d) => [d, countersKey(d)])),
+  sentFromPending: new Map([...world.devices.values()].map((d) => [d, sentFromPending(d)]))
 })
 
 /** Effects must name every changed device, vector and eventfd (or SQLite would miss them). */
@@ -136,6 +177,7 @@ function effectsProblems (world: World, before: Before, fx: Effects, versioned: 
       if (!fx.deletedDevices.has(dev)) out.push(`${dev.name}: gone but not in deletedDevices`)
       continue
     }
+    if (before.counters.get(dev) !== countersKey(dev) && !fx.counters.has(dev)) out.push(`${dev.name}: counters moved but not in Effects.counters`)
     const changed = !unchangedSince(snap, dev)
     if (changed && !fx.devices.has(dev)) out.push(`${dev.name}: changed but not in Effects.devices (not written, version kept)`)
     if (versioned && !changed && fx.devices.has(dev)) out.push(`${dev.name}: unchanged but in Effects.devices (version would grow)`)
@@ -165,8 +207,12 @@ function effectsProblems (world: World, before: Before, fx: Effects, versioned: 
 function rejectedProblems (world: World, before: Before, dev: Device, req: IrqSetRequest, enabledBefore: boolean, err: VfioError): string[] {
   const out: string[] = []
   const snap = before.devices.get(dev)!
-  const valuesSame = [...before.values].every(([fd, v]) => world.eventfds.get(fd)?.value === v)
-  if (!valuesSame) out.push(`rejected (${err.errno} ${err.reason}) but an eventfd value changed`)
+  // The only signals a rejected call may leave are pending messages its block sent before the
+  // failure (a handler was installed, the message went out, then the block was undone).
+  let signalled = 0
+  for (const [fd, v] of before.values) signalled += (world.eventfds.get(fd)?.value ?? v) - v
+  const sent = sentFromPending(dev) - before.sentFromPending.get(dev)!
+  if (signalled !== sent) out.push(`rejected (${err.errno} ${err.reason}) but eventfds gained ${signalled}, pending messages sent ${sent}`)
   const block = (req.index === 1 || req.index === 2) && (req.flags & 7) === 4 && enabledBefore
   if (!block) {
     if (!unchangedSince(snap, dev)) out.push(`rejected (${err.errno} ${err.reason}) but the device changed`)
@@ -204,7 +250,10 @@ function rejectedProblems (world: World, before: Before, dev: Device, req: IrqSe
 
 // ---------------------------------------------------------------- the model property
 
-interface Stats { steps: number, setIrqs: number, errors: Record<string, number>, reasons: Record<string, number>, partial: number, enospc: number, ok: number }
+interface Stats {
+  steps: number, setIrqs: number, errors: Record<string, number>, reasons: Record<string, number>, partial: number, enospc: number, ok: number
+  pended: number, coalesced: number, sentFromPending: number, userMaskChanges: number
+}
 
 function runScenario (sc: any, stats: Stats): void {
   const world = new World(sc.pool)
@@ -236,6 +285,7 @@ function runScenario (sc: any, stats: Stats): void {
         what = `setIrqs ${dev.name} ${JSON.stringify({ ...req, data: req.data.length > 8 ? `[${req.data.length} elements]` : req.data })}`
         const enabledBefore = dev.irqType === (req.index === 1 ? 'msi' : req.index === 2 ? 'msix' : '?')
         const freeBefore = world.pool.free
+        const userMaskBefore = dev.msix.userMask.join()
         stats.setIrqs++
         try {
           const result = world.setIrqs(dev, req, fx)
@@ -255,6 +305,8 @@ function runScenario (sc: any, stats: Stats): void {
           }
           problems.push(...rejectedProblems(world, before, dev, req, enabledBefore, err))
         }
+        stats.sentFromPending += sentFromPending(dev) - before.sentFromPending.get(dev)!
+        if (dev.msix.userMask.join() !== userMaskBefore) stats.userMaskChanges++
       } else if (step.kind === 'fire') {
         const ds = live()
         if (ds.length === 0) continue
@@ -267,7 +319,11 @@ function runScenario (sc: any, stats: Stats): void {
         if (step.index === 0) driveIntx(world, dev, step.level, fx, tally)
         else if (step.index === 1 || step.index === 2) fireVector(world, dev, step.index, step.vector % size, 1, fx, tally)
         else fireErrReq(world, dev, step.index, 1, fx, tally)
-        if (tally.fired !== tally.delivered + tally.lost) problems.push(`fired ${tally.fired} != delivered ${tally.delivered} + lost ${tally.lost}`)
+        stats.pended += tally.pended
+        stats.coalesced += tally.coalesced
+        if (tally.fired !== tally.delivered + tally.lost + tally.pended + tally.coalesced) {
+          problems.push(`fired ${tally.fired} != delivered ${tally.delivered} + lost ${tally.lost} + pended ${tally.pended} + coalesced ${tally.coalesced}`)
+        }
       } else if (step.kind === 'efd') {
         const lf = liveFds()
         what = `eventfd ${step.op}`
@@ -324,7 +380,7 @@ function runScenario (sc: any, stats: Stats): void {
 }
 
 t.test(`model invariants under random SET_IRQS sequences (seed ${SEED}, ${MODEL_RUNS} runs)`, async (t) => {
-  const stats: Stats = { steps: 0, setIrqs: 0, errors: {}, reasons: {}, partial: 0, enospc: 0, ok: 0 }
+  const stats: Stats = { steps: 0, setIrqs: 0, errors: {}, reasons: {}, partial: 0, enospc: 0, ok: 0, pended: 0, coalesced: 0, sentFromPending: 0, userMaskChanges: 0 }
   const t0 = Date.now()
   const details = await fc.check(fc.property(scenarioArb, (sc) => { runScenario(sc, stats) }), { seed: SEED, numRuns: MODEL_RUNS })
   t.comment(`seed ${SEED}: ${details.numRuns} runs, ${stats.steps} steps in ${Date.now() - t0} ms; SET_IRQS ${stats.setIrqs}: ok ${stats.ok} (partial ${stats.partial}), errors ${JSON.stringify(stats.errors)}`)
@@ -341,6 +397,9 @@ t.test(`model invariants under random SET_IRQS sequences (seed ${SEED}, ${MODEL_
   t.ok((stats.errors.EBADF ?? 0) > 0, 'EBADF happened')
   t.ok((stats.errors.EINVAL ?? 0) > 0 && (stats.errors.ENOTTY ?? 0) > 0 && (stats.errors.ERANGE ?? 0) > 0, 'EINVAL, ENOTTY and ERANGE happened')
   t.ok(stats.ok > stats.setIrqs / 5, `a good share of SET_IRQS succeeded (${stats.ok}/${stats.setIrqs})`)
+  t.ok(stats.pended > 0 && stats.coalesced > 0, `fires pended (${stats.pended}) and coalesced (${stats.coalesced})`)
+  t.ok(stats.sentFromPending > 0, `SET_IRQS sent pending messages (${stats.sentFromPending})`)
+  t.ok(stats.userMaskChanges > 0, `MSI-X user masks changed (${stats.userMaskChanges})`)
 })
 
 // ---------------------------------------------------------------- versions through HTTP
@@ -378,8 +437,8 @@ t.test(`versions through app.inject grow on each change and only then (seed ${SE
     const world = new World(1 << 20)
     for (const d of sc.devices) {
       const body: any = { abi: d.abi, pcie: d.caps.pcie, reset: d.caps.reset, intx: d.caps.intx }
-      if (d.caps.msiVectors > 0) body.msi = { vectors: d.caps.msiVectors }
-      if (d.caps.msixTableSize > 0) body.msix = { tableSize: d.caps.msixTableSize, dynamic: d.caps.msixDynamic }
+      if (d.caps.msiVectors > 0) body.msi = { vectors: d.caps.msiVectors, perVectorMask: d.caps.msiPerVectorMask }
+      if (d.caps.msixTableSize > 0) body.msix = { tableSize: d.caps.msixTableSize, dynamic: d.caps.msixDynamic, maskable: d.caps.msixMaskable }
       const res = await inject('POST', '/v1/devices', body)
       if (res.statusCode !== 201) throw new Error(`create: ${res.statusCode} ${res.body}`)
       ids.push(res.json().id)

@@ -22,7 +22,9 @@ export const deviceCapsArb = fc.record({
   intx: fc.boolean(),
   msiVectors: fc.constantFrom(0, 1, 2, 4, 8, 32),
   msixTableSize: fc.constantFrom(0, 1, 2, 3, 5, 8, 64, 2048),
-  msixDynamic: fc.boolean()
+  msixDynamic: fc.boolean(),
+  msiPerVectorMask: fc.boolean(),
+  msixMaskable: fc.boolean()
 }).map(({ abi, ...c }) => ({ abi, caps: { ...c, msixDynamic: abi === 'linux-6.12' && c.msixDynamic } as DeviceCaps }))
 export type DeviceSpec = { abi: Abi, caps: DeviceCaps }
 
@@ -111,7 +113,8 @@ export function resolveStep (s: SetIrqsStep, dev: Device, liveFds: number[], sta
     const have = [0, 1, 2, 3, 4].filter((i) => irqCount(dev, i) > 0)
     index = have[s.index % have.length]
     flags = SANE_FLAGS[s.flags % SANE_FLAGS.length]
-    if (index !== 0) flags = (flags & 7) | 0x20 // MASK/UNMASK exist for INTx only
+    // MASK/UNMASK exist for INTx, and for MSI-X on a MASKABLE device (docs/model.md 11.4)
+    if (index !== 0 && !(index === VFIO_PCI_MSIX_IRQ_INDEX && dev.caps.msixMaskable === true)) flags = (flags & 7) | 0x20
   }
   const n = index < 5 ? irqCount(dev, index) : 0
   const nvec = index === 1 ? dev.msi.enabledNvec : index === VFIO_PCI_MSIX_IRQ_INDEX ? dev.msix.enabledNvec : 0

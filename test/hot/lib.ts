@@ -40,7 +40,7 @@ export async function fire (app: App, id: string, body: Record<string, unknown>)
 }
 
 /** Fires and expects 200; returns the tally. */
-export async function fireOk (app: App, id: string, body: Record<string, unknown>): Promise<{ fired: number, delivered: number, lost: number }> {
+export async function fireOk (app: App, id: string, body: Record<string, unknown>): Promise<{ fired: number, delivered: number, lost: number, pended: number, coalesced: number }> {
   return ok(await fire(app, id, body), 200, `fire ${JSON.stringify(body)}`)
 }
 

@@ -57,5 +57,5 @@ t.test('stream: the fire message takes the index as its number', async (t) => {
   const { ws, id } = await listening(t)
   const c = await WsClient.open(ws)
   c.send({ op: 'fire', device: id, index: 2, vector: 0, id: 'n' })
-  t.match(await c.next((m) => m.id === 'n' || m.type === 'error', 'the answer'), { type: 'fired', id: 'n', fired: 1, delivered: 1, lost: 0 })
+  t.match(await c.next((m) => m.id === 'n' || m.type === 'error', 'the answer'), { type: 'fired', id: 'n', fired: 1, delivered: 1, lost: 0, pended: 0, coalesced: 0 })
 })

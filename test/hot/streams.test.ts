@@ -70,7 +70,7 @@ t.test('stream: fire with an id is acknowledged; without one it is not', async (
   c.send({ op: 'fire', device: id, index: 'msix', vectors: [0, 0, 3] })
   c.send({ op: 'fire', device: id, index: 'msix', vector: 0, count: 2, id: 'a1' })
   const ack = await c.next((m) => m.type === 'fired', 'an ack', from)
-  t.same(ack, { type: 'fired', id: 'a1', fired: 2, delivered: 2, lost: 0 }, 'the only ack is for the message with an id')
+  t.same(ack, { type: 'fired', id: 'a1', fired: 2, delivered: 2, lost: 0, pended: 0, coalesced: 0 }, 'the only ack is for the message with an id')
   c.send({ op: 'fire', device: id, index: 'err', id: 7 })
   t.match(await c.next((m) => m.id === 7, 'answer to id 7'), { type: 'error', reason: 'no-such-index', id: 7 })
   c.send({ op: 'fire', device: 'nope', index: 'msix', vector: 0, id: 'x' })

@@ -164,6 +164,48 @@ t.test('a rich state survives a restart exactly', async (t) => {
   t.ok(await newEventfd(app3) > fresh)
 })
 
+t.test('11.5 masking survives a restart: options, user masks, pending bits and their counters', async (t) => {
+  const file = join(tempDir(t), 'virq.db')
+  const app1 = await open(t, file)
+  const fire = (id: string, body: object) => ok(app1, 'POST', `/v1/devices/${id}/interrupts`, body)
+  const e = await newEventfd(app1)
+  const e2 = await newEventfd(app1)
+  // MSI-X MASKABLE, a table of two PBA words: user masks, pending bits (one beyond any host vector), coalesced fires.
+  const mx = await newDevice(app1, { name: 'maskable', abi: 'linux-6.12', msix: { tableSize: 100, maskable: true } })
+  await irq(app1, mx, 'msix', efds(0, [e, -1, -1]))
+  await irq(app1, mx, 'msix', { action: 'mask', start: 0, count: 4, data: { type: 'bool', values: [true, false, false, true] } })
+  await fire(mx, { index: 'msix', vectors: [0, 0, 1, 1, 1, 2, 70] })
+  await irq(app1, mx, 'msix', efds(2, [e2])) // vector 2's pending message is sent now
+  // MSI with per-vector masking under linux-6.1.
+  const pv = await newDevice(app1, { name: 'per-vector', abi: 'linux-6.1', msi: { vectors: 8, perVectorMask: true } })
+  await irq(app1, pv, 'msi', efds(0, [e, -1]))
+  await fire(pv, { index: 'msi', vectors: [1, 1, 5] })
+  const before = await snapshot(app1)
+  const pba = await getJson(app1, `/v1/devices/${mx}/irqs/msix/pba`)
+  const pvPba = await getJson(app1, `/v1/devices/${pv}/irqs/msi/pba`)
+
+  // The state is what it should be, or the comparison proves little.
+  t.same(pba, { pending: [0, 1, 70], words: ['0x0000000000000003', '0x0000000000000040'] })
+  t.same(pvPba, { pending: [1, 5], words: ['0x0000000000000022'] })
+  const mxVectors = before.devices.find((d: any) => d.device.name === 'maskable').vectors.msix.items
+  t.match(mxVectors[0], { maskedBy: ['user'], pending: true, pended: 1, coalesced: 1 })
+  t.match(mxVectors[2], { pending: false, deliveredFromPending: 1, trigger: e2 })
+  t.match(mxVectors[3], { maskedBy: ['host', 'user'] })
+  t.match(before.devices.find((d: any) => d.device.name === 'maskable').device.msix, { maskable: true })
+  t.match(before.devices.find((d: any) => d.device.name === 'per-vector').device.msi, { perVectorMask: true })
+
+  await closeApp(app1)
+  const app2 = await open(t, file)
+  t.strictSame(await snapshot(app2), before, 'every option, mask, pending bit and counter as it was')
+  t.same(await getJson(app2, `/v1/devices/${mx}/irqs/msix/pba`), pba)
+  t.same(await getJson(app2, `/v1/devices/${pv}/irqs/msi/pba`), pvPba)
+  // And they still act: clearing vector 0's user mask sends its pending message.
+  const value = (await getJson(app2, `/v1/eventfds/${e}`)).value
+  await ok(app2, 'POST', `/v1/devices/${mx}/irqs/msix`, { action: 'unmask', start: 0, count: 1, data: { type: 'none' } })
+  t.equal((await getJson(app2, `/v1/eventfds/${e}`)).value, value + 1)
+  t.same((await getJson(app2, `/v1/devices/${mx}/irqs/msix/pba`)).pending, [1, 70])
+})
+
 t.test('the migrations table records each migration once; re-opening applies nothing', async (t) => {
   const file = join(tempDir(t), 'virq.db')
   const migrationFiles = readdirSync(fileURLToPath(new URL('../../migrations/', import.meta.url))).filter((f) => /^\d+_.+\.sql$/.test(f)).sort()

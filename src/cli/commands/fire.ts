@@ -3,7 +3,7 @@ import { seg } from '../client.ts'
 import { ctx, examples, int, intList, irqIndex, show } from '../common.ts'
 import { table } from '../format.ts'
 
-interface FireResult { fired: number, delivered: number, lost: number }
+interface FireResult { fired: number, delivered: number, lost: number, pended: number, coalesced: number }
 interface FireOpts { vector?: number, count?: number, vectors?: number[], level?: string }
 
 export function fireCommand (): Command {
@@ -31,11 +31,12 @@ export function fireCommand (): Command {
       }
       const res = await c.client.post<FireResult>(`/v1/devices/${seg(id)}/interrupts`, { body })
       const r = res.body as FireResult
-      show(c, r, () => table(['FIRED', 'DELIVERED', 'LOST'], [[r.fired, r.delivered, r.lost]]))
+      show(c, r, () => table(['FIRED', 'DELIVERED', 'LOST', 'PENDED', 'COALESCED'], [[r.fired, r.delivered, r.lost, r.pended, r.coalesced]]))
     })
-  fire.addHelpText('after', '\nLost interrupts are counted per vector and reason: see `virq irqs vectors ID INDEX`.\n')
+  fire.addHelpText('after', '\nLost interrupts are counted per vector and reason; a fire on a masked MSI-X vector sets its pending bit\n' +
+    '(pended) or joins one already set (coalesced): see `virq irqs vectors ID INDEX` and `virq irqs pba ID msix`.\n')
   return examples(fire,
-    'virq fire $ID msix --vectors 0,5,5,6     # => fired 4, delivered 3, lost 1 (vector 6 not allocated)',
+    'virq fire $ID msix --vectors 0,5,5,6     # => fired 4, delivered 3, pended 1 (vector 6 has no trigger: masked)',
     'virq fire $ID msix --vector 3 --count 1000',
     'virq fire $ID intx --level assert',
     'virq fire $ID err')

@@ -8,6 +8,7 @@ import { cell, list, nonZero, table } from '../format.ts'
 type Irq = Static<typeof IrqIndexSchema>
 type Vector = Static<typeof VectorSchema>
 interface Vectors { index: number, name: string, count: number, items: Vector[] }
+interface Pba { pending: number[], words: string[] }
 interface SetResult { result: number, irq: Irq, version: number }
 
 /** The configuration part of one index, in a few words. */
@@ -31,8 +32,9 @@ export function irqTable (items: Irq[]): string {
 
 function vectorTable (v: Vectors): string {
   if (v.items.length === 0) return `${v.name}: no vectors (count ${v.count})`
-  return table(['VECTOR', 'ALLOCATED', 'TRIGGER', 'FIRED', 'DELIVERED', 'LOST', 'LOST BY'],
-    v.items.map((x) => [x.vector, x.allocated, x.trigger, x.fired, x.delivered, x.lost, nonZero(x.lostBy)]))
+  return table(['VECTOR', 'ALLOCATED', 'TRIGGER', 'MASKED BY', 'PENDING', 'FIRED', 'DELIVERED', 'FROM PENDING', 'PENDED', 'COALESCED', 'LOST', 'LOST BY'],
+    v.items.map((x) => [x.vector, x.allocated, x.trigger, list(x.maskedBy), x.pending, x.fired, x.delivered, x.deliveredFromPending,
+      x.pended, x.coalesced, x.lost, nonZero(x.lostBy)]))
 }
 
 interface SetOpts { action: 'trigger' | 'mask' | 'unmask', start?: number, count?: number, fds?: number[], bools?: boolean[], none?: boolean, ifMatch?: number }
@@ -105,6 +107,18 @@ export function irqsCommand (): Command {
       show(c, res.body, () => vectorTable(res.body as Vectors))
     }),
   'virq irqs vectors $ID msix')
+
+  examples(irqs.command('pba')
+    .description('the Pending Bit Array of MSI-X (or per-vector-mask MSI) as a guest reads it: pending vectors and 64-bit words')
+    .argument('<id>', 'device id')
+    .argument('[index]', 'msix (default) or msi', irqIndex)
+    .action(async (id: string, index: string | undefined, _opts: unknown, cmd: Command) => {
+      const c = ctx(cmd)
+      const res = await c.client.get<Pba>(`/v1/devices/${seg(id)}/irqs/${seg(index ?? 'msix')}/pba`)
+      const r = res.body as Pba
+      show(c, r, () => `pending: ${r.pending.length === 0 ? '-' : r.pending.join(',')}\n${table(['WORD', 'VALUE'], r.words.map((w, i) => [i, w]))}`)
+    }),
+  'virq irqs pba $ID', 'virq irqs pba $ID msi')
 
   return irqs
 }

@@ -1,6 +1,7 @@
 import { VFIO_PCI_MSIX_IRQ_INDEX } from '../constants.ts'
 import { hasDynamicMsix, vectorTable, type IrqType } from '../device.ts'
 import { fail, VfioError } from '../errno.ts'
+import { sendIfPending } from '../masking.ts'
 import { NO_TRIGGER } from '../vectors.ts'
 import type { HandlerContext } from './request.ts'
 
@@ -81,6 +82,7 @@ function setVectorTrigger (c: HandlerContext, v: number, fd: number): void {
   }
   table.trigger[v] = world.eventfds.lookup(fd, dev.owner).fd
   fx.vector(dev, msix, v)
+  sendIfPending(world, dev, c.index, v, fx) // the host installs a handler: unmasked (docs/model.md 11.3)
 }
 
 /** NONE/BOOL with the index enabled: signal the vectors in range that have a trigger. */

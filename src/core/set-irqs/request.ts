@@ -19,6 +19,8 @@ export interface HandlerContext {
   readonly world: World
   readonly dev: Device
   readonly index: number
+  /** The one action bit (VFIO_IRQ_SET_ACTION_*). */
+  readonly action: number
   readonly start: number
   readonly count: number
   readonly dataType: DataType

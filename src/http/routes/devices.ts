@@ -34,7 +34,9 @@ const devices: FastifyPluginAsyncTypebox = async (app) => {
       intx: body.intx ?? false,
       msiVectors: body.msi?.vectors ?? 0,
       msixTableSize: body.msix?.tableSize ?? 0,
-      msixDynamic: abi === 'linux-6.12' && (body.msix?.dynamic ?? true)
+      msixDynamic: abi === 'linux-6.12' && (body.msix?.dynamic ?? true),
+      msiPerVectorMask: body.msi?.perVectorMask ?? false,
+      msixMaskable: body.msix?.maskable ?? false
     }
     checkLimit(req, 'devices')
     const id = randomUUID()

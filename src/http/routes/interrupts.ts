@@ -26,7 +26,9 @@ export const FireBody = Type.Object({
 export const FireResult = Type.Object({
   fired: Type.Integer(),
   delivered: Type.Integer({ description: 'Signalled a trigger eventfd' }),
-  lost: Type.Integer({ description: 'No trigger to signal: index disabled, vector not allocated, or no trigger' })
+  lost: Type.Integer({ description: 'Lost: index disabled; on vectors without a mask bit also not allocated or no trigger' }),
+  pended: Type.Integer({ description: 'Set the pending bit of a masked vector (docs/model.md 11.2)' }),
+  coalesced: Type.Integer({ description: 'Joined a pending bit already set. fired = delivered + lost + pended + coalesced' })
 })
 
 const interrupts: FastifyPluginAsyncTypebox = async (app) => {
@@ -36,7 +38,7 @@ const interrupts: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/v1/devices/:id/interrupts', {
     schema: {
       operationId: 'fireInterrupts',
-      summary: 'The device fires interrupts (docs/model.md 7); lost ones are counted per vector and reason',
+      summary: 'The device fires interrupts (docs/model.md 7, 11); lost ones are counted per vector and reason, masked ones pend',
       tags: ['interrupts'],
       params: IdParams,
       body: FireBody,
@@ -52,7 +54,7 @@ const interrupts: FastifyPluginAsyncTypebox = async (app) => {
       if (err instanceof FireError) throw new HttpProblem(400, err.reason, err.message)
       throw err
     }
-    return { fired: tally.fired, delivered: tally.delivered, lost: tally.lost }
+    return { fired: tally.fired, delivered: tally.delivered, lost: tally.lost, pended: tally.pended, coalesced: tally.coalesced }
   })
 }
 

@@ -4,13 +4,15 @@ import {
   VFIO_IRQ_SET_ACTION_MASK, VFIO_IRQ_SET_ACTION_TRIGGER, VFIO_IRQ_SET_ACTION_UNMASK, VFIO_IRQ_SET_DATA_BOOL,
   VFIO_IRQ_SET_DATA_EVENTFD, VFIO_IRQ_SET_DATA_NONE, SIZEOF_VFIO_IRQ_SET_HDR
 } from '../../core/constants.ts'
-import { getIrqInfo } from '../../core/device.ts'
+import { VFIO_PCI_MSI_IRQ_INDEX, VFIO_PCI_MSIX_IRQ_INDEX } from '../../core/constants.ts'
+import { getIrqInfo, irqCount } from '../../core/device.ts'
+import { hasVectorMasks, pendingBitArray } from '../../core/masking.ts'
 import type { IrqSetRequest } from '../../core/set-irqs/request.ts'
 import { deviceForUpdate, findDevice, parseIndex, sendEtag } from '../device-context.ts'
 import { presentIrq, presentIrqs, presentVectors } from '../present.ts'
 import { HttpProblem } from '../problem.ts'
 import { problemResponses } from '../responses.ts'
-import { IdParams, IrqIndex, IrqParams, SetIrqsBody, Vector } from '../schemas.ts'
+import { IdParams, IrqIndex, IrqParams, PendingBitArray, SetIrqsBody, Vector } from '../schemas.ts'
 
 const ACTIONS = { mask: VFIO_IRQ_SET_ACTION_MASK, unmask: VFIO_IRQ_SET_ACTION_UNMASK, trigger: VFIO_IRQ_SET_ACTION_TRIGGER }
 
@@ -71,6 +73,30 @@ const irqs: FastifyPluginAsyncTypebox = async (app) => {
     const index = parseIndex(req.params.index)
     getIrqInfo(dev, 16, index) // same EINVAL answers as GET_IRQ_INFO
     return presentVectors(dev, index)
+  })
+
+  app.get('/v1/devices/:id/irqs/:index/pba', {
+    schema: {
+      operationId: 'getPendingBitArray',
+      summary: 'The Pending Bit Array of MSI-X (or of MSI with per-vector masking) as a guest would read it',
+      description: '400 for an index that never has pending bits (INTx, ERR, REQ); 404 when the device has no such array ' +
+        '(no MSI-X, or MSI without per-vector masking).',
+      tags: ['irqs'],
+      params: IrqParams,
+      response: { 200: PendingBitArray, ...problemResponses(400, 404) }
+    }
+  }, async (req) => {
+    const dev = findDevice(req, req.params.id)
+    const index = parseIndex(req.params.index)
+    if (index !== VFIO_PCI_MSI_IRQ_INDEX && index !== VFIO_PCI_MSIX_IRQ_INDEX) {
+      throw new HttpProblem(400, 'no-pending-bits', `index ${req.params.index} has no pending bits: only MSI-X and MSI with per-vector masking do`)
+    }
+    if (irqCount(dev, index) === 0 || !hasVectorMasks(dev, index)) {
+      throw new HttpProblem(404, 'no-pending-bit-array', index === VFIO_PCI_MSIX_IRQ_INDEX
+        ? `device ${dev.id} has no MSI-X`
+        : `device ${dev.id} has no MSI with per-vector masking (create it with msi.perVectorMask: true)`)
+    }
+    return pendingBitArray(dev, index)
   })
 
   app.post('/v1/devices/:id/irqs/:index', {

@@ -117,7 +117,7 @@ const stream: FastifyPluginAsyncTypebox = async (app) => {
           throw err
         }
         // Acknowledged only when asked (an id): at high rates the signals are the answer.
-        if (msg.id !== undefined) send(JSON.stringify({ type: 'fired', id: msg.id, fired: tally.fired, delivered: tally.delivered, lost: tally.lost }))
+        if (msg.id !== undefined) send(JSON.stringify({ type: 'fired', id: msg.id, fired: tally.fired, delivered: tally.delivered, lost: tally.lost, pended: tally.pended, coalesced: tally.coalesced }))
         return
       }
       if (msg.op === 'subscribe') {
