@@ -8,10 +8,9 @@ import { fail } from './errno.ts'
 import { IrqCounters } from './counters.ts'
 import { NO_TRIGGER, VectorTable } from './vectors.ts'
 
-/** Which kernel's vfio-pci the device behaves like (docs/model.md 2). */
-export type Abi = 'linux-6.12' | 'linux-6.1'
-export const ABIS: readonly Abi[] = ['linux-6.12', 'linux-6.1']
-export const DEFAULT_ABI: Abi = 'linux-6.12'
+import { abiProfile, type Abi, type AbiProfile } from './profiles.ts'
+
+export { ABIS, DEFAULT_ABI, type Abi } from './profiles.ts'
 
 /** vdev->irq_type: at most one of INTx, MSI, MSI-X is enabled. */
 export type IrqType = 'none' | 'intx' | 'msi' | 'msix'
@@ -25,7 +24,7 @@ export interface DeviceCaps {
   msiVectors: number
   /** MSI-X table size, 0 without MSI-X. */
   msixTableSize: number
-  /** Dynamic MSI-X allocation (linux-6.12 only). */
+  /** Dynamic MSI-X allocation (only where the abi's profile has dynamicMsix). */
   msixDynamic: boolean
 }
 
@@ -45,6 +44,8 @@ export interface Device {
   readonly name: string
   readonly createdAt: string
   readonly abi: Abi
+  /** What the abi does differently, as data (profiles.ts). */
+  readonly profile: AbiProfile
   readonly caps: DeviceCaps
   /** Grows with every state change; also the ETag. */
   version: number
@@ -65,6 +66,7 @@ export function createDevice (id: string, name: string, createdAt: string, abi: 
     name,
     createdAt,
     abi,
+    profile: abiProfile(abi),
     caps,
     version: 0, // the creation itself is the first change: version 1
     irqType: 'none',
@@ -94,7 +96,7 @@ export function irqCount (dev: Device, index: number): number {
 
 /** vdev->has_dyn_msix: needs a kernel with dynamic MSI-X and an MSI-X capability. */
 export function hasDynamicMsix (dev: Device): boolean {
-  return dev.abi === 'linux-6.12' && dev.caps.msixDynamic && dev.caps.msixTableSize > 0
+  return dev.profile.dynamicMsix && dev.caps.msixDynamic && dev.caps.msixTableSize > 0
 }
 
 export function vectorTable (dev: Device, index: number): VectorTable {
@@ -125,7 +127,7 @@ export function getIrqInfo (dev: Device, argsz: number, index: number): IrqInfo 
   }
   let flags = VFIO_IRQ_INFO_EVENTFD
   if (index === VFIO_PCI_INTX_IRQ_INDEX) flags |= VFIO_IRQ_INFO_MASKABLE | VFIO_IRQ_INFO_AUTOMASKED
-  else if (index !== VFIO_PCI_MSIX_IRQ_INDEX || !hasDynamicMsix(dev)) flags |= VFIO_IRQ_INFO_NORESIZE
+  else if (dev.profile.reportsNoresize && (index !== VFIO_PCI_MSIX_IRQ_INDEX || !hasDynamicMsix(dev))) flags |= VFIO_IRQ_INFO_NORESIZE
   return { argsz, flags, index, count: irqCount(dev, index) }
 }
 

@@ -90,7 +90,7 @@ export class World {
     return true
   }
 
-  /** eventfd_signal(); an unmask eventfd (virqfd) then consumes it and unmasks its INTx. */
+  /** eventfd_signal(); an unmask eventfd (virqfd) then unmasks its INTx (and consumes the value). */
   signal (efd: Eventfd, n: number, fx: Effects): void {
     this.eventfds.signal(efd, n)
     fx.eventfd(efd)
@@ -115,7 +115,10 @@ export class World {
     if (watchers === undefined || this.inUnmaskWakeup) return
     this.inUnmaskWakeup = true
     try {
-      this.eventfds.read(efd)
+      // The virqfd consumes the value (5.10's left it in the counter: model 5.1).
+      let consume = false
+      for (const dev of watchers) consume ||= dev.profile.unmaskEventfdConsumesValue
+      if (consume) this.eventfds.read(efd)
       for (const dev of watchers) this.unmaskIntx(dev, fx)
     } finally {
       this.inUnmaskWakeup = false

@@ -1,4 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import { ABI_PROFILES, ABIS, DEFAULT_ABI } from '../core/profiles.ts'
 
 // The one source of request validation, response serialisation, TypeScript types and the
 // OpenAPI document. Bodies are validated without type coercion and reject unknown fields.
@@ -21,8 +22,9 @@ export const Problem = Type.Object({
   errors: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() })))
 }, { $id: 'Problem', additionalProperties: true })
 
-export const Abi = Type.Union([Type.Literal('linux-6.12'), Type.Literal('linux-6.1')], {
-  description: 'linux-6.12 (default): dynamic MSI-X. linux-6.1: NORESIZE, MSI-X grows only by disable + re-enable.'
+export const Abi = Type.Union(ABIS.map((abi) => Type.Literal(abi)), {
+  description: 'The kernel era the device behaves like. ' +
+    ABIS.map((abi) => `${abi}${abi === DEFAULT_ABI ? ' (default)' : ''}: ${ABI_PROFILES[abi].summary}.`).join(' ')
 })
 
 export const IrqIndexParam = Type.Union([
@@ -46,7 +48,7 @@ export const DeviceCreate = Type.Object({
   }, strict)),
   msix: Type.Optional(Type.Object({
     tableSize: Type.Integer({ minimum: 1, maximum: 2048 }),
-    dynamic: Type.Optional(Type.Boolean({ description: 'Dynamic MSI-X (default true under linux-6.12; must be false under linux-6.1)' }))
+    dynamic: Type.Optional(Type.Boolean({ description: `Dynamic MSI-X (default true under ${ABIS.filter((a) => ABI_PROFILES[a].dynamicMsix).join(', ')}; must be false under the others)` }))
   }, strict))
 }, {
   ...strict,

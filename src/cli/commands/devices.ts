@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander'
 import type { Static } from '@sinclair/typebox'
 import type { Device as DeviceSchema } from '../../http/schemas.ts'
+import { ABIS, DEFAULT_ABI } from '../../core/profiles.ts'
 import { seg } from '../client.ts'
 import { ctx, examples, listAction, ifMatch, int, show } from '../common.ts'
 import { list, record, table } from '../format.ts'
@@ -47,7 +48,7 @@ export function devicesCommand (): Command {
   examples(devices.command('create')
     .description('create a device (POST /v1/devices); prints it, with its id')
     .option('--name <name>', 'device name (default: its id)')
-    .addOption(new Option('--abi <abi>', 'kernel behaviour to emulate: linux-6.12 (dynamic MSI-X) or linux-6.1 (NORESIZE)').choices(['linux-6.12', 'linux-6.1']))
+    .addOption(new Option('--abi <abi>', `kernel behaviour to emulate (default ${DEFAULT_ABI})`).choices(ABIS))
     .option('--pcie', 'PCI Express: adds the ERR index')
     .option('--reset', 'supports VFIO_DEVICE_RESET')
     .option('--intx', 'has an INTx pin')

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { randomUUID } from 'node:crypto'
 import { Type } from '@sinclair/typebox'
-import { DEFAULT_ABI, type DeviceCaps } from '../../core/device.ts'
+import { type DeviceCaps } from '../../core/device.ts'
+import { abiProfile, DEFAULT_ABI } from '../../core/profiles.ts'
 import { deviceForUpdate, findDevice, sendEtag } from '../device-context.ts'
 import { presentDevice } from '../present.ts'
 import { decodeCursor, encodeCursor } from '../pagination.ts'
@@ -25,8 +26,9 @@ const devices: FastifyPluginAsyncTypebox = async (app) => {
   }, async (req, reply) => {
     const body = req.body
     const abi = body.abi ?? DEFAULT_ABI
-    if (abi === 'linux-6.1' && body.msix?.dynamic === true) {
-      throw new HttpProblem(400, 'dynamic-msix-needs-linux-6.5', 'linux-6.1 has no dynamic MSI-X; omit msix.dynamic or set it to false')
+    const profile = abiProfile(abi)
+    if (!profile.dynamicMsix && body.msix?.dynamic === true) {
+      throw new HttpProblem(400, 'dynamic-msix-needs-linux-6.5', `${abi} has no dynamic MSI-X; omit msix.dynamic or set it to false`)
     }
     const caps: DeviceCaps = {
       pcie: body.pcie ?? false,
@@ -34,7 +36,7 @@ const devices: FastifyPluginAsyncTypebox = async (app) => {
       intx: body.intx ?? false,
       msiVectors: body.msi?.vectors ?? 0,
       msixTableSize: body.msix?.tableSize ?? 0,
-      msixDynamic: abi === 'linux-6.12' && (body.msix?.dynamic ?? true)
+      msixDynamic: profile.dynamicMsix && (body.msix?.dynamic ?? true)
     }
     checkLimit(req, 'devices')
     const id = randomUUID()
