@@ -1,9 +1,8 @@
-import { createDevice, snapshotDevice, unchangedSince, vectorTable, type Abi, type Device, type DeviceCaps, type IrqType } from './device.ts'
+import { createDevice, snapshotDevice, unchangedSince, vectorTable, type Abi, type Device, type DeviceCaps, type DeviceOrigin, type IrqType } from './device.ts'
 import { Effects } from './effects.ts'
 import { fail } from './errno.ts'
 import { EventfdTable, type Eventfd } from './eventfds.ts'
 import { HostPool } from './host-pool.ts'
-import { setIrqs } from './set-irqs/dispatch.ts'
 import type { IrqSetRequest } from './set-irqs/request.ts'
 import { VFIO_PCI_MSI_IRQ_INDEX, VFIO_PCI_MSIX_IRQ_INDEX } from './constants.ts'
 import { NO_TRIGGER } from './vectors.ts'
@@ -31,8 +30,8 @@ export class World {
 
   // ---- devices ----
 
-  addDevice (id: string, name: string, createdAt: string, abi: Abi, caps: DeviceCaps, fx: Effects, owner = 'default'): Device {
-    const dev = createDevice(id, name, createdAt, abi, caps, owner)
+  addDevice (id: string, name: string, createdAt: string, abi: Abi, caps: DeviceCaps, fx: Effects, owner = 'default', origin: DeviceOrigin = {}): Device {
+    const dev = createDevice(id, name, createdAt, abi, caps, owner, origin)
     this.devices.set(id, dev)
     fx.device(dev)
     return dev
@@ -41,7 +40,7 @@ export class World {
   /** Restores a stored device (with its vectors already in place) and rebuilds derived state. */
   restoreDevice (dev: Device): void {
     this.devices.set(dev.id, dev)
-    this.pool.take(dev.msi.allocatedCount + dev.msix.allocatedCount, dev.owner)
+    if (dev.ops.hostVectors) this.pool.take(dev.msi.allocatedCount + dev.msix.allocatedCount, dev.owner)
     if (dev.intx.unmaskFd !== NO_TRIGGER) this.watchUnmask(dev.intx.unmaskFd, dev)
   }
 
@@ -57,9 +56,19 @@ export class World {
     fx.deletedDevices.add(dev)
   }
 
-  /** VFIO_DEVICE_RESET: VFIO-level state stays; the device stops driving its INTx line. */
+  /** VFIO_DEVICE_RESET, as the device's driver answers it. */
   resetDevice (dev: Device, fx: Effects): void {
+    dev.ops.reset(this, dev, fx)
+  }
+
+  /** vfio-pci's reset: VFIO-level state stays; the device stops driving its INTx line. */
+  resetPciDevice (dev: Device, fx: Effects): void {
     if (!dev.caps.reset) fail('EINVAL', 'reset-unsupported', 'this device does not support reset')
+    this.lowerIntxLine(dev, fx)
+  }
+
+  /** A reset device stops driving its INTx line. */
+  lowerIntxLine (dev: Device, fx: Effects): void {
     if (dev.intx.line) {
       dev.intx.line = false
       fx.device(dev)
@@ -73,7 +82,7 @@ export class World {
   setIrqs (dev: Device, req: IrqSetRequest, fx: Effects): number {
     const before = snapshotDevice(dev)
     try {
-      return setIrqs(this, dev, req, fx)
+      return dev.ops.setIrqs(this, dev, req, fx)
     } finally {
       if (unchangedSince(before, dev)) fx.devices.delete(dev)
     }
@@ -175,8 +184,10 @@ export class World {
    * caused it.
    */
   raiseIntx (dev: Device, fx: Effects): void {
-    dev.intx.masked = true
-    fx.device(dev)
+    if (dev.ops.intxAutomask) {
+      dev.intx.masked = true
+      fx.device(dev)
+    }
     const c = dev.counters[0]
     fx.countersOf(dev)
     c.touch(0)
@@ -237,7 +248,8 @@ export class World {
     for (let v = 0; v < table.size; v++) {
       if (table.allocated[v] !== 0 || table.trigger[v] !== NO_TRIGGER) fx.vector(dev, msix, v)
     }
-    this.pool.release(table.clear(), dev.owner)
+    const held = table.clear()
+    if (dev.ops.hostVectors) this.pool.release(held, dev.owner)
     dev.irqType = 'none'
     fx.device(dev)
   }

@@ -1,5 +1,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import { DEFAULT_DRIVER, DRIVER_NAMES } from '../core/drivers/index.ts'
 import { ABI_PROFILES, ABIS, DEFAULT_ABI } from '../core/profiles.ts'
+import { TEMPLATE_NAMES } from '../core/templates.ts'
 
 // The one source of request validation, response serialisation, TypeScript types and the
 // OpenAPI document. Bodies are validated without type coercion and reject unknown fields.
@@ -27,6 +29,14 @@ export const Abi = Type.Union(ABIS.map((abi) => Type.Literal(abi)), {
     ABIS.map((abi) => `${abi}${abi === DEFAULT_ABI ? ' (default)' : ''}: ${ABI_PROFILES[abi].summary}.`).join(' ')
 })
 
+export const DriverName = Type.Union(DRIVER_NAMES.map((d) => Type.Literal(d)), {
+  description: `Whose answers the device gives (default ${DEFAULT_DRIVER}): vfio-pci, the mtty sample mdev, or i915 GVT-g's kvmgt`
+})
+
+export const TemplateName = Type.Union(TEMPLATE_NAMES.map((n) => Type.Literal(n)), {
+  description: 'A known device whose capabilities (and driver) the device gets; listed at GET /v1/templates'
+})
+
 export const IrqIndexParam = Type.Union([
   Type.Union([Type.Literal('intx'), Type.Literal('msi'), Type.Literal('msix'), Type.Literal('err'), Type.Literal('req')]),
   Type.String({ pattern: '^[0-9]{1,10}$' })
@@ -40,6 +50,11 @@ export const IrqIndexBody = Type.Union([IrqIndexParam, Type.Integer({ minimum: 0
 export const DeviceCreate = Type.Object({
   name: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
   abi: Type.Optional(Abi),
+  driver: Type.Optional(DriverName),
+  template: Type.Optional(Type.Union([TemplateName], {
+    description: 'Fills the capabilities of a known device. Capability fields given beside it override it where the ' +
+      "template allows (the recorded vfio-pci devices); mtty and kvmgt have fixed answers: any capability field beside them is 400. Listed at GET /v1/templates"
+  })),
   pcie: Type.Optional(Type.Boolean({ description: 'PCI Express: adds the ERR index' })),
   reset: Type.Optional(Type.Boolean({ description: 'Supports VFIO_DEVICE_RESET' })),
   intx: Type.Optional(Type.Boolean({ description: 'Has an interrupt pin' })),
@@ -52,7 +67,11 @@ export const DeviceCreate = Type.Object({
   }, strict))
 }, {
   ...strict,
-  examples: [{ name: 'nic0', abi: 'linux-6.12', pcie: true, reset: true, intx: true, msi: { vectors: 8 }, msix: { tableSize: 64, dynamic: true } }]
+  examples: [
+    { name: 'nic0', abi: 'linux-6.12', pcie: true, reset: true, intx: true, msi: { vectors: 8 }, msix: { tableSize: 64, dynamic: true } },
+    { name: 'tty0', abi: 'linux-6.1', template: 'mtty' },
+    { name: 'nic1', abi: 'tglx-2021', template: 'virtio-net', msix: { tableSize: 16 } }
+  ]
 })
 export type DeviceCreate = Static<typeof DeviceCreate>
 
@@ -66,6 +85,9 @@ export const DeviceSchema = Type.Object({
   name: Type.String(),
   createdAt: Type.String({ format: 'date-time' }),
   abi: Abi,
+  driver: DriverName,
+  template: Type.Union([TemplateName, Type.Null()], { description: 'The template it was created from, or null' }),
+  parent: Type.Union([Type.String(), Type.Null()], { description: "The IMS parent backing its MSI-X, or null (parents are not built yet: always null)" }),
   pcie: Type.Boolean(),
   reset: Type.Boolean(),
   intx: Type.Boolean(),
@@ -77,6 +99,21 @@ export const DeviceSchema = Type.Object({
 }, { $id: 'Device' })
 /** A reference to the shared Device schema (a component of the OpenAPI document). */
 export const Device = Type.Ref(DeviceSchema)
+
+export const TemplateList = Type.Object({
+  items: Type.Array(Type.Object({
+    name: TemplateName,
+    summary: Type.String(),
+    pci: Type.Object({ vendor: Type.Integer(), device: Type.Integer(), id: Type.String({ description: 'vendor:device in hex' }) }),
+    driver: DriverName,
+    pcie: Type.Boolean(),
+    reset: Type.Boolean(),
+    intx: Type.Boolean(),
+    msi: Type.Optional(Type.Object({ vectors: Type.Integer() })),
+    msix: Type.Optional(Type.Object({ tableSize: Type.Integer() })),
+    overridable: Type.Array(Type.String(), { description: 'Capability fields that may be given beside this template' })
+  }))
+})
 
 export const Page = <T extends TSchema>(item: T) => Type.Object({
   items: Type.Array(item),
