@@ -1,7 +1,8 @@
+import { join } from 'node:path'
 import t from 'tap'
-import type { App } from '../../src/app.ts'
+import { buildApp, type App } from '../../src/app.ts'
 import { TEMPLATE_NAMES } from '../../src/core/templates.ts'
-import { build, createDevice, eventfd } from '../helper.ts'
+import { build, createDevice, eventfd, tempDir } from '../helper.ts'
 
 // Model section 12 end to end: drivers, templates and the seed's patch as a profile, through
 // the raw ioctl routes and device create.
@@ -72,4 +73,25 @@ t.test('12 templates: filled capabilities, overrides where allowed, 400 elsewher
     t.match(res.json(), c.want, c.name)
   }
   t.equal((await app.inject({ method: 'GET', url: '/v1/devices' })).json().items.length, 7, 'the rejected requests created nothing')
+})
+
+t.test('12 driver, template and the driver\'s own state survive a restart (mtty: dev_info, the armed MSI)', async (t) => {
+  const file = join(tempDir(t), 'virq.db')
+  const first = await buildApp({ db: file, hostVectors: 64 })
+  const id = await createDevice(first, { template: 'mtty', abi: 'linux-6.1' })
+  const kvm = await createDevice(first, { driver: 'kvmgt' })
+  const e = await eventfd(first)
+  await raw(first, id, 'get-info', { argsz: 16 })
+  t.same(await raw(first, id, 'set-irqs', { flags: 0x24, index: 1, start: 0, count: 1, data: [e] }), { result: 0 })
+  await first.close()
+  const app = await buildApp({ db: file, hostVectors: 64 })
+  t.teardown(async () => await app.close())
+  t.match((await app.inject({ method: 'GET', url: `/v1/devices/${id}` })).json(), { driver: 'mtty', template: 'mtty', abi: 'linux-6.1', irqType: 'msi' })
+  t.match((await app.inject({ method: 'GET', url: `/v1/devices/${kvm}` })).json(), { driver: 'kvmgt', template: null })
+  t.same(await raw(app, id, 'get-irq-info', { argsz: 16, index: 1 }), { argsz: 16, flags: 0x9, index: 1, count: 1 }, 'GET_INFO was remembered')
+  const other = await eventfd(app)
+  t.same(await raw(app, id, 'set-irqs', { flags: 0x24, index: 1, start: 0, count: 1, data: [other] }), { result: 0 })
+  const vectors = (await app.inject({ method: 'GET', url: `/v1/devices/${id}/irqs/msi/vectors` })).json()
+  t.equal(vectors.items[0].trigger, e, 'MSI stayed armed with its first eventfd (pre-6.7 msi_evtfd is never replaced)')
+  t.equal((await app.inject({ method: 'GET', url: '/v1/host' })).json().hostVectors.used, 0, 'an mdev holds no host vector')
 })
