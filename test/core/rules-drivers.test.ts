@@ -25,7 +25,7 @@ const POST_67 = ERA('6.7+')
 
 function setup (abi: Abi, driver: DriverName, opts: { info?: boolean } = {}) {
   const world = new World(64)
-  const caps = { ...TEMPLATES[driver === 'mtty' ? 'mtty' : 'kvmgt'].caps, msixDynamic: false }
+  const caps = { ...TEMPLATES[driver as 'mtty' | 'kvmgt'].caps, msixDynamic: false }
   const dev: Device = world.addDevice('d', 'd', '', abi, caps, new Effects(), 'default', { driver })
   if (opts.info ?? true) getDeviceInfo(dev, 16, new Effects())
   const efd = () => world.eventfds.create({ semaphore: false, label: null, createdAt: '' })
