@@ -1,4 +1,4 @@
--- Profiles and drivers (model sections 2 and 12): the abi gains linux-5.10 and tglx-2021, and a
+-- Profiles and drivers (docs/model.md 2 and 12): the abi gains linux-5.10 and tglx-2021, and a
 -- device names its driver (whose answers it gives) and the template it was created from.
 --
 -- SQLite cannot change a CHECK constraint in place, and rebuilding `devices` would cascade

@@ -50,7 +50,7 @@ export interface Device {
   /** What the abi does differently, as data (profiles.ts). */
   readonly profile: AbiProfile
   readonly caps: DeviceCaps
-  /** Whose answers the device gives (model 12): vfio-pci, or an mdev driver. */
+  /** Whose answers the device gives (docs/model.md 12): vfio-pci, or an mdev driver. */
   readonly driver: DriverName
   /** The driver's handlers and traits for this device's era (drivers/index.ts). */
   readonly ops: DriverOps
@@ -149,7 +149,7 @@ export interface IrqInfo { argsz: number, flags: number, index: number, count: n
 
 /**
  * VFIO_DEVICE_GET_IRQ_INFO: argsz first (every driver), then the driver's own answer. Under
- * the seed's patch (a profile without reportsNoresize) no driver reports NORESIZE (model 12).
+ * the seed's patch (a profile without reportsNoresize) no driver reports NORESIZE (docs/model.md 12).
  */
 export function getIrqInfo (dev: Device, argsz: number, index: number): IrqInfo {
   if (argsz < SIZEOF_VFIO_IRQ_INFO) {

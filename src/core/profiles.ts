@@ -1,4 +1,4 @@
-// The kernel eras a device can behave like (model section 2, 12), as data. Every place that
+// The kernel eras a device can behave like (docs/model.md 2, 12), as data. Every place that
 // depends on the era reads a named field here; nothing compares abi names. A new profile is
 // one more row, and the compiler points at every field it has to decide.
 
@@ -13,17 +13,17 @@ export interface AbiProfile {
   readonly dynamicMsix: boolean
   /**
    * vfio_msi_set_block() before 6.5 checks a block against the vectors allocated at enable
-   * time up front: EINVAL with nothing changed (model 5.4), for loopback too. It also makes a
-   * count-0 enable with start > 0 EINVAL (model 5.3 step 3).
+   * time up front: EINVAL with nothing changed (docs/model.md 5.4), for loopback too. It also makes a
+   * count-0 enable with start > 0 EINVAL (docs/model.md 5.3 step 3).
    */
   readonly staticRangeCheck: boolean
-  /** ERR/REQ EVENTFD with an fd below -1: ignored (before 6.5) or EINVAL (model 5.5). */
+  /** ERR/REQ EVENTFD with an fd below -1: ignored (before 6.5) or EINVAL (docs/model.md 5.5). */
   readonly errReqBelowMinusOneIgnored: boolean
-  /** A write to an INTx unmask eventfd is consumed by the unmask (model 5.1); 5.10's virqfd left it. */
+  /** A write to an INTx unmask eventfd is consumed by the unmask (docs/model.md 5.1); 5.10's virqfd left it. */
   readonly unmaskEventfdConsumesValue: boolean
   /** GET_IRQ_INFO reports NORESIZE where the driver's source sets it; false is the seed's patch. */
   readonly reportsNoresize: boolean
-  /** Which mtty sample the era ships: before or after the 6.7 rework (model section 12). */
+  /** Which mtty sample the era ships: before or after the 6.7 rework (docs/model.md 12). */
   readonly mttyEra: 'pre-6.7' | '6.7+'
 }
 
@@ -70,7 +70,7 @@ export const ABI_PROFILES = {
   }
 } as const satisfies Record<string, AbiProfile>
 
-/** Which kernel's vfio the device behaves like (model section 2). */
+/** Which kernel's vfio the device behaves like (docs/model.md 2). */
 export type Abi = keyof typeof ABI_PROFILES
 export const ABIS = Object.keys(ABI_PROFILES) as readonly Abi[] as readonly [Abi, ...Abi[]]
 export const DEFAULT_ABI: Abi = 'linux-6.12'

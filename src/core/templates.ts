@@ -2,7 +2,7 @@ import type { DeviceCaps } from './device.ts'
 import { DEFAULT_DRIVER, type DriverName } from './drivers/index.ts'
 import { abiProfile, type Abi } from './profiles.ts'
 
-// Known devices (model section 12), as data: the four devices recorded from real kernels,
+// Known devices (docs/model.md 12), as data: the four devices recorded from real kernels,
 // and the two mdev drivers with their fixed answers. `template` on create fills a device's
 // capabilities from one of these; `overridable` names the fields given beside it that may
 // change what it filled.

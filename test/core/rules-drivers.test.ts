@@ -12,7 +12,7 @@ import { ABI_PROFILES, ABIS, type Abi } from '../../src/core/profiles.ts'
 import { TEMPLATES } from '../../src/core/templates.ts'
 import { Effects, World } from '../../src/core/world.ts'
 
-// Model section 12: the mdev drivers of the seed's patch, cell by cell, each test named after
+// docs/model.md 12: the mdev drivers of the seed's patch, cell by cell, each test named after
 // the source function it follows: samples/vfio-mdev/mtty.c before the 6.7 rework (commit
 // 293fbc288181; Linux 5.10 and 6.1) and after it (torvalds/linux master), and
 // drivers/gpu/drm/i915/gvt/kvmgt.c (the same in every era).

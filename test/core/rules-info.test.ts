@@ -39,7 +39,7 @@ for (const abi of ABIS) {
   })
 
   t.test(`${abi}: 3 GET_IRQ_INFO`, async (t) => {
-    // 0x9 (EVENTFD|NORESIZE) where vfio-pci sets NORESIZE; 0x1 under the seed's patch (model 12).
+    // 0x9 (EVENTFD|NORESIZE) where vfio-pci sets NORESIZE; 0x1 under the seed's patch (docs/model.md 12).
     const nr = ABI_PROFILES[abi].reportsNoresize ? 0x9 : 0x1
     const dyn = ABI_PROFILES[abi].dynamicMsix ? 0x1 : nr
     const cases: Array<{ name: string, caps: Partial<DeviceCaps>, argsz?: number, index: number, want: unknown }> = [

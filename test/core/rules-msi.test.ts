@@ -30,7 +30,7 @@ const einval = (reason: string) => err('EINVAL', reason)
 
 for (const abi of ABIS) {
   const p = ABI_PROFILES[abi]
-  /** Before 6.5 a block is checked against the enabled vectors up front (model 5.4). */
+  /** Before 6.5 a block is checked against the enabled vectors up front (docs/model.md 5.4). */
   const upfront = p.staticRangeCheck
 
   t.test(`${abi}: 5.3 MSI and MSI-X trigger`, async (t) => {

@@ -11,7 +11,7 @@ import { ABI_PROFILES, ABIS, type Abi, type AbiProfile } from '../../src/core/pr
 import { TEMPLATE_NAMES, TEMPLATES, type TemplateName } from '../../src/core/templates.ts'
 import { Effects, World } from '../../src/core/world.ts'
 
-// Model sections 2 and 12: what each abi profile does differently, one field at a time over
+// docs/model.md 2 and 12: what each abi profile does differently, one field at a time over
 // every profile, and the seed's patch (tglx-2021) against the kernel it was applied to.
 
 function device (abi: Abi, template: TemplateName) {

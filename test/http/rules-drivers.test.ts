@@ -4,7 +4,7 @@ import { buildApp, type App } from '../../src/app.ts'
 import { TEMPLATE_NAMES } from '../../src/core/templates.ts'
 import { build, createDevice, eventfd, tempDir } from '../helper.ts'
 
-// Model section 12 end to end: drivers, templates and the seed's patch as a profile, through
+// docs/model.md 12 end to end: drivers, templates and the seed's patch as a profile, through
 // the raw ioctl routes and device create.
 
 async function raw (app: App, id: string, op: string, payload: object) {

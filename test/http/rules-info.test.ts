@@ -15,7 +15,7 @@ const FULL = { pcie: true, reset: true, intx: true, msi: { vectors: 4 }, msix: {
 
 for (const abi of ABIS) {
   const p = ABI_PROFILES[abi]
-  // NORESIZE (0x8) where vfio-pci sets it, unless the profile is the seed's patch (model 12).
+  // NORESIZE (0x8) where vfio-pci sets it, unless the profile is the seed's patch (docs/model.md 12).
   const nr = p.reportsNoresize ? 0x9 : 0x1
   const dynFlags = p.dynamicMsix ? 0x1 : nr
 

@@ -7,7 +7,7 @@ import { KVMGT } from './kvmgt.ts'
 import { mttyOps } from './mtty.ts'
 import { VFIO_PCI } from './vfio-pci.ts'
 
-// The three drivers of the seed's patch (model section 12), as data: one entry per driver and
+// The three drivers of the seed's patch (docs/model.md 12), as data: one entry per driver and
 // era, holding its GET_INFO / GET_IRQ_INFO / SET_IRQS / RESET answers and its traits. The
 // model calls through a device's `ops`; nothing compares driver names.
 

@@ -13,7 +13,7 @@ import { NO_TRIGGER } from '../vectors.ts'
 import type { World } from '../world.ts'
 import type { DriverOps } from './index.ts'
 
-// i915 GVT-g's kvmgt (drivers/gpu/drm/i915/gvt/kvmgt.c), a virtual GPU (model section 12). Its
+// i915 GVT-g's kvmgt (drivers/gpu/drm/i915/gvt/kvmgt.c), a virtual GPU (docs/model.md 12). Its
 // interrupt code is the same in every era virq models. The vGPU signals one MSI eventfd
 // (vgpu->msi_trigger, MSI vector 0's trigger here; armed = allocated, no host vector).
 

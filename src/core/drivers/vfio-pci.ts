@@ -2,7 +2,7 @@ import { vfioPciInfo, vfioPciIrqInfo } from '../device.ts'
 import { setIrqs } from '../set-irqs/dispatch.ts'
 import type { DriverOps } from './index.ts'
 
-/** vfio-pci (drivers/vfio/pci): model sections 3-9. */
+/** vfio-pci (drivers/vfio/pci): docs/model.md 3-9. */
 export const VFIO_PCI: DriverOps = {
   driver: 'vfio-pci',
   source: 'drivers/vfio/pci/vfio_pci_core.c, vfio_pci_intrs.c',
