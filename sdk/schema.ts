@@ -90,6 +90,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The known devices that `template` on create fills capabilities from */
+        get: operations["listTemplates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/devices/{id}": {
         parameters: {
             query?: never;
@@ -479,8 +496,14 @@ export interface components {
             name: string;
             /** Format: date-time */
             createdAt: string;
-            /** @description linux-6.12 (default): dynamic MSI-X. linux-6.1: NORESIZE, MSI-X grows only by disable + re-enable. */
-            abi: "linux-6.12" | "linux-6.1";
+            /** @description The kernel era the device behaves like. linux-6.12 (default): Linux 6.5 and later (recorded on 6.12.118; 7.2.13 answered the same): dynamic MSI-X. linux-6.1: Linux before 6.5 (recorded on 6.1.192): NORESIZE, MSI-X grows only by disable and re-enable. linux-5.10: the 2021 kernel (recorded on 5.10.262): as linux-6.1, but an INTx unmask eventfd keeps the value written to it. tglx-2021: the seed's patch on the 2021 kernel: GET_IRQ_INFO never reports NORESIZE, SET_IRQS as linux-5.10 (MSI-X still cannot grow). */
+            abi: "linux-6.12" | "linux-6.1" | "linux-5.10" | "tglx-2021";
+            /** @description Whose answers the device gives (default vfio-pci): vfio-pci, the mtty sample mdev, or i915 GVT-g's kvmgt */
+            driver: "vfio-pci" | "mtty" | "kvmgt";
+            /** @description The template it was created from, or null */
+            template: ("virtio-net" | "e1000e" | "nec-xhci" | "edu" | "mtty" | "kvmgt") | null;
+            /** @description The IMS parent backing its MSI-X, or null (parents are not built yet: always null) */
+            parent: string | null;
             pcie: boolean;
             reset: boolean;
             intx: boolean;
@@ -698,26 +721,14 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "name": "nic0",
-                 *       "abi": "linux-6.12",
-                 *       "pcie": true,
-                 *       "reset": true,
-                 *       "intx": true,
-                 *       "msi": {
-                 *         "vectors": 8
-                 *       },
-                 *       "msix": {
-                 *         "tableSize": 64,
-                 *         "dynamic": true
-                 *       }
-                 *     }
-                 */
                 "application/json": {
                     name?: string;
-                    /** @description linux-6.12 (default): dynamic MSI-X. linux-6.1: NORESIZE, MSI-X grows only by disable + re-enable. */
-                    abi?: "linux-6.12" | "linux-6.1";
+                    /** @description The kernel era the device behaves like. linux-6.12 (default): Linux 6.5 and later (recorded on 6.12.118; 7.2.13 answered the same): dynamic MSI-X. linux-6.1: Linux before 6.5 (recorded on 6.1.192): NORESIZE, MSI-X grows only by disable and re-enable. linux-5.10: the 2021 kernel (recorded on 5.10.262): as linux-6.1, but an INTx unmask eventfd keeps the value written to it. tglx-2021: the seed's patch on the 2021 kernel: GET_IRQ_INFO never reports NORESIZE, SET_IRQS as linux-5.10 (MSI-X still cannot grow). */
+                    abi?: "linux-6.12" | "linux-6.1" | "linux-5.10" | "tglx-2021";
+                    /** @description Whose answers the device gives (default vfio-pci): vfio-pci, the mtty sample mdev, or i915 GVT-g's kvmgt */
+                    driver?: "vfio-pci" | "mtty" | "kvmgt";
+                    /** @description A known device whose capabilities (and driver) the device gets; listed at GET /v1/templates */
+                    template?: "virtio-net" | "e1000e" | "nec-xhci" | "edu" | "mtty" | "kvmgt";
                     /** @description PCI Express: adds the ERR index */
                     pcie?: boolean;
                     /** @description Supports VFIO_DEVICE_RESET */
@@ -732,7 +743,7 @@ export interface operations {
                     };
                     msix?: {
                         tableSize: number;
-                        /** @description Dynamic MSI-X (default true under linux-6.12; must be false under linux-6.1) */
+                        /** @description Dynamic MSI-X (default true under linux-6.12; must be false under the others) */
                         dynamic?: boolean;
                         /** @description MSI-X MASKABLE, a virq extension: GET_IRQ_INFO reports MASKABLE and SET_IRQS MASK/UNMASK work on MSI-X (docs/model.md 11.4). Default false */
                         maskable?: boolean;
@@ -757,6 +768,51 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listTemplates: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** @description A known device whose capabilities (and driver) the device gets; listed at GET /v1/templates */
+                            name: "virtio-net" | "e1000e" | "nec-xhci" | "edu" | "mtty" | "kvmgt";
+                            summary: string;
+                            pci: {
+                                vendor: number;
+                                device: number;
+                                /** @description vendor:device in hex */
+                                id: string;
+                            };
+                            /** @description Whose answers the device gives (default vfio-pci): vfio-pci, the mtty sample mdev, or i915 GVT-g's kvmgt */
+                            driver: "vfio-pci" | "mtty" | "kvmgt";
+                            pcie: boolean;
+                            reset: boolean;
+                            intx: boolean;
+                            msi?: {
+                                vectors: number;
+                            };
+                            msix?: {
+                                tableSize: number;
+                            };
+                            /** @description Capability fields that may be given beside this template */
+                            overridable: string[];
+                        }[];
+                    };
                 };
             };
         };

@@ -5,13 +5,15 @@ import {
   VFIO_PCI_REQ_IRQ_INDEX, SIZEOF_VFIO_DEVICE_INFO, SIZEOF_VFIO_IRQ_INFO
 } from './constants.ts'
 import { fail } from './errno.ts'
+import { driverOps, type DriverName, type DriverOps } from './drivers/index.ts'
+import type { Effects } from './effects.ts'
+import type { TemplateName } from './templates.ts'
 import { IrqCounters } from './counters.ts'
 import { NO_TRIGGER, VectorTable } from './vectors.ts'
 
-/** Which kernel's vfio-pci the device behaves like (docs/model.md 2). */
-export type Abi = 'linux-6.12' | 'linux-6.1'
-export const ABIS: readonly Abi[] = ['linux-6.12', 'linux-6.1']
-export const DEFAULT_ABI: Abi = 'linux-6.12'
+import { abiProfile, type Abi, type AbiProfile } from './profiles.ts'
+
+export { ABIS, DEFAULT_ABI, type Abi } from './profiles.ts'
 
 /** vdev->irq_type: at most one of INTx, MSI, MSI-X is enabled. */
 export type IrqType = 'none' | 'intx' | 'msi' | 'msix'
@@ -25,7 +27,7 @@ export interface DeviceCaps {
   msiVectors: number
   /** MSI-X table size, 0 without MSI-X. */
   msixTableSize: number
-  /** Dynamic MSI-X allocation (linux-6.12 only). */
+  /** Dynamic MSI-X allocation (only where the abi's profile has dynamicMsix). */
   msixDynamic: boolean
   /** MSI with per-vector masking: its vectors get mask and pending bits (docs/model.md 11.1). Default false. */
   msiPerVectorMask?: boolean
@@ -49,7 +51,17 @@ export interface Device {
   readonly name: string
   readonly createdAt: string
   readonly abi: Abi
+  /** What the abi does differently, as data (profiles.ts). */
+  readonly profile: AbiProfile
   readonly caps: DeviceCaps
+  /** Whose answers the device gives (docs/model.md 12): vfio-pci, or an mdev driver. */
+  readonly driver: DriverName
+  /** The driver's handlers and traits for this device's era (drivers/index.ts). */
+  readonly ops: DriverOps
+  /** The template the capabilities came from, or null. */
+  readonly template: TemplateName | null
+  /** Driver-private state beyond the VFIO state below (a bit set; mtty's, see drivers/mtty.ts). */
+  driverState: number
   /** Grows with every state change; also the ETag. */
   version: number
   irqType: IrqType
@@ -62,14 +74,23 @@ export interface Device {
   readonly counters: readonly IrqCounters[]
 }
 
-export function createDevice (id: string, name: string, createdAt: string, abi: Abi, caps: DeviceCaps, owner = 'default'): Device {
+export interface DeviceOrigin { driver?: DriverName, template?: TemplateName | null }
+
+export function createDevice (id: string, name: string, createdAt: string, abi: Abi, caps: DeviceCaps, owner = 'default', origin: DeviceOrigin = {}): Device {
+  const profile = abiProfile(abi)
+  const driver = origin.driver ?? 'vfio-pci'
   return {
     id,
     owner,
     name,
     createdAt,
     abi,
+    profile,
     caps,
+    driver,
+    ops: driverOps(driver, profile),
+    template: origin.template ?? null,
+    driverState: 0,
     version: 0, // the creation itself is the first change: version 1
     irqType: 'none',
     intx: { trigger: NO_TRIGGER, unmaskFd: NO_TRIGGER, masked: false, line: false },
@@ -98,7 +119,7 @@ export function irqCount (dev: Device, index: number): number {
 
 /** vdev->has_dyn_msix: needs a kernel with dynamic MSI-X and an MSI-X capability. */
 export function hasDynamicMsix (dev: Device): boolean {
-  return dev.abi === 'linux-6.12' && dev.caps.msixDynamic && dev.caps.msixTableSize > 0
+  return dev.profile.dynamicMsix && dev.caps.msixDynamic && dev.caps.msixTableSize > 0
 }
 
 export function vectorTable (dev: Device, index: number): VectorTable {
@@ -107,22 +128,43 @@ export function vectorTable (dev: Device, index: number): VectorTable {
 
 export interface DeviceInfo { argsz: number, flags: number, numRegions: number, numIrqs: number }
 
-/** VFIO_DEVICE_GET_INFO. */
-export function getDeviceInfo (dev: Device, argsz: number): DeviceInfo {
+/** GET_INFO's answer without its side effects: what the device resource shows. */
+export function deviceInfo (dev: Device): Omit<DeviceInfo, 'argsz'> {
+  return dev.ops.info(dev)
+}
+
+/** VFIO_DEVICE_GET_INFO: the driver answers; mtty also remembers it (`fx` records that). */
+export function getDeviceInfo (dev: Device, argsz: number, fx?: Effects): DeviceInfo {
   if (argsz < SIZEOF_VFIO_DEVICE_INFO) {
     fail('EINVAL', 'argsz-too-small', `argsz ${argsz} is below ${SIZEOF_VFIO_DEVICE_INFO}, the size of struct vfio_device_info`)
   }
+  const info = dev.ops.info(dev)
+  if (fx !== undefined) dev.ops.onGetInfo(dev, fx)
+  return { argsz, ...info }
+}
+
+/** vfio_pci_core's GET_INFO: PCI, RESET when the device can reset, 9 regions, 5 irqs. */
+export function vfioPciInfo (dev: Device): Omit<DeviceInfo, 'argsz'> {
   const flags = VFIO_DEVICE_FLAGS_PCI | (dev.caps.reset ? VFIO_DEVICE_FLAGS_RESET : 0)
-  return { argsz, flags, numRegions: VFIO_PCI_NUM_REGIONS, numIrqs: VFIO_PCI_NUM_IRQS }
+  return { flags, numRegions: VFIO_PCI_NUM_REGIONS, numIrqs: VFIO_PCI_NUM_IRQS }
 }
 
 export interface IrqInfo { argsz: number, flags: number, index: number, count: number }
 
-/** VFIO_DEVICE_GET_IRQ_INFO (vfio_pci_ioctl_get_irq_info). */
+/**
+ * VFIO_DEVICE_GET_IRQ_INFO: argsz first (every driver), then the driver's own answer. Under
+ * the seed's patch (a profile without reportsNoresize) no driver reports NORESIZE (docs/model.md 12).
+ */
 export function getIrqInfo (dev: Device, argsz: number, index: number): IrqInfo {
   if (argsz < SIZEOF_VFIO_IRQ_INFO) {
     fail('EINVAL', 'argsz-too-small', `argsz ${argsz} is below ${SIZEOF_VFIO_IRQ_INFO}, the size of struct vfio_irq_info`)
   }
+  const { flags, count } = dev.ops.irqInfo(dev, index)
+  return { argsz, flags: dev.profile.reportsNoresize ? flags : flags & ~VFIO_IRQ_INFO_NORESIZE, index, count }
+}
+
+/** vfio_pci_ioctl_get_irq_info() after its argsz check. */
+export function vfioPciIrqInfo (dev: Device, index: number): { flags: number, count: number } {
   if (index >= VFIO_PCI_NUM_IRQS) fail('EINVAL', 'index-out-of-range', `index ${index} is not below ${VFIO_PCI_NUM_IRQS}`)
   if (index === VFIO_PCI_ERR_IRQ_INDEX && !dev.caps.pcie) {
     fail('EINVAL', 'not-pcie', 'the ERR index exists only on PCI Express devices')
@@ -131,7 +173,7 @@ export function getIrqInfo (dev: Device, argsz: number, index: number): IrqInfo 
   if (index === VFIO_PCI_INTX_IRQ_INDEX) flags |= VFIO_IRQ_INFO_MASKABLE | VFIO_IRQ_INFO_AUTOMASKED
   else if (index !== VFIO_PCI_MSIX_IRQ_INDEX || !hasDynamicMsix(dev)) flags |= VFIO_IRQ_INFO_NORESIZE
   if (index === VFIO_PCI_MSIX_IRQ_INDEX && dev.caps.msixMaskable === true) flags |= VFIO_IRQ_INFO_MASKABLE // docs/model.md 11.4
-  return { argsz, flags, index, count: irqCount(dev, index) }
+  return { flags, count: irqCount(dev, index) }
 }
 
 /** A copy of a device's VFIO state, to tell whether an operation changed it at all. */
@@ -146,7 +188,7 @@ export interface DeviceSnapshot {
 
 function scalars (dev: Device): string {
   const { intx } = dev
-  return `${dev.irqType}|${intx.trigger}|${intx.unmaskFd}|${+intx.masked}|${+intx.line}|${dev.errTrigger}|${dev.reqTrigger}|${dev.msi.enabledNvec}|${dev.msix.enabledNvec}`
+  return `${dev.driverState}|${dev.irqType}|${intx.trigger}|${intx.unmaskFd}|${+intx.masked}|${+intx.line}|${dev.errTrigger}|${dev.reqTrigger}|${dev.msi.enabledNvec}|${dev.msix.enabledNvec}`
 }
 
 export function snapshotDevice (dev: Device): DeviceSnapshot {

@@ -1,9 +1,8 @@
-import { createDevice, snapshotDevice, unchangedSince, vectorTable, type Abi, type Device, type DeviceCaps, type IrqType } from './device.ts'
+import { createDevice, snapshotDevice, unchangedSince, vectorTable, type Abi, type Device, type DeviceCaps, type DeviceOrigin, type IrqType } from './device.ts'
 import { Effects } from './effects.ts'
 import { fail } from './errno.ts'
 import { EventfdTable, type Eventfd } from './eventfds.ts'
 import { HostPool } from './host-pool.ts'
-import { setIrqs } from './set-irqs/dispatch.ts'
 import type { IrqSetRequest } from './set-irqs/request.ts'
 import { VFIO_PCI_MSI_IRQ_INDEX, VFIO_PCI_MSIX_IRQ_INDEX } from './constants.ts'
 import { NO_TRIGGER } from './vectors.ts'
@@ -36,8 +35,8 @@ export class World {
 
   // ---- devices ----
 
-  addDevice (id: string, name: string, createdAt: string, abi: Abi, caps: DeviceCaps, fx: Effects, owner = 'default'): Device {
-    const dev = createDevice(id, name, createdAt, abi, caps, owner)
+  addDevice (id: string, name: string, createdAt: string, abi: Abi, caps: DeviceCaps, fx: Effects, owner = 'default', origin: DeviceOrigin = {}): Device {
+    const dev = createDevice(id, name, createdAt, abi, caps, owner, origin)
     this.devices.set(id, dev)
     fx.device(dev)
     return dev
@@ -46,7 +45,7 @@ export class World {
   /** Restores a stored device (with its vectors already in place) and rebuilds derived state. */
   restoreDevice (dev: Device): void {
     this.devices.set(dev.id, dev)
-    this.pool.take(dev.msi.allocatedCount + dev.msix.allocatedCount, dev.owner)
+    if (dev.ops.hostVectors) this.pool.take(dev.msi.allocatedCount + dev.msix.allocatedCount, dev.owner)
     if (dev.intx.unmaskFd !== NO_TRIGGER) this.watchUnmask(dev.intx.unmaskFd, dev)
   }
 
@@ -62,10 +61,20 @@ export class World {
     fx.deletedDevices.add(dev)
   }
 
-  /** VFIO_DEVICE_RESET: VFIO-level state stays; the device stops driving its INTx line. */
+  /** VFIO_DEVICE_RESET, as the device's driver answers it. */
   resetDevice (dev: Device, fx: Effects): void {
+    dev.ops.reset(this, dev, fx)
+  }
+
+  /** vfio-pci's reset: VFIO-level state stays; the device stops driving its INTx line. */
+  resetPciDevice (dev: Device, fx: Effects): void {
     this.beforeIntxChange?.(dev)
     if (!dev.caps.reset) fail('EINVAL', 'reset-unsupported', 'this device does not support reset')
+    this.lowerIntxLine(dev, fx)
+  }
+
+  /** A reset device stops driving its INTx line. */
+  lowerIntxLine (dev: Device, fx: Effects): void {
     if (dev.intx.line) {
       dev.intx.line = false
       fx.device(dev)
@@ -79,7 +88,7 @@ export class World {
   setIrqs (dev: Device, req: IrqSetRequest, fx: Effects): number {
     const before = snapshotDevice(dev)
     try {
-      return setIrqs(this, dev, req, fx)
+      return dev.ops.setIrqs(this, dev, req, fx)
     } finally {
       if (unchangedSince(before, dev)) fx.devices.delete(dev)
     }
@@ -96,7 +105,7 @@ export class World {
     return true
   }
 
-  /** eventfd_signal(); an unmask eventfd (virqfd) then consumes it and unmasks its INTx. */
+  /** eventfd_signal(); an unmask eventfd (virqfd) then unmasks its INTx (and consumes the value). */
   signal (efd: Eventfd, n: number, fx: Effects): void {
     this.eventfds.signal(efd, n)
     fx.eventfd(efd)
@@ -121,7 +130,10 @@ export class World {
     if (watchers === undefined || this.inUnmaskWakeup) return
     this.inUnmaskWakeup = true
     try {
-      this.eventfds.read(efd)
+      // The virqfd consumes the value (5.10's left it in the counter: model 5.1).
+      let consume = false
+      for (const dev of watchers) consume ||= dev.profile.unmaskEventfdConsumesValue
+      if (consume) this.eventfds.read(efd)
       for (const dev of watchers) this.unmaskIntx(dev, fx)
     } finally {
       this.inUnmaskWakeup = false
@@ -183,8 +195,10 @@ export class World {
    */
   raiseIntx (dev: Device, fx: Effects): void {
     this.beforeIntxChange?.(dev)
-    dev.intx.masked = true
-    fx.device(dev)
+    if (dev.ops.intxAutomask) {
+      dev.intx.masked = true
+      fx.device(dev)
+    }
     const c = dev.counters[0]
     fx.countersOf(dev)
     c.touch(0)
@@ -245,7 +259,8 @@ export class World {
     for (let v = 0; v < table.size; v++) {
       if (table.allocated[v] !== 0 || table.trigger[v] !== NO_TRIGGER) fx.vector(dev, msix, v)
     }
-    this.pool.release(table.clear(), dev.owner)
+    const held = table.clear()
+    if (dev.ops.hostVectors) this.pool.release(held, dev.owner)
     dev.irqType = 'none'
     fx.device(dev)
   }

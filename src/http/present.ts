@@ -1,8 +1,9 @@
 import {
   DEVICE_FLAG_NAMES, flagNames, IRQ_INDEX_NAMES, IRQ_INFO_FLAG_NAMES, VFIO_PCI_ERR_IRQ_INDEX,
-  VFIO_PCI_INTX_IRQ_INDEX, VFIO_PCI_NUM_IRQS, VFIO_PCI_REQ_IRQ_INDEX, SIZEOF_VFIO_DEVICE_INFO, SIZEOF_VFIO_IRQ_INFO
+  VFIO_PCI_INTX_IRQ_INDEX, VFIO_PCI_NUM_IRQS, VFIO_PCI_REQ_IRQ_INDEX, SIZEOF_VFIO_IRQ_INFO
 } from '../core/constants.ts'
-import { getDeviceInfo, getIrqInfo, hasDynamicMsix, irqCount, vectorTable, type Device } from '../core/device.ts'
+import { deviceInfo, getIrqInfo, hasDynamicMsix, irqCount, vectorTable, type Device } from '../core/device.ts'
+import { VfioError } from '../core/errno.ts'
 import type { Eventfd } from '../core/eventfds.ts'
 import { hasVectorMasks, isMasked, maskedBy } from '../core/masking.ts'
 import { NO_TRIGGER } from '../core/vectors.ts'
@@ -13,12 +14,15 @@ import type { Binding } from '../core/world.ts'
 const fdOrNull = (fd: number): number | null => (fd === NO_TRIGGER ? null : fd)
 
 export function presentDevice (dev: Device) {
-  const info = getDeviceInfo(dev, SIZEOF_VFIO_DEVICE_INFO)
+  const info = deviceInfo(dev)
   return {
     id: dev.id,
     name: dev.name,
     createdAt: dev.createdAt,
     abi: dev.abi,
+    driver: dev.driver,
+    template: dev.template,
+    parent: null,
     pcie: dev.caps.pcie,
     reset: dev.caps.reset,
     intx: dev.caps.intx,
@@ -72,12 +76,18 @@ export function presentIrq (dev: Device, index: number) {
   }
 }
 
-/** Every index that GET_IRQ_INFO answers (ERR only on PCI Express). */
+/**
+ * Every index that GET_IRQ_INFO answers: vfio-pci leaves out ERR on conventional PCI, the
+ * mdev drivers answer fewer (mtty none at all before its first GET_INFO).
+ */
 export function presentIrqs (dev: Device) {
   const out = []
   for (let index = 0; index < VFIO_PCI_NUM_IRQS; index++) {
-    if (index === VFIO_PCI_ERR_IRQ_INDEX && !dev.caps.pcie) continue
-    out.push(presentIrq(dev, index))
+    try {
+      out.push(presentIrq(dev, index))
+    } catch (err) {
+      if (!(err instanceof VfioError)) throw err
+    }
   }
   return out
 }

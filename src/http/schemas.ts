@@ -1,4 +1,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import { DEFAULT_DRIVER, DRIVER_NAMES } from '../core/drivers/index.ts'
+import { ABI_PROFILES, ABIS, DEFAULT_ABI } from '../core/profiles.ts'
+import { TEMPLATE_NAMES } from '../core/templates.ts'
 
 // The one source of request validation, response serialisation, TypeScript types and the
 // OpenAPI document. Bodies are validated without type coercion and reject unknown fields.
@@ -21,8 +24,17 @@ export const Problem = Type.Object({
   errors: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() })))
 }, { $id: 'Problem', additionalProperties: true })
 
-export const Abi = Type.Union([Type.Literal('linux-6.12'), Type.Literal('linux-6.1')], {
-  description: 'linux-6.12 (default): dynamic MSI-X. linux-6.1: NORESIZE, MSI-X grows only by disable + re-enable.'
+export const Abi = Type.Union(ABIS.map((abi) => Type.Literal(abi)), {
+  description: 'The kernel era the device behaves like. ' +
+    ABIS.map((abi) => `${abi}${abi === DEFAULT_ABI ? ' (default)' : ''}: ${ABI_PROFILES[abi].summary}.`).join(' ')
+})
+
+export const DriverName = Type.Union(DRIVER_NAMES.map((d) => Type.Literal(d)), {
+  description: `Whose answers the device gives (default ${DEFAULT_DRIVER}): vfio-pci, the mtty sample mdev, or i915 GVT-g's kvmgt`
+})
+
+export const TemplateName = Type.Union(TEMPLATE_NAMES.map((n) => Type.Literal(n)), {
+  description: 'A known device whose capabilities (and driver) the device gets; listed at GET /v1/templates'
 })
 
 export const IrqIndexParam = Type.Union([
@@ -38,6 +50,11 @@ export const IrqIndexBody = Type.Union([IrqIndexParam, Type.Integer({ minimum: 0
 export const DeviceCreate = Type.Object({
   name: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
   abi: Type.Optional(Abi),
+  driver: Type.Optional(DriverName),
+  template: Type.Optional(Type.Union([TemplateName], {
+    description: 'Fills the capabilities of a known device. Capability fields given beside it override it where the ' +
+      "template allows (the recorded vfio-pci devices); mtty and kvmgt have fixed answers: any capability field beside them is 400. Listed at GET /v1/templates"
+  })),
   pcie: Type.Optional(Type.Boolean({ description: 'PCI Express: adds the ERR index' })),
   reset: Type.Optional(Type.Boolean({ description: 'Supports VFIO_DEVICE_RESET' })),
   intx: Type.Optional(Type.Boolean({ description: 'Has an interrupt pin' })),
@@ -47,12 +64,16 @@ export const DeviceCreate = Type.Object({
   }, strict)),
   msix: Type.Optional(Type.Object({
     tableSize: Type.Integer({ minimum: 1, maximum: 2048 }),
-    dynamic: Type.Optional(Type.Boolean({ description: 'Dynamic MSI-X (default true under linux-6.12; must be false under linux-6.1)' })),
+    dynamic: Type.Optional(Type.Boolean({ description: `Dynamic MSI-X (default true under ${ABIS.filter((a) => ABI_PROFILES[a].dynamicMsix).join(', ')}; must be false under the others)` })),
     maskable: Type.Optional(Type.Boolean({ description: 'MSI-X MASKABLE, a virq extension: GET_IRQ_INFO reports MASKABLE and SET_IRQS MASK/UNMASK work on MSI-X (docs/model.md 11.4). Default false' }))
   }, strict))
 }, {
   ...strict,
-  examples: [{ name: 'nic0', abi: 'linux-6.12', pcie: true, reset: true, intx: true, msi: { vectors: 8 }, msix: { tableSize: 64, dynamic: true } }]
+  examples: [
+    { name: 'nic0', abi: 'linux-6.12', pcie: true, reset: true, intx: true, msi: { vectors: 8 }, msix: { tableSize: 64, dynamic: true } },
+    { name: 'tty0', abi: 'linux-6.1', template: 'mtty' },
+    { name: 'nic1', abi: 'tglx-2021', template: 'virtio-net', msix: { tableSize: 16 } }
+  ]
 })
 export type DeviceCreate = Static<typeof DeviceCreate>
 
@@ -66,6 +87,9 @@ export const DeviceSchema = Type.Object({
   name: Type.String(),
   createdAt: Type.String({ format: 'date-time' }),
   abi: Abi,
+  driver: DriverName,
+  template: Type.Union([TemplateName, Type.Null()], { description: 'The template it was created from, or null' }),
+  parent: Type.Union([Type.String(), Type.Null()], { description: "The IMS parent backing its MSI-X, or null (parents are not built yet: always null)" }),
   pcie: Type.Boolean(),
   reset: Type.Boolean(),
   intx: Type.Boolean(),
@@ -77,6 +101,21 @@ export const DeviceSchema = Type.Object({
 }, { $id: 'Device' })
 /** A reference to the shared Device schema (a component of the OpenAPI document). */
 export const Device = Type.Ref(DeviceSchema)
+
+export const TemplateList = Type.Object({
+  items: Type.Array(Type.Object({
+    name: TemplateName,
+    summary: Type.String(),
+    pci: Type.Object({ vendor: Type.Integer(), device: Type.Integer(), id: Type.String({ description: 'vendor:device in hex' }) }),
+    driver: DriverName,
+    pcie: Type.Boolean(),
+    reset: Type.Boolean(),
+    intx: Type.Boolean(),
+    msi: Type.Optional(Type.Object({ vectors: Type.Integer() })),
+    msix: Type.Optional(Type.Object({ tableSize: Type.Integer() })),
+    overridable: Type.Array(Type.String(), { description: 'Capability fields that may be given beside this template' })
+  }))
+})
 
 export const Page = <T extends TSchema>(item: T) => Type.Object({
   items: Type.Array(item),

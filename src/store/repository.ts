@@ -1,6 +1,8 @@
 import type Database from 'better-sqlite3'
 import type { Abi, Device, IrqType } from '../core/device.ts'
 import { createDevice } from '../core/device.ts'
+import type { DriverName } from '../core/drivers/index.ts'
+import type { TemplateName } from '../core/templates.ts'
 import type { Effects } from '../core/effects.ts'
 import { World } from '../core/world.ts'
 import type { Db } from './db.ts'
@@ -11,6 +13,7 @@ interface DeviceRow {
   version: number, irq_type: IrqType
   intx_trigger: number, intx_unmask_fd: number, intx_masked: number, intx_line: number
   msi_enabled_nvec: number, msix_enabled_nvec: number, err_trigger: number, req_trigger: number
+  driver: DriverName, template: TemplateName | null, driver_state: number
 }
 
 interface VectorRow { device_id: string, irq_index: number, vector: number, trigger: number }
@@ -46,15 +49,15 @@ export class Repository {
     this.db = db
     this.upsertDevice = db.prepare(`INSERT INTO devices (id, owner, name, created_at, abi, pcie, reset, intx,
         msi_vectors, msix_table_size, msix_dynamic, version, irq_type, intx_trigger, intx_unmask_fd,
-        intx_masked, intx_line, msi_enabled_nvec, msix_enabled_nvec, err_trigger, req_trigger)
+        intx_masked, intx_line, msi_enabled_nvec, msix_enabled_nvec, err_trigger, req_trigger, driver, template, driver_state)
       VALUES (@id, @owner, @name, @created_at, @abi, @pcie, @reset, @intx, @msi_vectors, @msix_table_size,
         @msix_dynamic, @version, @irq_type, @intx_trigger, @intx_unmask_fd, @intx_masked, @intx_line,
-        @msi_enabled_nvec, @msix_enabled_nvec, @err_trigger, @req_trigger)
+        @msi_enabled_nvec, @msix_enabled_nvec, @err_trigger, @req_trigger, @driver, @template, @driver_state)
       ON CONFLICT (id) DO UPDATE SET version = excluded.version, irq_type = excluded.irq_type,
         intx_trigger = excluded.intx_trigger, intx_unmask_fd = excluded.intx_unmask_fd,
         intx_masked = excluded.intx_masked, intx_line = excluded.intx_line,
         msi_enabled_nvec = excluded.msi_enabled_nvec, msix_enabled_nvec = excluded.msix_enabled_nvec,
-        err_trigger = excluded.err_trigger, req_trigger = excluded.req_trigger`)
+        err_trigger = excluded.err_trigger, req_trigger = excluded.req_trigger, driver_state = excluded.driver_state`)
     this.deleteDeviceStmt = db.prepare('DELETE FROM devices WHERE id = ?')
     this.upsertVector = db.prepare(`INSERT INTO vectors (device_id, irq_index, vector, trigger) VALUES (?, ?, ?, ?)
       ON CONFLICT (device_id, irq_index, vector) DO UPDATE SET trigger = excluded.trigger`)
@@ -142,10 +145,11 @@ export class Repository {
         msixTableSize: r.msix_table_size,
         msixDynamic: r.msix_dynamic !== 0,
         ...maskingCaps(masking.get(r.id))
-      }, r.owner)
+      }, r.owner, { driver: r.driver, template: r.template })
       const userMask = masking.get(r.id)?.msix_user_mask
       if (userMask !== undefined) dev.msix.userMask.set(userMask.subarray(0, dev.msix.size))
       dev.version = r.version
+      dev.driverState = r.driver_state
       dev.irqType = r.irq_type
       Object.assign(dev.intx, { trigger: r.intx_trigger, unmaskFd: r.intx_unmask_fd, masked: r.intx_masked !== 0, line: r.intx_line !== 0 })
       dev.msi.enabledNvec = r.msi_enabled_nvec
@@ -219,6 +223,9 @@ function deviceRow (dev: Device): DeviceRow {
     msi_enabled_nvec: dev.msi.enabledNvec,
     msix_enabled_nvec: dev.msix.enabledNvec,
     err_trigger: dev.errTrigger,
-    req_trigger: dev.reqTrigger
+    req_trigger: dev.reqTrigger,
+    driver: dev.driver,
+    template: dev.template,
+    driver_state: dev.driverState
   }
 }

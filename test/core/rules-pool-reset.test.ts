@@ -3,7 +3,8 @@ import { trySetIrqs, type Out } from './lib.ts'
 import {
   VFIO_IRQ_SET_ACTION_TRIGGER as TRIGGER, VFIO_IRQ_SET_DATA_EVENTFD as EVENTFD, VFIO_IRQ_SET_DATA_NONE as NONE
 } from '../../src/core/constants.ts'
-import { ABIS, type Abi, type Device, type DeviceCaps } from '../../src/core/device.ts'
+import { type Device, type DeviceCaps } from '../../src/core/device.ts'
+import { ABI_PROFILES, ABIS, type Abi } from '../../src/core/profiles.ts'
 import { VfioError } from '../../src/core/errno.ts'
 import { Effects, World } from '../../src/core/world.ts'
 
@@ -15,7 +16,7 @@ function setup (capacity: number) {
   const world = new World(capacity)
   let n = 0
   const add = (abi: Abi, caps: Partial<DeviceCaps> = {}) => world.addDevice(`d${n++}`, 'd', '2024-01-01T00:00:00.000Z', abi,
-    { pcie: true, reset: true, intx: true, msiVectors: 8, msixTableSize: 64, msixDynamic: abi === 'linux-6.12', ...caps }, new Effects())
+    { pcie: true, reset: true, intx: true, msiVectors: 8, msixTableSize: 64, msixDynamic: ABI_PROFILES[abi].dynamicMsix, ...caps }, new Effects())
   const efd = () => world.eventfds.create({ semaphore: false, label: null, createdAt: '' })
   const set = (dev: Device, index: number, flags: number, start: number, count: number, data: number[] = []): Out => {
     return trySetIrqs(world, dev, { flags, index, start, count, data }, new Effects())
@@ -71,11 +72,11 @@ for (const abi of ABIS) {
       const e = efd()
       set(dev, MSIX, EVENTFD | TRIGGER, 0, 3, [-1, -1, -1])
       t.same(pool(), { used: 3, free: 5 }, 'de-assigning returns nothing one by one')
-      if (abi === 'linux-6.12') t.same(set(dev, MSIX, EVENTFD | TRIGGER, 20, 1, [e.fd]), ok)
+      if (ABI_PROFILES[abi].dynamicMsix) t.same(set(dev, MSIX, EVENTFD | TRIGGER, 20, 1, [e.fd]), ok)
       t.same(set(dev, MSIX, NONE | TRIGGER, 0, 0), ok)
       t.same(pool(), { used: 0, free: 8 })
     })
-    if (abi === 'linux-6.12') {
+    if (ABI_PROFILES[abi].dynamicMsix) {
       t.test('6 a dynamic MSI-X vector takes one from the pool when first given a trigger', async (t) => {
         const { add, enable, set, pool, efd } = setup(4)
         const dev = add(abi)

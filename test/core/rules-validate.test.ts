@@ -4,7 +4,8 @@ import {
   VFIO_IRQ_SET_ACTION_MASK as MASK, VFIO_IRQ_SET_ACTION_TRIGGER as TRIGGER, VFIO_IRQ_SET_ACTION_UNMASK as UNMASK,
   VFIO_IRQ_SET_DATA_BOOL as BOOL, VFIO_IRQ_SET_DATA_EVENTFD as EVENTFD, VFIO_IRQ_SET_DATA_NONE as NONE
 } from '../../src/core/constants.ts'
-import { ABIS, type Abi, type DeviceCaps } from '../../src/core/device.ts'
+import { type DeviceCaps } from '../../src/core/device.ts'
+import { ABI_PROFILES, ABIS, type Abi } from '../../src/core/profiles.ts'
 import { Effects, World } from '../../src/core/world.ts'
 
 // docs/model.md 4: the seven validation rules in order, then the ENOTTY dispatch table.
@@ -16,7 +17,7 @@ interface Req { argsz?: number, flags: number, index: number, start: number, cou
 function setup (abi: Abi, caps: Partial<DeviceCaps> = {}) {
   const world = new World(4096)
   const dev = world.addDevice('d', 'd', '2024-01-01T00:00:00.000Z', abi,
-    { ...CAPS, msixDynamic: abi === 'linux-6.12', ...caps }, new Effects())
+    { ...CAPS, msixDynamic: ABI_PROFILES[abi].dynamicMsix, ...caps }, new Effects())
   /** SET_IRQS; argsz defaults to the header plus the data as the flags' type sizes it. */
   const set = (r: Req): { ret: number } | { errno: string, reason: string } => {
     const data = r.data ?? []

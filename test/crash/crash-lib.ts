@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
-import { createDevice, hasDynamicMsix, type Abi, type Device } from '../../src/core/device.ts'
+import { createDevice, hasDynamicMsix, type Device } from '../../src/core/device.ts'
+import { ABI_PROFILES, ABIS, type Abi } from '../../src/core/profiles.ts'
 import { Effects } from '../../src/core/effects.ts'
 import { VfioError } from '../../src/core/errno.ts'
 import { World } from '../../src/core/world.ts'
@@ -327,13 +328,13 @@ class Client {
       case 'writeEventfd': return { kind, fd: r.pick(fds), value: r.int(0, 5) }
       case 'readEventfd': return { kind, fd: r.pick(fds) }
       case 'createDevice': {
-        const abi = r.bool() ? 'linux-6.12' : 'linux-6.1'
+        const abi = r.pick(ABIS)
         const body: any = { name: `${this.prefix}d${this.nDevices++}`, abi, pcie: r.bool(), reset: r.bool(), intx: r.bool(0.7) }
         if (r.bool(0.7)) body.msi = { vectors: r.pick([1, 2, 4, 8]) }
         if (r.bool(0.8)) {
           body.msix = { tableSize: r.int(1, 16) }
-          if (abi === 'linux-6.12' && r.bool(0.3)) body.msix.dynamic = r.bool()
-          if (abi === 'linux-6.1' && r.bool(0.3)) body.msix.dynamic = false
+          if (ABI_PROFILES[abi].dynamicMsix && r.bool(0.3)) body.msix.dynamic = r.bool()
+          if (!ABI_PROFILES[abi].dynamicMsix && r.bool(0.3)) body.msix.dynamic = false
         }
         return { kind, name: body.name, body }
       }
@@ -443,7 +444,7 @@ class Client {
         const id = answer?.body?.id ?? `pending-${op.name}`
         const caps = {
           pcie: b.pcie, reset: b.reset, intx: b.intx, msiVectors: b.msi?.vectors ?? 0, msixTableSize: b.msix?.tableSize ?? 0,
-          msixDynamic: b.abi === 'linux-6.12' && (b.msix?.dynamic ?? true)
+          msixDynamic: ABI_PROFILES[b.abi as Abi].dynamicMsix && (b.msix?.dynamic ?? true)
         }
         const out = shadowApply((fx) => w.addDevice(id, op.name, '', b.abi, caps, fx))
         return { ok: out.ok, version: out.value?.version }

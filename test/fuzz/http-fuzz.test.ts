@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import t from 'tap'
 import type { App } from '../../src/app.ts'
+import { ABIS } from '../../src/core/profiles.ts'
 import { build } from '../helper.ts'
 import { buildFixture, snapshot, type Json } from '../http/bad-input-lib.ts'
 import { FUZZ_SEED, resolveStep, runs, setIrqsStepArb, type SetIrqsStep } from './model-lib.ts'
@@ -60,7 +61,7 @@ const rawSetIrqs = partialRecord({
 })
 const deviceCreate = partialRecord({
   name: or(fc.string({ minLength: 0, maxLength: 130 })),
-  abi: or(fc.constantFrom('linux-6.12', 'linux-6.1', 'linux-6.5', '')),
+  abi: or(fc.constantFrom(...ABIS, 'linux-6.5', '')),
   pcie: or(fc.boolean()), reset: or(fc.boolean()), intx: or(fc.boolean()),
   msi: or(partialRecord({ vectors: or(fc.constantFrom(0, 1, 2, 3, 4, 8, 16, 32, 64)) })),
   msix: or(partialRecord({ tableSize: or(fc.constantFrom(0, 1, 2, 8, 64, 2048, 2049)), dynamic: or(fc.boolean()) }))

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import t from 'tap'
-import { snapshotDevice, unchangedSince, type Device, type DeviceSnapshot } from '../../src/core/device.ts'
+import { hasDynamicMsix, snapshotDevice, unchangedSince, type Device, type DeviceSnapshot } from '../../src/core/device.ts'
 import { Effects } from '../../src/core/effects.ts'
 import { VfioError } from '../../src/core/errno.ts'
 import { driveIntx, fireErrReq, fireVector, FireTally } from '../../src/core/interrupts.ts'
@@ -93,7 +93,7 @@ function deviceProblems (dev: Device, world: World): string[] {
   out.push(...tableProblems(`${tag} msi`, dev.msi, dev.irqType === 'msi', world))
   out.push(...tableProblems(`${tag} msix`, dev.msix, dev.irqType === 'msix', world))
   // Static MSI-X (linux-6.1 or not dynamic) and MSI hold exactly [0, nvec).
-  for (const [name, table, fixed] of [['msi', dev.msi, true], ['msix', dev.msix, !(dev.abi === 'linux-6.12' && dev.caps.msixDynamic)]] as const) {
+  for (const [name, table, fixed] of [['msi', dev.msi, true], ['msix', dev.msix, !hasDynamicMsix(dev)]] as const) {
     if (fixed && table.allocatedCount !== table.enabledNvec) out.push(`${tag} ${name}: cannot grow, yet holds ${table.allocatedCount} with nvec ${table.enabledNvec}`)
   }
   if (dev.irqType === 'intx' && !dev.caps.intx) out.push(`${tag}: INTx enabled without a pin`)

@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import { U32_MAX, VFIO_PCI_MSIX_IRQ_INDEX } from '../../src/core/constants.ts'
-import { irqCount, type Abi, type Device, type DeviceCaps } from '../../src/core/device.ts'
+import { irqCount, type Device, type DeviceCaps } from '../../src/core/device.ts'
+import { ABI_PROFILES, ABIS, type Abi } from '../../src/core/profiles.ts'
 import type { IrqSetRequest } from '../../src/core/set-irqs/request.ts'
 import { NO_TRIGGER } from '../../src/core/vectors.ts'
 
@@ -16,7 +17,7 @@ export const RUNS_SCALE = Number(process.env.FUZZ_RUNS_SCALE ?? 1)
 export const runs = (n: number): number => Math.max(1, Math.round(n * RUNS_SCALE))
 
 export const deviceCapsArb = fc.record({
-  abi: fc.constantFrom<Abi>('linux-6.12', 'linux-6.1'),
+  abi: fc.constantFrom<Abi>(...ABIS),
   pcie: fc.boolean(),
   reset: fc.boolean(),
   intx: fc.boolean(),
@@ -25,7 +26,7 @@ export const deviceCapsArb = fc.record({
   msixDynamic: fc.boolean(),
   msiPerVectorMask: fc.boolean(),
   msixMaskable: fc.boolean()
-}).map(({ abi, ...c }) => ({ abi, caps: { ...c, msixDynamic: abi === 'linux-6.12' && c.msixDynamic } as DeviceCaps }))
+}).map(({ abi, ...c }) => ({ abi, caps: { ...c, msixDynamic: ABI_PROFILES[abi].dynamicMsix && c.msixDynamic } as DeviceCaps }))
 export type DeviceSpec = { abi: Abi, caps: DeviceCaps }
 
 /** A number, or a boundary relative to the state when the step runs. */

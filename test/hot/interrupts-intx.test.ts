@@ -1,11 +1,10 @@
 // docs/model.md 7 for INTx (a level, automasked) and for ERR/REQ, through app.inject.
 import t from 'tap'
 import type { App } from '../../src/app.ts'
+import { ABI_PROFILES, ABIS, type Abi } from '../../src/core/profiles.ts'
 import { build } from '../helper.ts'
 import { countersOf, createDevice, createEventfd, disable, fireOk, irq, peekEventfd, readEventfd, setIrqs, triggerFds, vectors, zeroCounters } from './lib.ts'
 
-const ABIS = ['linux-6.12', 'linux-6.1'] as const
-type Abi = (typeof ABIS)[number]
 
 const unmaskNone = { action: 'unmask', start: 0, count: 1, data: { type: 'none' } }
 const maskNone = { action: 'mask', start: 0, count: 1, data: { type: 'none' } }
@@ -85,7 +84,7 @@ for (const abi of ABIS) {
     t.equal(await readEventfd(app, e), 1)
     const w = await app.inject({ method: 'POST', url: `/v1/eventfds/${u}/write`, payload: { value: 1 } })
     t.equal(w.statusCode, 200)
-    t.equal(await peekEventfd(app, u), 0, 'the unmask eventfd consumed the write')
+    t.equal(await peekEventfd(app, u), ABI_PROFILES[abi].unmaskEventfdConsumesValue ? 0 : 1, 'the unmask eventfd consumed the write (5.10: kept it)')
     t.same(await state(app, id), { masked: true, line: true })
     t.equal(await readEventfd(app, e), 1, 'redelivered')
     await fireOk(app, id, deassert)

@@ -1,17 +1,18 @@
 // docs/model.md 7 (device-originated interrupts), rule by rule, through app.inject.
 import t from 'tap'
 import type { App } from '../../src/app.ts'
+import { ABI_PROFILES, ABIS, type Abi } from '../../src/core/profiles.ts'
 import { build } from '../helper.ts'
 import {
   countersOf, createDevice, createEventfd, disable, fire, fireOk, irq, peekEventfd, readEventfd, setIrqs, triggerFds,
   vectors, zeroCounters
 } from './lib.ts'
 
-const ABIS = ['linux-6.12', 'linux-6.1'] as const
-type Abi = (typeof ABIS)[number]
+const STATIC = ABIS.filter((a) => !ABI_PROFILES[a].dynamicMsix)
+const DYNAMIC = ABIS.filter((a) => ABI_PROFILES[a].dynamicMsix)
 
 const device = async (app: App, abi: Abi, extra: Record<string, unknown> = {}) =>
-  await createDevice(app, { abi, intx: true, pcie: true, msi: { vectors: 8 }, msix: { tableSize: 16, dynamic: abi === 'linux-6.12' }, ...extra })
+  await createDevice(app, { abi, intx: true, pcie: true, msi: { vectors: 8 }, msix: { tableSize: 16, dynamic: ABI_PROFILES[abi].dynamicMsix }, ...extra })
 
 for (const abi of ABIS) {
   for (const index of ['msix', 'msi']) {

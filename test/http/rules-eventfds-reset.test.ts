@@ -1,10 +1,10 @@
 import t from 'tap'
 import type { App } from '../../src/app.ts'
+import { ABIS } from '../../src/core/profiles.ts'
 import { build, createDevice } from '../helper.ts'
 
 // docs/model.md 8 (eventfds) and 9 (reset and close), end to end.
 
-const ABIS = ['linux-6.12', 'linux-6.1'] as const
 
 async function eventfd (app: App, semaphore = false): Promise<number> {
   return (await app.inject({ method: 'POST', url: '/v1/eventfds', payload: { semaphore } })).json().fd

@@ -1,19 +1,18 @@
 import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { App } from '../../src/app.ts'
+import { TEMPLATE_NAMES, TEMPLATES } from '../../src/core/templates.ts'
 
 // Replays a kernel recording (test/fixtures/kernel-recordings, format in its README) through the
 // raw ioctl endpoints and reports, step by step, what virq answered next to what Linux did.
 
 export const RECORDINGS = join(import.meta.dirname, '..', 'fixtures', 'kernel-recordings')
 
-/** The devices the recordings opened, as virq capability descriptions. */
-export const DEVICES: Record<string, object> = {
-  '1af4:1041': { name: 'virtio-net', intx: true, msix: { tableSize: 64 }, pcie: true, reset: true },
-  '8086:10d3': { name: 'e1000e', intx: true, msi: { vectors: 1 }, msix: { tableSize: 5 }, pcie: true, reset: true },
-  '1033:0194': { name: 'xhci', intx: true, msi: { vectors: 16 }, msix: { tableSize: 16 }, pcie: true, reset: true },
-  '1234:11e8': { name: 'edu', intx: true, msi: { vectors: 1 }, pcie: false, reset: false }
-}
+/** The devices the recordings opened, by PCI vendor:device: virq's templates of them. */
+export const DEVICES: Record<string, object> = Object.fromEntries(TEMPLATE_NAMES.map((name) => {
+  const { vendor, device } = TEMPLATES[name].pci
+  return [`${vendor.toString(16).padStart(4, '0')}:${device.toString(16).padStart(4, '0')}`, { name, template: name }]
+}))
 
 export interface Step {
   n: number

@@ -1,6 +1,9 @@
 import { Command, Option } from 'commander'
 import type { Static } from '@sinclair/typebox'
 import type { Device as DeviceSchema } from '../../http/schemas.ts'
+import { DEFAULT_DRIVER, DRIVER_NAMES } from '../../core/drivers/index.ts'
+import { ABIS, DEFAULT_ABI } from '../../core/profiles.ts'
+import { TEMPLATE_NAMES } from '../../core/templates.ts'
 import { seg } from '../client.ts'
 import { ctx, examples, listAction, ifMatch, int, show } from '../common.ts'
 import { list, record, table } from '../format.ts'
@@ -22,6 +25,8 @@ export function deviceRecord (d: Device): string {
     ['id', d.id],
     ['name', d.name],
     ['abi', d.abi],
+    ['driver', d.driver],
+    ['template', d.template ?? '-'],
     ['capabilities', caps(d)],
     ['irq type', d.irqType],
     ['flags', `${list(d.info.flags)} (0x${d.info.flagsValue.toString(16)})`],
@@ -38,7 +43,7 @@ export function deviceTable (items: Device[]): string {
     items.map((d) => [d.id, d.name, d.abi, d.irqType, caps(d), d.version]))
 }
 
-interface CreateOpts { name?: string, abi?: string, pcie?: boolean, reset?: boolean, intx?: boolean, msi?: number, msix?: number, dynamic?: boolean }
+interface CreateOpts { name?: string, abi?: string, driver?: string, template?: string, pcie?: boolean, reset?: boolean, intx?: boolean, msi?: number, msix?: number, dynamic?: boolean }
 
 export function devicesCommand (): Command {
   const devices = new Command('devices').description('create, list, inspect, reset and delete emulated vfio-pci devices')
@@ -47,7 +52,9 @@ export function devicesCommand (): Command {
   examples(devices.command('create')
     .description('create a device (POST /v1/devices); prints it, with its id')
     .option('--name <name>', 'device name (default: its id)')
-    .addOption(new Option('--abi <abi>', 'kernel behaviour to emulate: linux-6.12 (dynamic MSI-X) or linux-6.1 (NORESIZE)').choices(['linux-6.12', 'linux-6.1']))
+    .addOption(new Option('--abi <abi>', `kernel behaviour to emulate (default ${DEFAULT_ABI})`).choices(ABIS))
+    .addOption(new Option('--driver <driver>', `whose answers the device gives (default ${DEFAULT_DRIVER})`).choices(DRIVER_NAMES))
+    .addOption(new Option('--template <template>', 'fill the capabilities of a known device (GET /v1/templates)').choices(TEMPLATE_NAMES))
     .option('--pcie', 'PCI Express: adds the ERR index')
     .option('--reset', 'supports VFIO_DEVICE_RESET')
     .option('--intx', 'has an INTx pin')
@@ -61,6 +68,8 @@ export function devicesCommand (): Command {
       const body = {
         ...(opts.name !== undefined ? { name: opts.name } : {}),
         ...(opts.abi !== undefined ? { abi: opts.abi } : {}),
+        ...(opts.driver !== undefined ? { driver: opts.driver } : {}),
+        ...(opts.template !== undefined ? { template: opts.template } : {}),
         ...(opts.pcie === true ? { pcie: true } : {}),
         ...(opts.reset === true ? { reset: true } : {}),
         ...(opts.intx === true ? { intx: true } : {}),
@@ -72,6 +81,8 @@ export function devicesCommand (): Command {
     }),
   'virq devices create --name nic0 --pcie --reset --intx --msix 64',
   'virq devices create --abi linux-6.1 --msi 8 --msix 16',
+  'virq devices create --abi tglx-2021 --template virtio-net',
+  'virq devices create --abi linux-6.1 --template mtty',
   'ID=$(virq --json devices create --intx | jq -r .id)')
 
   examples(devices.command('list')

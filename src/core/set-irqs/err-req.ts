@@ -35,8 +35,8 @@ export function triggerErrReq (c: HandlerContext): number {
   } else if (fd >= 0) {
     const efd = world.eventfds.lookup(fd, dev.owner) // EBADF keeps the old trigger
     if (current !== efd.fd) set(efd.fd)
-  } else if (dev.abi === 'linux-6.12') {
+  } else if (!dev.profile.errReqBelowMinusOneIgnored) {
     fail('EINVAL', 'negative-fd', `fd ${fd} is neither an eventfd nor -1`)
-  } // linux-6.1 ignores fds below -1
+  } // before 6.5, fds below -1 are ignored
   return 0
 }

@@ -38,18 +38,18 @@ export function triggerMsi (c: HandlerContext): number {
   return loopback(c)
 }
 
-/** linux-6.1 checks a block against the vectors allocated at enable time, before anything changes. */
+/** Before 6.5 a block is checked against the vectors allocated at enable time, before anything changes. */
 function checkStaticRange (c: HandlerContext): void {
   const nvec = vectorTable(c.dev, c.index).enabledNvec
   if (c.start >= nvec || c.start + c.count > nvec) {
     fail('EINVAL', 'beyond-enabled-vectors',
-      `[${c.start}, ${c.start + c.count}) reaches past the ${nvec} vectors enabled; under linux-6.1 MSI-X cannot grow without disable and re-enable`)
+      `[${c.start}, ${c.start + c.count}) reaches past the ${nvec} vectors enabled; under ${c.dev.abi} MSI-X cannot grow without disable and re-enable`)
   }
 }
 
 /** vfio_msi_set_block(): each vector in order; on the first error, de-assign what came before. */
 function assignBlock (c: HandlerContext): number {
-  if (c.dev.abi === 'linux-6.1') checkStaticRange(c)
+  if (c.dev.profile.staticRangeCheck) checkStaticRange(c)
   const end = c.start + c.count
   let v = c.start
   try {
@@ -87,7 +87,7 @@ function setVectorTrigger (c: HandlerContext, v: number, fd: number): void {
 
 /** NONE/BOOL with the index enabled: signal the vectors in range that have a trigger. */
 function loopback (c: HandlerContext): number {
-  if (c.dev.abi === 'linux-6.1') checkStaticRange(c)
+  if (c.dev.profile.staticRangeCheck) checkStaticRange(c)
   const table = vectorTable(c.dev, c.index)
   const end = c.start + c.count
   for (let v = c.start; v < end; v++) {

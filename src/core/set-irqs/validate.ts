@@ -8,9 +8,10 @@ import type { DataType, IrqSetRequest } from './request.ts'
 
 /**
  * vfio_set_irqs_validate_and_prepare(): docs/model.md 4, in the kernel's order, before any
- * state is read. Every failure is EINVAL; the reason says which rule fired.
+ * state is read. Every failure is EINVAL; the reason says which rule fired. `numIrqs` is the
+ * `num_irqs` the driver passes (vfio-pci: vfio_pci_get_irq_count; mdev drivers their own).
  */
-export function validateSetIrqs (dev: Device, req: IrqSetRequest): DataType {
+export function validateSetIrqs (dev: Device, req: IrqSetRequest, numIrqs: (index: number) => number = (index) => irqCount(dev, index)): DataType {
   const { argsz, flags, index, start, count } = req
   if (argsz < SIZEOF_VFIO_IRQ_SET_HDR) {
     fail('EINVAL', 'argsz-too-small', `argsz ${argsz} is below ${SIZEOF_VFIO_IRQ_SET_HDR}, the header of struct vfio_irq_set`)
@@ -20,7 +21,7 @@ export function validateSetIrqs (dev: Device, req: IrqSetRequest): DataType {
   if (((flags >>> 0) & ~(VFIO_IRQ_SET_DATA_TYPE_MASK | VFIO_IRQ_SET_ACTION_TYPE_MASK)) !== 0) {
     fail('EINVAL', 'unknown-flags', `flags 0x${flags.toString(16)} has bits outside 0x3f`)
   }
-  const max = irqCount(dev, index)
+  const max = numIrqs(index)
   if (start >= max || start + count > max) {
     fail('EINVAL', 'range-out-of-bounds', `[${start}, ${start + count}) is not inside the ${max} interrupts of index ${index}`)
   }

@@ -1,14 +1,17 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { randomUUID } from 'node:crypto'
 import { Type } from '@sinclair/typebox'
-import { DEFAULT_ABI, type DeviceCaps } from '../../core/device.ts'
+import { DEFAULT_ABI } from '../../core/profiles.ts'
+import { resolveDevice, TEMPLATES, TEMPLATE_NAMES } from '../../core/templates.ts'
 import { deviceForUpdate, findDevice, sendEtag } from '../device-context.ts'
 import { presentDevice } from '../present.ts'
 import { decodeCursor, encodeCursor } from '../pagination.ts'
 import { HttpProblem } from '../problem.ts'
-import { Device, DeviceCreate, IdParams, Page, PageQuery } from '../schemas.ts'
+import { Device, DeviceCreate, IdParams, Page, PageQuery, TemplateList } from '../schemas.ts'
 import { emptyBodyIsEmptyObject, problemResponses } from '../responses.ts'
 import { checkLimit } from '../tenancy.ts'
+
+const hex4 = (n: number): string => n.toString(16).padStart(4, '0')
 
 const devices: FastifyPluginAsyncTypebox = async (app) => {
   const { engine } = app
@@ -25,26 +28,41 @@ const devices: FastifyPluginAsyncTypebox = async (app) => {
   }, async (req, reply) => {
     const body = req.body
     const abi = body.abi ?? DEFAULT_ABI
-    if (abi === 'linux-6.1' && body.msix?.dynamic === true) {
-      throw new HttpProblem(400, 'dynamic-msix-needs-linux-6.5', 'linux-6.1 has no dynamic MSI-X; omit msix.dynamic or set it to false')
-    }
-    const caps: DeviceCaps = {
-      pcie: body.pcie ?? false,
-      reset: body.reset ?? false,
-      intx: body.intx ?? false,
-      msiVectors: body.msi?.vectors ?? 0,
-      msixTableSize: body.msix?.tableSize ?? 0,
-      msixDynamic: abi === 'linux-6.12' && (body.msix?.dynamic ?? true),
-      msiPerVectorMask: body.msi?.perVectorMask ?? false,
-      msixMaskable: body.msix?.maskable ?? false
-    }
+    const spec = resolveDevice({ ...body, abi })
+    if (!spec.ok) throw new HttpProblem(400, spec.reason, spec.detail)
     checkLimit(req, 'devices')
     const id = randomUUID()
-    const dev = await engine.apply((world, fx) => world.addDevice(id, body.name ?? id, new Date().toISOString(), abi, caps, fx, req.tenant))
+    const origin = { driver: spec.driver, template: spec.template }
+    const dev = await engine.apply((world, fx) => world.addDevice(id, body.name ?? id, new Date().toISOString(), abi, spec.caps, fx, req.tenant, origin))
     sendEtag(reply, dev)
     reply.header('location', `/v1/devices/${dev.id}`)
     return reply.code(201).send(presentDevice(dev))
   })
+
+  app.get('/v1/templates', {
+    schema: {
+      operationId: 'listTemplates',
+      summary: 'The known devices that `template` on create fills capabilities from',
+      tags: ['devices'],
+      response: { 200: TemplateList, ...problemResponses() }
+    }
+  }, async () => ({
+    items: TEMPLATE_NAMES.map((name) => {
+      const t = TEMPLATES[name]
+      return {
+        name,
+        summary: t.summary,
+        pci: { vendor: t.pci.vendor, device: t.pci.device, id: `${hex4(t.pci.vendor)}:${hex4(t.pci.device)}` },
+        driver: t.driver,
+        pcie: t.caps.pcie,
+        reset: t.caps.reset,
+        intx: t.caps.intx,
+        ...(t.caps.msiVectors > 0 ? { msi: { vectors: t.caps.msiVectors } } : {}),
+        ...(t.caps.msixTableSize > 0 ? { msix: { tableSize: t.caps.msixTableSize } } : {}),
+        overridable: [...t.overridable]
+      }
+    })
+  }))
 
   app.get('/v1/devices', {
     schema: {

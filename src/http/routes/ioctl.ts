@@ -44,7 +44,15 @@ const ioctl: FastifyPluginAsyncTypebox = async (app) => {
         ...problemResponses(400, 404)
       }
     }
-  }, async (req) => getDeviceInfo(findDevice(req, req.params.id), req.body.argsz ?? SIZEOF_VFIO_DEVICE_INFO))
+  }, async (req, reply) => {
+    // A read for vfio-pci; mtty remembers its answer (GET_IRQ_INFO depends on it), so it is
+    // applied like any change and durable before the answer.
+    const dev = findDevice(req, req.params.id)
+    const argsz = req.body.argsz ?? SIZEOF_VFIO_DEVICE_INFO
+    const info = await engine.apply((_world, fx) => getDeviceInfo(dev, argsz, fx))
+    sendEtag(reply, dev)
+    return info
+  })
 
   app.post('/v1/devices/:id/ioctl/get-irq-info', {
     schema: {
