@@ -15,6 +15,7 @@ import service from './http/routes/service.ts'
 import metrics from './http/metrics.ts'
 import admin from './http/routes/admin.ts'
 import tenancy from './http/tenancy.ts'
+import { DEFAULT_LIMITS } from './config.ts'
 import openapi from './http/openapi.ts'
 import { DeviceSchema, EventfdSchema, IrqIndexSchema, Problem } from './http/schemas.ts'
 import { openDb, type SyncMode } from './store/db.ts'
@@ -41,6 +42,10 @@ export interface AppOptions {
   adminToken?: string
   /** Open SSE/WebSocket streams per tenant. */
   maxStreams?: number
+  /** What the instance holds at most, every tenant together (defaults: DEFAULT_LIMITS). */
+  maxDevices?: number
+  maxEventfds?: number
+  maxTableEntries?: number
   /** Event-loop delay past which requests get 503 + Retry-After, and how often it is sampled. */
   maxEventLoopDelayMs?: number
   pressureSampleMs?: number
@@ -120,7 +125,15 @@ export async function buildApp (opts: AppOptions) {
     }
   })
 
-  await app.register(tenancy, { adminToken: opts.adminToken, maxStreams: opts.maxStreams })
+  await app.register(tenancy, {
+    adminToken: opts.adminToken,
+    maxStreams: opts.maxStreams,
+    instanceLimits: {
+      devices: opts.maxDevices ?? DEFAULT_LIMITS.devices,
+      eventfds: opts.maxEventfds ?? DEFAULT_LIMITS.eventfds,
+      tableEntries: opts.maxTableEntries ?? DEFAULT_LIMITS.tableEntries
+    }
+  })
   await app.register(openapi)
   await app.register(metrics)
   await app.register(service)

@@ -1,5 +1,6 @@
 import { Effects } from './core/effects.ts'
 import { VfioError } from './core/errno.ts'
+import { OwnerFdMap } from './core/eventfds.ts'
 import type { World } from './core/world.ts'
 import type { Db } from './store/db.ts'
 import { ReaderRegistry } from './hot/readers.ts'
@@ -17,8 +18,8 @@ export class Engine {
   /** Set when shutdown begins: waiters stop waiting, readiness goes false. */
   closing = false
   private readonly hostVectors: number
-  /** Readers waiting for an eventfd to become readable (long-poll). */
-  private readonly waiters = new Map<number, Set<() => void>>()
+  /** Readers waiting for an eventfd (owner, number) to become readable (long-poll). */
+  private readonly waiters = new OwnerFdMap<Set<() => void>>()
   /** Stream consumers (SSE, WebSocket) reading eventfds. */
   readonly readers = new ReaderRegistry()
   /** Open streams, ended when the service closes (they would hold app.close() open). */
@@ -86,8 +87,8 @@ export class Engine {
     const world = this.repo.load(this.hostVectors)
     for (const [owner, quota] of this.quotas) world.pool.setQuota(owner, quota)
     world.eventfds.onReadable = (efd) => {
-      this.wake(efd.fd)
-      this.readers.notify(efd.fd)
+      this.wake(efd.owner, efd.fd)
+      this.readers.notify(efd.owner, efd.fd)
     }
     return world
   }
@@ -117,9 +118,9 @@ export class Engine {
     }
     for (const dev of fx.devices) dev.version++
     // Readers of a deleted eventfd (streams, long-polls) learn it on their next look: now.
-    for (const fd of fx.deletedEventfds) {
-      this.readers.notify(fd)
-      this.wake(fd)
+    for (const efd of fx.deletedEventfds) {
+      this.readers.notify(efd.owner, efd.fd)
+      this.wake(efd.owner, efd.fd)
     }
     this.batch.merge(fx)
     // Nothing changed and nothing pending: there is nothing to wait for.
@@ -163,12 +164,12 @@ export class Engine {
     for (const w of waiters) w.reject(err)
   }
 
-  /** Resolves when the eventfd may be readable, or after `ms`; returns a cancel function too. */
-  waitReadable (fd: number, ms: number): { promise: Promise<void>, cancel: () => void } {
-    let set = this.waiters.get(fd)
+  /** Resolves when the owner's eventfd may be readable, or after `ms`; returns a cancel function too. */
+  waitReadable (owner: string, fd: number, ms: number): { promise: Promise<void>, cancel: () => void } {
+    let set = this.waiters.get(owner, fd)
     if (set === undefined) {
       set = new Set()
-      this.waiters.set(fd, set)
+      this.waiters.set(owner, fd, set)
     }
     const waiters = set
     let done!: () => void
@@ -176,7 +177,7 @@ export class Engine {
     const finish = (): void => {
       clearTimeout(timer)
       waiters.delete(finish)
-      if (waiters.size === 0 && this.waiters.get(fd) === waiters) this.waiters.delete(fd)
+      if (waiters.size === 0 && this.waiters.get(owner, fd) === waiters) this.waiters.delete(owner, fd)
       done()
     }
     const timer = setTimeout(finish, ms)
@@ -184,8 +185,8 @@ export class Engine {
     return { promise, cancel: finish }
   }
 
-  private wake (fd: number): void {
-    const set = this.waiters.get(fd)
+  private wake (owner: string, fd: number): void {
+    const set = this.waiters.get(owner, fd)
     if (set === undefined) return
     for (const finish of [...set]) finish()
   }

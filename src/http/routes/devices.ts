@@ -8,7 +8,7 @@ import { decodeCursor, encodeCursor } from '../pagination.ts'
 import { HttpProblem } from '../problem.ts'
 import { Device, DeviceCreate, IdParams, Page, PageQuery } from '../schemas.ts'
 import { emptyBodyIsEmptyObject, problemResponses } from '../responses.ts'
-import { checkLimit } from '../tenancy.ts'
+import { checkDeviceLimits } from '../tenancy.ts'
 
 const devices: FastifyPluginAsyncTypebox = async (app) => {
   const { engine } = app
@@ -19,7 +19,7 @@ const devices: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Create an emulated VFIO PCI device',
       tags: ['devices'],
       body: DeviceCreate,
-      response: { 201: Device, ...problemResponses(400) }
+      response: { 201: Device, ...problemResponses(400, 429) }
     },
     preValidation: emptyBodyIsEmptyObject
   }, async (req, reply) => {
@@ -36,7 +36,7 @@ const devices: FastifyPluginAsyncTypebox = async (app) => {
       msixTableSize: body.msix?.tableSize ?? 0,
       msixDynamic: abi === 'linux-6.12' && (body.msix?.dynamic ?? true)
     }
-    checkLimit(req, 'devices')
+    checkDeviceLimits(req, caps)
     const id = randomUUID()
     const dev = await engine.apply((world, fx) => world.addDevice(id, body.name ?? id, new Date().toISOString(), abi, caps, fx, req.tenant))
     sendEtag(reply, dev)
