@@ -62,7 +62,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The host: vector pool capacity and use, device and eventfd counts */
+        /**
+         * The caller's share of the host: vector pool, devices, table entries and eventfds it holds, and its limits
+         * @description A tenant sees its own use, as a process sees its own file descriptors: `hostVectors.capacity` is what it may hold (its quota, or the pool), `free` what it can take now. With authentication off the single tenant holds everything; with it on, the admin sees the whole host at `GET /v1/admin/host`.
+         */
         get: operations["getHost"];
         put?: never;
         post?: never;
@@ -430,6 +433,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/host": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The whole host: every tenant together, and what each holds */
+        get: operations["getAdminHost"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/tokens/{id}": {
         parameters: {
             query?: never;
@@ -668,8 +688,18 @@ export interface operations {
                             free: number;
                         };
                         devices: number;
+                        /** @description MSI + MSI-X table entries of these devices */
+                        tableEntries: number;
                         eventfds: number;
+                        /** @description The number the next eventfd gets (each tenant numbers its own, from 1) */
                         nextEventfd: number;
+                        /** @description The most the caller may hold: the smaller of its own limit and the instance's */
+                        limits: {
+                            devices: number;
+                            eventfds: number;
+                            /** @description MSI + MSI-X table entries of all devices together */
+                            tableEntries: number;
+                        };
                         abis: string[];
                     };
                 };
@@ -763,6 +793,15 @@ export interface operations {
             };
             /** @description Invalid request, or the model answered EINVAL, ENOTTY, EBADF, ERANGE or EFAULT */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A limit is reached: the tenant's own or the instance's (reason says which) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1589,6 +1628,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description A limit is reached: the tenant's own or the instance's (reason says which) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     getEventfd: {
@@ -1971,11 +2019,12 @@ export interface operations {
                 "application/json": {
                     tenant: string;
                     label?: string;
-                    /** @description Per-tenant limits; null or absent: none */
+                    /** @description Per-tenant limits (tableEntries: MSI + MSI-X table sizes of all its devices); null or absent: none of its own, only the instance's */
                     limits?: {
                         devices?: number | null;
                         eventfds?: number | null;
                         hostVectors?: number | null;
+                        tableEntries?: number | null;
                     };
                 };
             };
@@ -2005,6 +2054,76 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token is of the wrong kind for this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown device or eventfd */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAdminHost: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        hostVectors: {
+                            capacity: number;
+                            used: number;
+                            free: number;
+                        };
+                        devices: number;
+                        tableEntries: number;
+                        eventfds: number;
+                        /** @description The instance's limits */
+                        limits: {
+                            devices: number;
+                            eventfds: number;
+                            tableEntries: number;
+                        };
+                        tenants: {
+                            tenant: string;
+                            devices: number;
+                            tableEntries: number;
+                            eventfds: number;
+                            /** @description Host vectors it holds */
+                            hostVectors: number;
+                        }[];
+                    };
                 };
             };
             /** @description No valid bearer token */

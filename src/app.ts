@@ -16,6 +16,7 @@ import metrics from './http/metrics.ts'
 import admin from './http/routes/admin.ts'
 import backup from './http/routes/backup.ts'
 import tenancy from './http/tenancy.ts'
+import { DEFAULT_LIMITS } from './config.ts'
 import openapi from './http/openapi.ts'
 import { DeviceSchema, EventfdSchema, IrqIndexSchema, Problem } from './http/schemas.ts'
 import { openDb, type SyncMode } from './store/db.ts'
@@ -42,6 +43,10 @@ export interface AppOptions {
   adminToken?: string
   /** Open SSE/WebSocket streams per tenant. */
   maxStreams?: number
+  /** What the instance holds at most, every tenant together (defaults: DEFAULT_LIMITS). */
+  maxDevices?: number
+  maxEventfds?: number
+  maxTableEntries?: number
   /** Event-loop delay past which requests get 503 + Retry-After, and how often it is sampled. */
   maxEventLoopDelayMs?: number
   pressureSampleMs?: number
@@ -128,7 +133,15 @@ export async function buildApp (opts: AppOptions) {
     }
   })
 
-  await app.register(tenancy, { adminToken: opts.adminToken, maxStreams: opts.maxStreams })
+  await app.register(tenancy, {
+    adminToken: opts.adminToken,
+    maxStreams: opts.maxStreams,
+    instanceLimits: {
+      devices: opts.maxDevices ?? DEFAULT_LIMITS.devices,
+      eventfds: opts.maxEventfds ?? DEFAULT_LIMITS.eventfds,
+      tableEntries: opts.maxTableEntries ?? DEFAULT_LIMITS.tableEntries
+    }
+  })
   await app.register(openapi)
   await app.register(metrics)
   await app.register(service)

@@ -10,7 +10,24 @@ export interface Config {
   sync: SyncMode
   flushMs: number
   adminToken: string | undefined
+  maxDevices: number
+  maxEventfds: number
+  maxTableEntries: number
 }
+
+/**
+ * What one instance holds at most, every tenant together (a tenant given no limit of its own
+ * by the admin, and the single tenant when authentication is off, is bounded by these):
+ * - 16,384 devices: 10,000 with room to spare.
+ * - 1,048,576 MSI/MSI-X table entries (vectors, counted by table size whether enabled or not):
+ *   16,384 devices x 64 vectors. Per-vector state (trigger, allocation, counters) costs about
+ *   57 bytes an entry, so this bounds it to about 60 MB; a device also costs about 12 KB of its
+ *   own (measured with 64 vectors), about 200 MB at the device cap.
+ * - 131,072 eventfds: every host vector of the default pool (4,096) plus an INTx trigger,
+ *   an unmask eventfd, ERR and REQ for each of 16,384 devices (69,632) can have its own,
+ *   with as many again unbound.
+ */
+export const DEFAULT_LIMITS = { devices: 16_384, eventfds: 131_072, tableEntries: 1_048_576 } as const
 
 /** name, flag, environment variable, default: flags win over the environment, which wins over defaults. */
 export const SETTINGS = [
@@ -21,7 +38,10 @@ export const SETTINGS = [
   { key: 'logLevel', flag: 'log-level', env: 'VIRQ_LOG_LEVEL', default: 'info', help: 'pino log level' },
   { key: 'flushMs', flag: 'flush-ms', env: 'VIRQ_FLUSH_MS', default: '1000', help: 'how often interrupt and eventfd counters are written to SQLite' },
   { key: 'adminToken', flag: 'admin-token', env: 'VIRQ_ADMIN_TOKEN', default: '', help: 'turns on bearer tokens and tenants; manages them at /v1/admin (required beyond loopback)' },
-  { key: 'sync', flag: 'sync', env: 'VIRQ_SYNC', default: 'full', help: 'SQLite synchronous: full (power-cut safe) or normal (crash safe)' }
+  { key: 'sync', flag: 'sync', env: 'VIRQ_SYNC', default: 'full', help: 'SQLite synchronous: full (power-cut safe) or normal (crash safe)' },
+  { key: 'maxDevices', flag: 'max-devices', env: 'VIRQ_MAX_DEVICES', default: String(DEFAULT_LIMITS.devices), help: 'devices the instance holds at most, all tenants together' },
+  { key: 'maxEventfds', flag: 'max-eventfds', env: 'VIRQ_MAX_EVENTFDS', default: String(DEFAULT_LIMITS.eventfds), help: 'eventfds the instance holds at most, all tenants together' },
+  { key: 'maxTableEntries', flag: 'max-table-entries', env: 'VIRQ_MAX_TABLE_ENTRIES', default: String(DEFAULT_LIMITS.tableEntries), help: 'MSI + MSI-X table entries (vectors) of all devices together at most' }
 ] as const
 
 export class ConfigError extends Error {}
@@ -56,7 +76,10 @@ export function readConfig (argv: string[], env: NodeJS.ProcessEnv): Config {
     logLevel: raw.logLevel,
     sync: raw.sync,
     flushMs: integer('--flush-ms', raw.flushMs, 1, 3_600_000),
-    adminToken: raw.adminToken === '' ? undefined : raw.adminToken
+    adminToken: raw.adminToken === '' ? undefined : raw.adminToken,
+    maxDevices: integer('--max-devices', raw.maxDevices, 0, 1 << 24),
+    maxEventfds: integer('--max-eventfds', raw.maxEventfds, 0, 1 << 24),
+    maxTableEntries: integer('--max-table-entries', raw.maxTableEntries, 0, 1 << 28)
   }
 }
 

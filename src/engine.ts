@@ -1,7 +1,7 @@
 import type { Device } from './core/device.ts'
 import { Effects } from './core/effects.ts'
 import { VfioError } from './core/errno.ts'
-import { EVENTFD_MAX_VALUE, type Eventfd } from './core/eventfds.ts'
+import { EVENTFD_MAX_VALUE, OwnerFdMap, type Eventfd } from './core/eventfds.ts'
 import type { World } from './core/world.ts'
 import type { Db } from './store/db.ts'
 import { storageFault, type StorageFault } from './store/faults.ts'
@@ -25,8 +25,8 @@ const intxCounters = (dev: Device): Float64Array => {
  * synchronously, so the difference across it is its own.
  */
 class UndoJournal {
-  /** Per eventfd number: what the batch's operations added to its counter (negative: took). */
-  readonly eventfdDelta = new Map<number, number>()
+  /** Per (owner, eventfd number): what the batch's operations added to its counter (negative: took). */
+  readonly eventfdDelta = new OwnerFdMap<number>()
   /** Per device id: its INTx mask and line before the batch first changed them. */
   readonly intxBefore = new Map<string, { masked: boolean, line: boolean }>()
   /** Per device id: what the batch's operations added to its INTx counters. */
@@ -45,7 +45,7 @@ class UndoJournal {
   /** After an operation (done or thrown): fold its own changes into the batch's. */
   endOp (): void {
     for (const [efd, before] of this.opEventfds) {
-      this.eventfdDelta.set(efd.fd, (this.eventfdDelta.get(efd.fd) ?? 0) + efd.value - before)
+      this.eventfdDelta.set(efd.owner, efd.fd, (this.eventfdDelta.get(efd.owner, efd.fd) ?? 0) + efd.value - before)
     }
     for (const [dev, before] of this.opDevices) {
       const after = intxCounters(dev)
@@ -76,8 +76,8 @@ export class Engine {
   /** Set when shutdown begins: waiters stop waiting, readiness goes false. */
   closing = false
   private readonly hostVectors: number
-  /** Readers waiting for an eventfd to become readable (long-poll). */
-  private readonly waiters = new Map<number, Set<() => void>>()
+  /** Readers waiting for an eventfd (owner, number) to become readable (long-poll). */
+  private readonly waiters = new OwnerFdMap<Set<() => void>>()
   /** Stream consumers (SSE, WebSocket) reading eventfds. */
   readonly readers = new ReaderRegistry()
   /** Open streams, ended when the service closes (they would hold app.close() open). */
@@ -221,8 +221,8 @@ export class Engine {
     const world = this.repo.load(this.hostVectors)
     for (const [owner, quota] of this.quotas) world.pool.setQuota(owner, quota)
     world.eventfds.onReadable = (efd) => {
-      this.wake(efd.fd)
-      this.readers.notify(efd.fd)
+      this.wake(efd.owner, efd.fd)
+      this.readers.notify(efd.owner, efd.fd)
     }
     return world
   }
@@ -257,14 +257,16 @@ export class Engine {
     const { eventfdDelta, intxBefore, intxDelta } = this.journal
     this.hot.clear()
     for (const efd of fresh.eventfds.values()) {
-      const was = old.eventfds.get(efd.fd)
+      const was = old.eventfds.get(efd.fd, efd.owner)
       if (was === undefined) continue // deleted by the batch: back as committed
-      const value = Math.min(EVENTFD_MAX_VALUE, Math.max(0, was.value - (eventfdDelta.get(efd.fd) ?? 0)))
+      const value = Math.min(EVENTFD_MAX_VALUE, Math.max(0, was.value - (eventfdDelta.get(efd.owner, efd.fd) ?? 0)))
       if (value === efd.value) continue
       efd.value = value
       this.hot.eventfd(efd)
     }
     fresh.eventfds.signals = old.eventfds.signals
+    // The running totals are the interrupt path's too (and keep deleted devices' counts).
+    fresh.totals.copyFrom(old.totals)
     for (const dev of fresh.devices.values()) {
       const was = old.devices.get(dev.id) ?? this.undoDeleted.get(dev.id)
       if (was === undefined) continue
@@ -277,11 +279,13 @@ export class Engine {
       const delta = intxDelta.get(dev.id)
       dev.counters.forEach((c, index) => {
         const from = was.counters[index]
-        const arrays = [[c.fired, from.fired], [c.delivered, from.delivered], [c.lost[0], from.lost[0]], [c.lost[1], from.lost[1]], [c.lost[2], from.lost[2]]] as const
+        // The INTx delta (index 0) covers the first five; MSI/MSI-X pending state is never in a batch's undo.
+        const arrays = [[c.fired, from.fired], [c.delivered, from.delivered], [c.lost[0], from.lost[0]], [c.lost[1], from.lost[1]], [c.lost[2], from.lost[2]],
+          [c.pended, from.pended], [c.coalesced, from.coalesced], [c.deliveredFromPending, from.deliveredFromPending], [c.pending, from.pending]] as const
         for (let v = 0; v < c.size && v < from.size; v++) {
           let moved = false
           arrays.forEach(([to, mem], k) => {
-            const value = mem[v] - (index === 0 && v === 0 && delta !== undefined ? delta[k] : 0)
+            const value = mem[v] - (index === 0 && v === 0 && delta !== undefined && k < delta.length ? delta[k] : 0)
             if (to[v] !== value) {
               to[v] = value
               moved = true
@@ -297,10 +301,13 @@ export class Engine {
     this.journal.clear()
     this.world = fresh
     // Readers and long-polls look again: an eventfd the batch created is gone, one it deleted is back.
-    for (const fd of new Set([...old.eventfds.values(), ...fresh.eventfds.values()].map((e) => e.fd))) {
-      if ((fresh.eventfds.get(fd)?.value ?? 1) !== 0) {
-        this.readers.notify(fd)
-        this.wake(fd)
+    const seen = new OwnerFdMap<true>()
+    for (const { owner, fd } of [...old.eventfds.values(), ...fresh.eventfds.values()]) {
+      if (seen.get(owner, fd) === true) continue
+      seen.set(owner, fd, true)
+      if ((fresh.eventfds.get(fd, owner)?.value ?? 1) !== 0) {
+        this.readers.notify(owner, fd)
+        this.wake(owner, fd)
       }
     }
   }
@@ -344,9 +351,9 @@ export class Engine {
     }
     for (const dev of fx.devices) dev.version++
     // Readers of a deleted eventfd (streams, long-polls) learn it on their next look: now.
-    for (const fd of fx.deletedEventfds) {
-      this.readers.notify(fd)
-      this.wake(fd)
+    for (const efd of fx.deletedEventfds) {
+      this.readers.notify(efd.owner, efd.fd)
+      this.wake(efd.owner, efd.fd)
     }
     this.batch.merge(fx)
     // Nothing changed and nothing pending: there is nothing to wait for.
@@ -398,12 +405,12 @@ export class Engine {
     for (const w of waiters) w.reject(err)
   }
 
-  /** Resolves when the eventfd may be readable, or after `ms`; returns a cancel function too. */
-  waitReadable (fd: number, ms: number): { promise: Promise<void>, cancel: () => void } {
-    let set = this.waiters.get(fd)
+  /** Resolves when the owner's eventfd may be readable, or after `ms`; returns a cancel function too. */
+  waitReadable (owner: string, fd: number, ms: number): { promise: Promise<void>, cancel: () => void } {
+    let set = this.waiters.get(owner, fd)
     if (set === undefined) {
       set = new Set()
-      this.waiters.set(fd, set)
+      this.waiters.set(owner, fd, set)
     }
     const waiters = set
     let done!: () => void
@@ -411,7 +418,7 @@ export class Engine {
     const finish = (): void => {
       clearTimeout(timer)
       waiters.delete(finish)
-      if (waiters.size === 0 && this.waiters.get(fd) === waiters) this.waiters.delete(fd)
+      if (waiters.size === 0 && this.waiters.get(owner, fd) === waiters) this.waiters.delete(owner, fd)
       done()
     }
     const timer = setTimeout(finish, ms)
@@ -419,8 +426,8 @@ export class Engine {
     return { promise, cancel: finish }
   }
 
-  private wake (fd: number): void {
-    const set = this.waiters.get(fd)
+  private wake (owner: string, fd: number): void {
+    const set = this.waiters.get(owner, fd)
     if (set === undefined) return
     for (const finish of [...set]) finish()
   }

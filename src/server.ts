@@ -20,6 +20,9 @@ async function main (): Promise<void> {
     sync: config.sync,
     flushMs: config.flushMs,
     adminToken: config.adminToken,
+    maxDevices: config.maxDevices,
+    maxEventfds: config.maxEventfds,
+    maxTableEntries: config.maxTableEntries,
     logger: { level: config.logLevel }
   })
 

@@ -14,7 +14,7 @@ export class Effects {
   /** Devices whose interrupt counters moved. */
   readonly counters = new Set<Device>()
   readonly deletedDevices = new Set<Device>()
-  readonly deletedEventfds = new Set<number>()
+  readonly deletedEventfds = new Set<Eventfd>()
 
   device (dev: Device): void {
     this.devices.add(dev)
@@ -48,7 +48,7 @@ export class Effects {
     for (const efd of other.eventfds) this.eventfds.add(efd)
     for (const dev of other.counters) this.counters.add(dev)
     for (const dev of other.deletedDevices) this.deletedDevices.add(dev)
-    for (const fd of other.deletedEventfds) this.deletedEventfds.add(fd)
+    for (const efd of other.deletedEventfds) this.deletedEventfds.add(efd)
   }
 
   clear (): void {

@@ -5,6 +5,7 @@ import { fail } from './errno.ts'
  * The kernel's counter is a u64; ours stops at 2^53 - 1 so that it stays an exact JS number.
  */
 export interface Eventfd {
+  /** Its number in its owner's table (each tenant numbers its own, as each process has its fd table). */
   readonly fd: number
   value: number
   readonly semaphore: boolean
@@ -19,10 +20,59 @@ export const EVENTFD_MAX_VALUE = Number.MAX_SAFE_INTEGER
 /** Called when an eventfd's counter goes from 0 to non-zero, so that waiting readers can run. */
 export type ReadableListener = (efd: Eventfd) => void
 
-export class EventfdTable {
-  private readonly byFd = new Map<number, Eventfd>()
+/**
+ * A map keyed by (owner, fd number): a number means something only in its owner's table.
+ * Two levels of Map rather than a composite key, so that a lookup allocates nothing.
+ */
+export class OwnerFdMap<T> {
+  private readonly byOwner = new Map<string, Map<number, T>>()
+
+  get (owner: string, fd: number): T | undefined {
+    return this.byOwner.get(owner)?.get(fd)
+  }
+
+  set (owner: string, fd: number, value: T): void {
+    let m = this.byOwner.get(owner)
+    if (m === undefined) {
+      m = new Map()
+      this.byOwner.set(owner, m)
+    }
+    m.set(fd, value)
+  }
+
+  delete (owner: string, fd: number): boolean {
+    const m = this.byOwner.get(owner)
+    if (m === undefined) return false
+    const deleted = m.delete(fd)
+    if (m.size === 0) this.byOwner.delete(owner)
+    return deleted
+  }
+
+  clear (): void {
+    this.byOwner.clear()
+  }
+
+  /** One owner's entries, in insertion order. */
+  of (owner: string): ReadonlyMap<number, T> | undefined {
+    return this.byOwner.get(owner)
+  }
+
+  * values (): IterableIterator<T> {
+    for (const m of this.byOwner.values()) yield * m.values()
+  }
+}
+
+/** One tenant's eventfd table: its numbers, in creation order, and the next number it gets. */
+interface FdTable {
+  readonly byFd: Map<number, Eventfd>
   /** Numbers are never reused, across restarts too: a stale number can reach no other eventfd. */
   nextFd: number
+}
+
+/** Every tenant's eventfd table. */
+export class EventfdTable {
+  private readonly tables = new Map<string, FdTable>()
+  private count = 0
   onReadable: ReadableListener | null = null
   /**
    * Told just before an operation changes a counter (signal, write, read), so that the store
@@ -32,47 +82,89 @@ export class EventfdTable {
   /** Signals ever added since start (metrics). */
   signals = 0
 
-  constructor (nextFd = 1) {
-    this.nextFd = nextFd
+  /** Open eventfds of every tenant. */
+  get size (): number {
+    return this.count
   }
 
-  get size (): number {
-    return this.byFd.size
+  private table (owner: string): FdTable {
+    let t = this.tables.get(owner)
+    if (t === undefined) {
+      t = { byFd: new Map(), nextFd: 1 }
+      this.tables.set(owner, t)
+    }
+    return t
+  }
+
+  /** Open eventfds of one tenant. */
+  countOf (owner: string): number {
+    return this.tables.get(owner)?.byFd.size ?? 0
+  }
+
+  /** The number the owner's next eventfd gets (1 for a tenant that never had one). */
+  nextFdOf (owner: string): number {
+    return this.tables.get(owner)?.nextFd ?? 1
+  }
+
+  /** Each tenant's next number (what the store keeps so that numbers are never reused). */
+  * numbering (): IterableIterator<[owner: string, nextFd: number]> {
+    for (const [owner, t] of this.tables) yield [owner, t.nextFd]
   }
 
   create (opts: { semaphore: boolean, label: string | null, createdAt: string, owner?: string }): Eventfd {
-    const efd: Eventfd = { fd: this.nextFd++, value: 0, semaphore: opts.semaphore, label: opts.label, createdAt: opts.createdAt, owner: opts.owner ?? 'default' }
-    this.byFd.set(efd.fd, efd)
+    const owner = opts.owner ?? 'default'
+    const t = this.table(owner)
+    const efd: Eventfd = { fd: t.nextFd++, value: 0, semaphore: opts.semaphore, label: opts.label, createdAt: opts.createdAt, owner }
+    t.byFd.set(efd.fd, efd)
+    this.count++
     return efd
   }
 
   /** Restores an eventfd as it was stored. */
   restore (stored: Omit<Eventfd, 'owner'> & { owner?: string }): void {
     const efd: Eventfd = { ...stored, owner: stored.owner ?? 'default' }
-    this.byFd.set(efd.fd, efd)
-    if (efd.fd >= this.nextFd) this.nextFd = efd.fd + 1
+    const t = this.table(efd.owner)
+    if (!t.byFd.has(efd.fd)) this.count++
+    t.byFd.set(efd.fd, efd)
+    if (efd.fd >= t.nextFd) t.nextFd = efd.fd + 1
   }
 
-  get (fd: number): Eventfd | undefined {
-    return this.byFd.get(fd)
+  /** Restores a tenant's next number (it may be past every open eventfd: deleted ones stay used). */
+  restoreNextFd (owner: string, nextFd: number): void {
+    const t = this.table(owner)
+    if (nextFd > t.nextFd) t.nextFd = nextFd
+  }
+
+  /** The owner's eventfd with this number. Allocates nothing (the interrupt path uses it). */
+  get (fd: number, owner: string): Eventfd | undefined {
+    return this.tables.get(owner)?.byFd.get(fd)
   }
 
   /**
-   * eventfd_ctx_fdget(): an unknown number is EBADF, as for a closed file descriptor. So is
-   * another tenant's eventfd: a process cannot use a descriptor it does not hold.
+   * eventfd_ctx_fdget(): a number that is not open in the caller's table is EBADF, as for a
+   * closed file descriptor; another tenant's eventfds are simply not in it.
    */
-  lookup (fd: number, owner = 'default'): Eventfd {
-    const efd = this.byFd.get(fd)
-    if (efd === undefined || efd.owner !== owner) fail('EBADF', 'bad-fd', `fd ${fd} is not an open eventfd`)
+  lookup (fd: number, owner: string): Eventfd {
+    const efd = this.get(fd, owner)
+    if (efd === undefined) fail('EBADF', 'bad-fd', `fd ${fd} is not an open eventfd`)
     return efd
   }
 
-  remove (fd: number): boolean {
-    return this.byFd.delete(fd)
+  remove (efd: Eventfd): boolean {
+    const t = this.tables.get(efd.owner)
+    if (t === undefined || t.byFd.get(efd.fd) !== efd) return false
+    t.byFd.delete(efd.fd)
+    this.count--
+    return true
   }
 
-  values (): IterableIterator<Eventfd> {
-    return this.byFd.values()
+  /** One tenant's eventfds in number order (creation order is number order). */
+  ownedBy (owner: string): IterableIterator<Eventfd> {
+    return (this.tables.get(owner)?.byFd ?? new Map<number, Eventfd>()).values()
+  }
+
+  * values (): IterableIterator<Eventfd> {
+    for (const t of this.tables.values()) yield * t.byFd.values()
   }
 
   /** eventfd_signal(): adds n, saturating like the kernel rather than failing. */

@@ -39,9 +39,11 @@ export function fireVector (world: World, dev: Device, index: number, v: number,
   const msix = index === VFIO_PCI_MSIX_IRQ_INDEX
   const table = msix ? dev.msix : dev.msi
   const c = dev.counters[index]
+  const totals = world.totals
   fx.countersOf(dev)
   c.touch(v)
   c.fired[v] += n
+  totals.fired[index] += n
   tally.fired += n
   let lost = -1
   const masking = msix || (index === VFIO_PCI_MSI_IRQ_INDEX && dev.caps.msiPerVectorMask === true)
@@ -52,26 +54,31 @@ export function fireVector (world: World, dev: Device, index: number, v: number,
       if (c.pending[v] === 0) {
         c.pending[v] = 1
         c.pended[v] += 1
+        totals.pended[index] += 1
+        totals.pending[index] += 1
         tally.pended += 1
         joined = n - 1
       }
       c.coalesced[v] += joined
+      totals.coalesced[index] += joined
       tally.coalesced += joined
       return
     }
   } else if (table.allocated[v] === 0) lost = LOST_NOT_ALLOCATED
   else if (table.trigger[v] === NO_TRIGGER) lost = LOST_NO_TRIGGER
   if (lost < 0) {
-    const efd = world.eventfds.get(table.trigger[v])
+    const efd = world.eventfds.get(table.trigger[v], dev.owner)
     if (efd !== undefined) {
       world.signal(efd, n, fx)
       c.delivered[v] += n
+      totals.delivered[index] += n
       tally.delivered += n
       return
     }
     lost = LOST_NO_TRIGGER
   }
   c.lost[lost][v] += n
+  totals.lost[lost][index] += n
   tally.lost += n
 }
 
@@ -96,6 +103,8 @@ export function driveIntx (world: World, dev: Device, level: IntxLevel, fx: Effe
     if (dev.irqType !== 'intx') {
       c.fired[0] += 1
       c.lost[LOST_INDEX_DISABLED][0] += 1
+      world.totals.fired[0] += 1
+      world.totals.lost[LOST_INDEX_DISABLED][0] += 1
     } else if (!dev.intx.masked) {
       world.raiseIntx(dev, fx)
     }
@@ -112,18 +121,22 @@ export function driveIntx (world: World, dev: Device, level: IntxLevel, fx: Effe
 /** ERR (an AER error) or REQ (the host wants the device back). */
 export function fireErrReq (world: World, dev: Device, index: number, n: number, fx: Effects, tally: FireTally): void {
   const c = dev.counters[index]
+  const totals = world.totals
   const trigger = index === VFIO_PCI_ERR_IRQ_INDEX ? dev.errTrigger : dev.reqTrigger
   fx.countersOf(dev)
   c.touch(0)
   c.fired[0] += n
+  totals.fired[index] += n
   tally.fired += n
-  const efd = trigger === NO_TRIGGER ? undefined : world.eventfds.get(trigger)
+  const efd = trigger === NO_TRIGGER ? undefined : world.eventfds.get(trigger, dev.owner)
   if (efd === undefined) {
     c.lost[LOST_NO_TRIGGER][0] += n
+    totals.lost[LOST_NO_TRIGGER][index] += n
     tally.lost += n
     return
   }
   world.signal(efd, n, fx)
   c.delivered[0] += n
+  totals.delivered[index] += n
   tally.delivered += n
 }

@@ -55,13 +55,17 @@ export function sendIfPending (world: World, dev: Device, index: number, v: numb
   const c = dev.counters[index]
   if (c.pending[v] === 0 || isMasked(dev, index, v)) return
   c.pending[v] = 0
+  world.totals.pending[index] -= 1
   fx.countersOf(dev)
   c.touch(v)
-  if (world.signalTrigger(tableOf(dev, index).trigger[v], fx)) {
+  if (world.signalTrigger(dev, tableOf(dev, index).trigger[v], fx)) {
     c.delivered[v] += 1
     c.deliveredFromPending[v] += 1
+    world.totals.delivered[index] += 1
+    world.totals.deliveredFromPending[index] += 1
   } else {
     c.lost[LOST_NO_TRIGGER][v] += 1 // unreachable: a trigger always names an open eventfd
+    world.totals.lost[LOST_NO_TRIGGER][index] += 1
   }
 }
 

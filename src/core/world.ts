@@ -1,15 +1,22 @@
 import { createDevice, snapshotDevice, unchangedSince, vectorTable, type Abi, type Device, type DeviceCaps, type DeviceOrigin, type IrqType } from './device.ts'
 import { Effects } from './effects.ts'
 import { fail } from './errno.ts'
-import { EventfdTable, type Eventfd } from './eventfds.ts'
+import { EventfdTable, OwnerFdMap, type Eventfd } from './eventfds.ts'
 import { HostPool } from './host-pool.ts'
 import type { IrqSetRequest } from './set-irqs/request.ts'
 import { VFIO_PCI_MSI_IRQ_INDEX, VFIO_PCI_MSIX_IRQ_INDEX } from './constants.ts'
 import { NO_TRIGGER } from './vectors.ts'
 import { LOST_NO_TRIGGER } from './counters.ts'
+import { InterruptTotals } from './totals.ts'
 
 /** Where an eventfd is used: the answer to "what is it bound to". */
 export interface Binding { deviceId: string, index: number, vector: number, role: 'trigger' | 'unmask' }
+
+/** What one tenant holds, counted as it changes (limits are checked against these). */
+export interface Usage { devices: number, tableEntries: number }
+
+/** MSI and MSI-X table entries a device has: what its per-vector state costs in memory. */
+export const tableEntries = (caps: DeviceCaps): number => caps.msiVectors + caps.msixTableSize
 
 /**
  * Every device, eventfd and host vector of one virq instance, and the operations on them that
@@ -19,18 +26,59 @@ export class World {
   readonly devices = new Map<string, Device>()
   readonly eventfds: EventfdTable
   readonly pool: HostPool
-  /** eventfd number -> devices whose INTx it unmasks (the virqfds). */
-  private readonly unmaskWatchers = new Map<number, Set<Device>>()
+  /** Interrupt counters summed over every device (metrics read these, never the devices). */
+  readonly totals = new InterruptTotals()
+  /** (owner, eventfd number) -> devices whose INTx it unmasks (the virqfds). */
+  private readonly unmaskWatchers = new OwnerFdMap<Set<Device>>()
   private inUnmaskWakeup = false
   /**
    * Told just before an operation changes a device's INTx state (mask, line) or its INTx
    * counters, so that the store can undo exactly that operation if its commit fails.
    */
   beforeIntxChange: ((dev: Device) => void) | null = null
+  /**
+   * The bindings index: (owner, eventfd number) -> the devices that use it in any role, and
+   * per device the numbers it uses. Rebuilt for a device wherever its triggers may change
+   * (SET_IRQS, delete, restore, eventfd close), so that "what is this eventfd bound to"
+   * visits only those devices, never every device.
+   */
+  private readonly boundDevices = new OwnerFdMap<Set<Device>>()
+  private readonly devicesFds = new Map<Device, Set<number>>()
+  /** Creation order of the devices, so that bindings list in device order as before. */
+  private readonly ordinals = new WeakMap<Device, number>()
+  private nextOrdinal = 0
+  private readonly usageByOwner = new Map<string, Usage>()
+  /** Every tenant's devices and table entries together. */
+  readonly usageTotal: Usage = { devices: 0, tableEntries: 0 }
 
-  constructor (poolCapacity: number, nextFd = 1) {
+  constructor (poolCapacity: number) {
     this.pool = new HostPool(poolCapacity)
-    this.eventfds = new EventfdTable(nextFd)
+    this.eventfds = new EventfdTable()
+  }
+
+  /** Every tenant that holds devices now, with what it holds. */
+  usages (): IterableIterator<[owner: string, usage: Usage]> {
+    return this.usageByOwner.entries()
+  }
+
+  /** What `owner` holds now. */
+  usageOf (owner: string): Usage {
+    return this.usageByOwner.get(owner) ?? { devices: 0, tableEntries: 0 }
+  }
+
+  private countDevice (dev: Device, sign: 1 | -1): void {
+    let u = this.usageByOwner.get(dev.owner)
+    if (u === undefined) {
+      u = { devices: 0, tableEntries: 0 }
+      this.usageByOwner.set(dev.owner, u)
+    }
+    const entries = tableEntries(dev.caps)
+    if (sign > 0) this.ordinals.set(dev, this.nextOrdinal++)
+    u.devices += sign
+    u.tableEntries += sign * entries
+    if (u.devices === 0) this.usageByOwner.delete(dev.owner)
+    this.usageTotal.devices += sign
+    this.usageTotal.tableEntries += sign * entries
   }
 
   // ---- devices ----
@@ -38,6 +86,7 @@ export class World {
   addDevice (id: string, name: string, createdAt: string, abi: Abi, caps: DeviceCaps, fx: Effects, owner = 'default', origin: DeviceOrigin = {}): Device {
     const dev = createDevice(id, name, createdAt, abi, caps, owner, origin)
     this.devices.set(id, dev)
+    this.countDevice(dev, 1)
     fx.device(dev)
     return dev
   }
@@ -45,8 +94,11 @@ export class World {
   /** Restores a stored device (with its vectors already in place) and rebuilds derived state. */
   restoreDevice (dev: Device): void {
     this.devices.set(dev.id, dev)
+    this.countDevice(dev, 1)
+    this.totals.addRestored(dev.counters)
     if (dev.ops.hostVectors) this.pool.take(dev.msi.allocatedCount + dev.msix.allocatedCount, dev.owner)
     if (dev.intx.unmaskFd !== NO_TRIGGER) this.watchUnmask(dev.intx.unmaskFd, dev)
+    this.reindex(dev)
   }
 
   /** Close (docs/model.md 9): disable through the count-0 path, release ERR/REQ, return host vectors. */
@@ -56,6 +108,9 @@ export class World {
     dev.errTrigger = NO_TRIGGER
     dev.reqTrigger = NO_TRIGGER
     this.devices.delete(dev.id)
+    this.totals.dropPending(dev.counters)
+    this.countDevice(dev, -1)
+    this.reindex(dev)
     fx.devices.delete(dev)
     fx.vectors.delete(dev)
     fx.deletedDevices.add(dev)
@@ -91,15 +146,16 @@ export class World {
       return dev.ops.setIrqs(this, dev, req, fx)
     } finally {
       if (unchangedSince(before, dev)) fx.devices.delete(dev)
+      else this.reindex(dev)
     }
   }
 
   // ---- signals ----
 
-  /** Signal a trigger if there is one. Returns whether anything was signalled. */
-  signalTrigger (fd: number, fx: Effects): boolean {
+  /** Signal a device's trigger (a number in its owner's table) if there is one. Returns whether anything was signalled. */
+  signalTrigger (dev: Device, fd: number, fx: Effects): boolean {
     if (fd === NO_TRIGGER) return false
-    const efd = this.eventfds.get(fd)
+    const efd = this.eventfds.get(fd, dev.owner)
     if (efd === undefined) return false
     this.signal(efd, 1, fx)
     return true
@@ -126,7 +182,7 @@ export class World {
    * but does not run them again.
    */
   private runUnmaskWatchers (efd: Eventfd, fx: Effects): void {
-    const watchers = this.unmaskWatchers.get(efd.fd)
+    const watchers = this.unmaskWatchers.get(efd.owner, efd.fd)
     if (watchers === undefined || this.inUnmaskWakeup) return
     this.inUnmaskWakeup = true
     try {
@@ -200,11 +256,18 @@ export class World {
       fx.device(dev)
     }
     const c = dev.counters[0]
+    const totals = this.totals
     fx.countersOf(dev)
     c.touch(0)
     c.fired[0] += 1
-    if (this.signalTrigger(dev.intx.trigger, fx)) c.delivered[0] += 1
-    else c.lost[LOST_NO_TRIGGER][0] += 1
+    totals.fired[0] += 1
+    if (this.signalTrigger(dev, dev.intx.trigger, fx)) {
+      c.delivered[0] += 1
+      totals.delivered[0] += 1
+    } else {
+      c.lost[LOST_NO_TRIGGER][0] += 1
+      totals.lost[LOST_NO_TRIGGER][0] += 1
+    }
   }
 
   installUnmaskEventfd (dev: Device, efd: Eventfd, fx: Effects): void {
@@ -220,16 +283,16 @@ export class World {
     if (fd === NO_TRIGGER) return
     dev.intx.unmaskFd = NO_TRIGGER
     fx.device(dev)
-    const watchers = this.unmaskWatchers.get(fd)
+    const watchers = this.unmaskWatchers.get(dev.owner, fd)
     watchers?.delete(dev)
-    if (watchers?.size === 0) this.unmaskWatchers.delete(fd)
+    if (watchers?.size === 0) this.unmaskWatchers.delete(dev.owner, fd)
   }
 
   private watchUnmask (fd: number, dev: Device): void {
-    let watchers = this.unmaskWatchers.get(fd)
+    let watchers = this.unmaskWatchers.get(dev.owner, fd)
     if (watchers === undefined) {
       watchers = new Set()
-      this.unmaskWatchers.set(fd, watchers)
+      this.unmaskWatchers.set(dev.owner, fd, watchers)
     }
     watchers.add(dev)
   }
@@ -267,10 +330,49 @@ export class World {
 
   // ---- eventfds ----
 
-  /** Everything that uses an eventfd, in device order. */
-  bindingsOf (fd: number): Binding[] {
+  /** The eventfd numbers a device uses now, in any role. */
+  private fdsOf (dev: Device): Set<number> {
+    const fds = new Set<number>()
+    for (const fd of [dev.intx.trigger, dev.intx.unmaskFd, dev.errTrigger, dev.reqTrigger]) if (fd !== NO_TRIGGER) fds.add(fd)
+    for (const table of [dev.msi, dev.msix]) {
+      for (let v = 0; v < table.size; v++) if (table.trigger[v] !== NO_TRIGGER) fds.add(table.trigger[v])
+    }
+    return fds
+  }
+
+  /** Brings the bindings index up to date for one device (a deleted one leaves it). */
+  private reindex (dev: Device): void {
+    const before = this.devicesFds.get(dev)
+    const now = this.devices.get(dev.id) === dev ? this.fdsOf(dev) : new Set<number>()
+    if (before !== undefined) {
+      for (const fd of before) {
+        if (now.has(fd)) continue
+        const set = this.boundDevices.get(dev.owner, fd)
+        set?.delete(dev)
+        if (set?.size === 0) this.boundDevices.delete(dev.owner, fd)
+      }
+    }
+    for (const fd of now) {
+      if (before?.has(fd) === true) continue
+      let set = this.boundDevices.get(dev.owner, fd)
+      if (set === undefined) {
+        set = new Set()
+        this.boundDevices.set(dev.owner, fd, set)
+      }
+      set.add(dev)
+    }
+    if (now.size === 0) this.devicesFds.delete(dev)
+    else this.devicesFds.set(dev, now)
+  }
+
+  /** Everything that uses an eventfd, in device order; visits only the devices that use it. */
+  bindingsOf (efd: Eventfd): Binding[] {
     const out: Binding[] = []
-    for (const dev of this.devices.values()) {
+    const users = this.boundDevices.get(efd.owner, efd.fd)
+    if (users === undefined) return out
+    const fd = efd.fd
+    const order = (dev: Device): number => this.ordinals.get(dev) ?? 0
+    for (const dev of [...users].sort((a, b) => order(a) - order(b))) {
       if (dev.intx.trigger === fd) out.push({ deviceId: dev.id, index: 0, vector: 0, role: 'trigger' })
       if (dev.intx.unmaskFd === fd) out.push({ deviceId: dev.id, index: 0, vector: 0, role: 'unmask' })
       for (const [index, table] of [[1, dev.msi], [2, dev.msix]] as const) {
@@ -286,7 +388,7 @@ export class World {
 
   /** close(): refused while bound unless `force`, which first de-assigns it everywhere. */
   deleteEventfd (efd: Eventfd, force: boolean, fx: Effects): void {
-    const bindings = this.bindingsOf(efd.fd)
+    const bindings = this.bindingsOf(efd)
     if (bindings.length > 0 && !force) {
       fail('EBUSY', 'eventfd-bound', `eventfd ${efd.fd} is bound to ${bindings.length} interrupt(s); de-assign it or pass force=true`)
     }
@@ -302,9 +404,13 @@ export class World {
         fx.vector(dev, b.index === VFIO_PCI_MSIX_IRQ_INDEX, b.vector)
       }
     }
-    this.eventfds.remove(efd.fd)
+    for (const b of bindings) {
+      const dev = this.devices.get(b.deviceId)
+      if (dev !== undefined) this.reindex(dev)
+    }
+    this.eventfds.remove(efd)
     fx.eventfds.delete(efd)
-    fx.deletedEventfds.add(efd.fd)
+    fx.deletedEventfds.add(efd)
   }
 }
 

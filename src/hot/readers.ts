@@ -1,3 +1,4 @@
+import { OwnerFdMap } from '../core/eventfds.ts'
 import type { Engine } from '../engine.ts'
 
 /**
@@ -6,6 +7,8 @@ import type { Engine } from '../engine.ts'
  * while its socket is backed up it is paused, and signals meanwhile just add up.
  */
 export class EventfdReader {
+  /** The tenant whose eventfd table `fd` is a number in. */
+  readonly owner: string
   readonly fd: number
   private readonly engine: Engine
   /** Sends one value; returns false when the transport is backed up (then call resume()). */
@@ -16,8 +19,9 @@ export class EventfdReader {
   private closed = false
   private readonly pumpBound = (): void => this.pump()
 
-  constructor (engine: Engine, fd: number, send: (value: number) => boolean, onGone: () => void) {
+  constructor (engine: Engine, owner: string, fd: number, send: (value: number) => boolean, onGone: () => void) {
     this.engine = engine
+    this.owner = owner
     this.fd = fd
     this.send = send
     this.onGone = onGone
@@ -43,7 +47,7 @@ export class EventfdReader {
   private pump (): void {
     this.scheduled = false
     if (this.paused || this.closed) return
-    const efd = this.engine.world.eventfds.get(this.fd)
+    const efd = this.engine.world.eventfds.get(this.fd, this.owner)
     if (efd === undefined) {
       this.closed = true
       this.onGone()
@@ -63,9 +67,9 @@ export class EventfdReader {
   }
 }
 
-/** Stream readers by eventfd number. */
+/** Stream readers by eventfd (owner, number). */
 export class ReaderRegistry {
-  private readonly byFd = new Map<number, Set<EventfdReader>>()
+  private readonly byFd = new OwnerFdMap<Set<EventfdReader>>()
   private count = 0
 
   get size (): number {
@@ -73,10 +77,10 @@ export class ReaderRegistry {
   }
 
   add (reader: EventfdReader): void {
-    let set = this.byFd.get(reader.fd)
+    let set = this.byFd.get(reader.owner, reader.fd)
     if (set === undefined) {
       set = new Set()
-      this.byFd.set(reader.fd, set)
+      this.byFd.set(reader.owner, reader.fd, set)
     }
     if (!set.has(reader)) this.count++
     set.add(reader)
@@ -85,13 +89,13 @@ export class ReaderRegistry {
 
   remove (reader: EventfdReader): void {
     reader.close()
-    const set = this.byFd.get(reader.fd)
+    const set = this.byFd.get(reader.owner, reader.fd)
     if (set?.delete(reader) === true) this.count--
-    if (set?.size === 0) this.byFd.delete(reader.fd)
+    if (set?.size === 0) this.byFd.delete(reader.owner, reader.fd)
   }
 
-  notify (fd: number): void {
-    const set = this.byFd.get(fd)
+  notify (owner: string, fd: number): void {
+    const set = this.byFd.get(owner, fd)
     if (set === undefined) return
     for (const reader of set) reader.schedule()
   }

@@ -15,8 +15,9 @@ export function findDevice (req: FastifyRequest, id: string): Device {
 }
 
 export function findEventfd (req: FastifyRequest, fd: number): Eventfd {
-  const efd = req.server.engine.world.eventfds.get(fd)
-  if (efd === undefined || efd.owner !== req.tenant) throw notFound('eventfd', fd)
+  // The number is looked up in the caller's own table: another tenant's eventfds are not in it.
+  const efd = req.server.engine.world.eventfds.get(fd, req.tenant)
+  if (efd === undefined) throw notFound('eventfd', fd)
   return efd
 }
 

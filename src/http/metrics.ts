@@ -4,11 +4,12 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { IRQ_INDEX_NAMES } from '../core/constants.ts'
 import { RouteHistogram, type Series } from './route-histogram.ts'
 import { LOST_REASONS } from '../core/counters.ts'
+import type { InterruptTotals } from '../core/totals.ts'
 
 /**
  * GET /metrics in Prometheus text. Each app has its own registry (several apps may share a
- * process in tests). Model figures are read at scrape time from the model's own counters,
- * so the interrupt path pays nothing for them.
+ * process in tests). Model figures are read at scrape time from totals the model keeps (a few
+ * additions on the interrupt path), so a scrape costs the same however many devices there are.
  */
 async function metrics (app: FastifyInstance): Promise<void> {
   const { engine } = app
@@ -36,26 +37,20 @@ async function metrics (app: FastifyInstance): Promise<void> {
     route.onResponse = existing === undefined ? [observe] : [...(Array.isArray(existing) ? existing : [existing]), observe]
   })
 
-  /** Sums one kind of per-vector counter over every device, by index. */
-  const sumBy = (pick: (c: (typeof engine.world.devices extends Map<string, infer D> ? D : never)['counters'][number], v: number) => number) => {
-    const totals = [0, 0, 0, 0, 0]
-    for (const dev of engine.world.devices.values()) {
-      dev.counters.forEach((c, index) => { for (let v = 0; v < c.size; v++) totals[index] += pick(c, v) })
-    }
-    return totals
-  }
-  const byIndex = (name: string, help: string, pick: Parameters<typeof sumBy>[0]) => new Counter({
+  // Interrupt figures are running totals the model keeps as its counters change: a scrape
+  // reads 5 numbers per metric, however many devices and vectors there are.
+  const byIndex = (name: string, help: string, pick: (t: InterruptTotals) => Float64Array) => new Counter({
     name, help, labelNames: ['index'], registers: [registry],
     collect () {
       this.reset()
-      sumBy(pick).forEach((n, i) => this.inc({ index: IRQ_INDEX_NAMES[i] }, n))
+      pick(engine.world.totals).forEach((n, i) => this.inc({ index: IRQ_INDEX_NAMES[i] }, n))
     }
   })
-  byIndex('virq_interrupts_fired_total', 'Device-originated interrupts fired (of existing devices)', (c, v) => c.fired[v])
-  byIndex('virq_interrupts_delivered_total', 'Interrupts that signalled a trigger eventfd', (c, v) => c.delivered[v])
-  byIndex('virq_interrupts_pended_total', 'Fires on a masked vector that set its pending bit', (c, v) => c.pended[v])
-  byIndex('virq_interrupts_coalesced_total', 'Fires on a masked vector that joined a pending bit already set', (c, v) => c.coalesced[v])
-  byIndex('virq_interrupts_delivered_from_pending_total', 'Pending messages sent when their vector was unmasked', (c, v) => c.deliveredFromPending[v])
+  byIndex('virq_interrupts_fired_total', 'Device-originated interrupts fired', (t) => t.fired)
+  byIndex('virq_interrupts_delivered_total', 'Interrupts that signalled a trigger eventfd', (t) => t.delivered)
+  byIndex('virq_interrupts_pended_total', 'Fires on a masked vector that set its pending bit', (t) => t.pended)
+  byIndex('virq_interrupts_coalesced_total', 'Fires on a masked vector that joined a pending bit already set', (t) => t.coalesced)
+  byIndex('virq_interrupts_delivered_from_pending_total', 'Pending messages sent when their vector was unmasked', (t) => t.deliveredFromPending)
   // eslint-disable-next-line no-new
   new Gauge({
     name: 'virq_vectors_pending',
@@ -64,7 +59,7 @@ async function metrics (app: FastifyInstance): Promise<void> {
     registers: [registry],
     collect () {
       this.reset()
-      sumBy((c, v) => c.pending[v]).forEach((n, i) => this.set({ index: IRQ_INDEX_NAMES[i] }, n))
+      engine.world.totals.pending.forEach((n, i) => this.set({ index: IRQ_INDEX_NAMES[i] }, n))
     }
   })
   // eslint-disable-next-line no-new
@@ -75,7 +70,8 @@ async function metrics (app: FastifyInstance): Promise<void> {
     registers: [registry],
     collect () {
       this.reset()
-      LOST_REASONS.forEach((reason, r) => sumBy((c, v) => c.lost[r][v]).forEach((n, i) => this.inc({ index: IRQ_INDEX_NAMES[i], reason }, n)))
+      const { lost } = engine.world.totals
+      LOST_REASONS.forEach((reason, r) => lost[r].forEach((n, i) => this.inc({ index: IRQ_INDEX_NAMES[i], reason }, n)))
     }
   })
   // eslint-disable-next-line no-new

@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox'
 const DESCRIPTIONS: Record<number, string> = {
   401: 'No valid bearer token',
   403: 'The token is of the wrong kind for this route',
-  429: 'A per-tenant limit is reached',
+  429: "A limit is reached: the tenant's own or the instance's (reason says which)",
   400: 'Invalid request, or the model answered EINVAL, ENOTTY, EBADF, ERANGE or EFAULT',
   404: 'Unknown device or eventfd',
   409: 'EBUSY, or the eventfd counter would overflow',

@@ -2,6 +2,8 @@ import bearerAuth from '@fastify/bearer-auth'
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { tableEntries } from '../core/world.ts'
+import type { DeviceCaps } from '../core/device.ts'
 import { TenantStore, type TenantLimits } from '../store/tenants.ts'
 import { HttpProblem } from './problem.ts'
 
@@ -31,6 +33,8 @@ export class Tenancy {
   private readonly adminHash: Buffer | null
   private tokens: Map<string, { id: string, tenant: string }>
   limits: Map<string, TenantLimits>
+  /** What the instance holds at most, every tenant together; bounds a tenant without limits of its own. */
+  instanceLimits: InstanceLimits = { devices: Infinity, eventfds: Infinity, tableEntries: Infinity }
   private readonly streams = new Map<string, number>()
 
   constructor (store: TenantStore, adminToken: string | undefined, maxStreams: number) {
@@ -78,14 +82,40 @@ export class Tenancy {
   }
 }
 
-/** 429 when the caller's tenant is at its limit of devices or eventfds. */
-export function checkLimit (req: FastifyRequest, what: 'devices' | 'eventfds'): void {
-  const limit = req.server.tenancy.limits.get(req.tenant)?.[what]
-  if (limit === null || limit === undefined) return
+export interface InstanceLimits { devices: number, eventfds: number, tableEntries: number }
+
+/**
+ * 429 unless `have + adding` stays within the tenant's own limit (when the admin set one) and
+ * the instance's. Counts are kept as things come and go: a check costs the same however many
+ * devices and eventfds there are.
+ */
+function within (what: string, flag: string, adding: number, tenant: { have: number, limit: number | null | undefined }, instance: { have: number, limit: number }): void {
+  const { have, limit } = tenant
+  if (limit !== null && limit !== undefined && have + adding > limit) {
+    throw new HttpProblem(429, `tenant-${what}-limit`, `this tenant has ${have} ${what}s of at most ${limit}; this would add ${adding}`)
+  }
+  if (instance.have + adding > instance.limit) {
+    throw new HttpProblem(429, `instance-${what}-limit`, `the instance has ${instance.have} ${what}s of at most ${instance.limit} (${flag}); this would add ${adding}`)
+  }
+}
+
+/** Before creating a device: the tenant's and the instance's device and table-entry limits. */
+export function checkDeviceLimits (req: FastifyRequest, caps: DeviceCaps): void {
   const { world } = req.server.engine
-  let n = 0
-  for (const x of what === 'devices' ? world.devices.values() : world.eventfds.values()) if (x.owner === req.tenant) n++
-  if (n >= limit) throw new HttpProblem(429, `tenant-${what === 'devices' ? 'device' : 'eventfd'}-limit`, `this tenant may have at most ${limit} ${what}`)
+  const { limits, instanceLimits } = req.server.tenancy
+  const own = limits.get(req.tenant)
+  const usage = world.usageOf(req.tenant)
+  within('device', '--max-devices', 1, { have: usage.devices, limit: own?.devices }, { have: world.usageTotal.devices, limit: instanceLimits.devices })
+  within('table-entry', '--max-table-entries', tableEntries(caps), { have: usage.tableEntries, limit: own?.tableEntries },
+    { have: world.usageTotal.tableEntries, limit: instanceLimits.tableEntries })
+}
+
+/** Before creating an eventfd: the tenant's and the instance's eventfd limits. */
+export function checkEventfdLimit (req: FastifyRequest): void {
+  const { eventfds } = req.server.engine.world
+  const { limits, instanceLimits } = req.server.tenancy
+  within('eventfd', '--max-eventfds', 1, { have: eventfds.countOf(req.tenant), limit: limits.get(req.tenant)?.eventfds },
+    { have: eventfds.size, limit: instanceLimits.eventfds })
 }
 
 /** Counts a stream against the caller's tenant; returns the function that releases it. */
@@ -96,7 +126,7 @@ export function openStream (req: FastifyRequest): () => void {
 /** Routes anyone may call: liveness, readiness, the API description. */
 const PUBLIC = /^\/(healthz|readyz|openapi\.json|docs)(\/|$|\?)/
 
-export interface TenancyOptions { adminToken?: string, maxStreams?: number }
+export interface TenancyOptions { adminToken?: string, maxStreams?: number, instanceLimits?: InstanceLimits }
 
 /**
  * Bearer tokens (via @fastify/bearer-auth) when an admin token is configured; otherwise every
@@ -105,6 +135,7 @@ export interface TenancyOptions { adminToken?: string, maxStreams?: number }
  */
 async function tenancy (app: FastifyInstance, opts: TenancyOptions): Promise<void> {
   const t = new Tenancy(new TenantStore(app.engine.db), opts.adminToken, opts.maxStreams ?? DEFAULT_MAX_STREAMS)
+  if (opts.instanceLimits !== undefined) t.instanceLimits = opts.instanceLimits
   app.decorate('tenancy', t)
   app.decorateRequest('tenant', DEFAULT_TENANT)
   app.decorateRequest('admin', false)

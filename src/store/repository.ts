@@ -40,6 +40,7 @@ export class Repository {
   private readonly upsertEventfd: Database.Statement
   private readonly deleteEventfdStmt: Database.Statement
   private readonly setNextFd: Database.Statement
+  private readonly pageEventfds: Database.Statement
   private readonly upsertCounters: Database.Statement
   private readonly upsertMasking: Database.Statement
   private readonly pageDevices: Database.Statement
@@ -62,11 +63,13 @@ export class Repository {
     this.upsertVector = db.prepare(`INSERT INTO vectors (device_id, irq_index, vector, trigger) VALUES (?, ?, ?, ?)
       ON CONFLICT (device_id, irq_index, vector) DO UPDATE SET trigger = excluded.trigger`)
     this.deleteVector = db.prepare('DELETE FROM vectors WHERE device_id = ? AND irq_index = ? AND vector = ?')
-    this.upsertEventfd = db.prepare(`INSERT INTO eventfds (fd, value, semaphore, label, created_at, owner)
-      VALUES (@fd, @value, @semaphore, @label, @created_at, @owner)
-      ON CONFLICT (fd) DO UPDATE SET value = excluded.value`)
-    this.deleteEventfdStmt = db.prepare('DELETE FROM eventfds WHERE fd = ?')
-    this.setNextFd = db.prepare("UPDATE meta SET value = ? WHERE key = 'next_fd'")
+    this.upsertEventfd = db.prepare(`INSERT INTO eventfds (owner, fd, value, semaphore, label, created_at)
+      VALUES (@owner, @fd, @value, @semaphore, @label, @created_at)
+      ON CONFLICT (owner, fd) DO UPDATE SET value = excluded.value`)
+    this.deleteEventfdStmt = db.prepare('DELETE FROM eventfds WHERE owner = ? AND fd = ?')
+    this.setNextFd = db.prepare(`INSERT INTO eventfd_numbering (owner, next_fd) VALUES (?, ?)
+      ON CONFLICT (owner) DO UPDATE SET next_fd = excluded.next_fd WHERE excluded.next_fd > next_fd`)
+    this.pageEventfds = db.prepare('SELECT fd FROM eventfds WHERE owner = ? AND fd > ? ORDER BY fd LIMIT ?')
     this.upsertCounters = db.prepare(`INSERT INTO irq_counters (device_id, irq_index, vector, fired, delivered,
         lost_index_disabled, lost_not_allocated, lost_no_trigger, pending, pended, coalesced, delivered_from_pending)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -108,12 +111,19 @@ export class Repository {
         }
       }
     }
-    for (const fd of fx.deletedEventfds) this.deleteEventfdStmt.run(fd)
+    // Each tenant whose eventfds changed: its next number, so that none is ever issued twice.
+    // (One statement per tenant, a no-op unless the number moved.)
+    const numbered = new Set<string>()
+    for (const efd of fx.deletedEventfds) {
+      this.deleteEventfdStmt.run(efd.owner, efd.fd)
+      numbered.add(efd.owner)
+    }
     for (const efd of fx.eventfds) {
-      if (world.eventfds.get(efd.fd) !== efd) continue
+      numbered.add(efd.owner)
+      if (world.eventfds.get(efd.fd, efd.owner) !== efd) continue
       this.upsertEventfd.run({ fd: efd.fd, value: efd.value, semaphore: b(efd.semaphore), label: efd.label, created_at: efd.createdAt, owner: efd.owner })
     }
-    this.setNextFd.run(world.eventfds.nextFd)
+    for (const owner of numbered) this.setNextFd.run(owner, world.eventfds.nextFdOf(owner))
   }
 
   /** The vectors whose counters moved since they were last written (cleaned after commit). */
@@ -128,10 +138,12 @@ export class Repository {
 
   /** Rebuilds the whole model from the database, exactly as it was last committed. */
   load (poolCapacity: number): World {
-    const nextFd = this.db.prepare("SELECT value FROM meta WHERE key = 'next_fd'").pluck().get() as number
-    const world = new World(poolCapacity, nextFd)
-    for (const r of this.db.prepare('SELECT * FROM eventfds ORDER BY fd').all() as EventfdRow[]) {
+    const world = new World(poolCapacity)
+    for (const r of this.db.prepare('SELECT * FROM eventfds ORDER BY owner, fd').all() as EventfdRow[]) {
       world.eventfds.restore({ fd: r.fd, value: r.value, semaphore: r.semaphore !== 0, label: r.label, createdAt: r.created_at, owner: r.owner })
+    }
+    for (const r of this.db.prepare('SELECT owner, next_fd FROM eventfd_numbering').all() as Array<{ owner: string, next_fd: number }>) {
+      world.eventfds.restoreNextFd(r.owner, r.next_fd)
     }
     const devices = new Map<string, Device>()
     const masking = new Map<string, MaskingRow>()
@@ -180,6 +192,13 @@ export class Repository {
     }
     for (const dev of devices.values()) world.restoreDevice(dev)
     return world
+  }
+
+  /** One tenant's eventfd numbers after `after`, in order (an index range, however many there are). */
+  eventfdPage (owner: string, after: number, limit: number): { fds: number[], more: boolean } {
+    const fds = this.pageEventfds.pluck().all(owner, after, limit + 1) as number[]
+    const more = fds.length > limit
+    return { fds: more ? fds.slice(0, limit) : fds, more }
   }
 
   /** Device ids in creation order after the cursor (a creation sequence number). */

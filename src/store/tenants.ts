@@ -1,9 +1,9 @@
 import type { Db } from './db.ts'
 
-export interface TenantLimits { devices: number | null, eventfds: number | null, hostVectors: number | null }
+export interface TenantLimits { devices: number | null, eventfds: number | null, hostVectors: number | null, tableEntries: number | null }
 export interface TokenRecord { id: string, tenant: string, label: string | null, createdAt: string, revokedAt: string | null }
 
-interface TenantRow { name: string, max_devices: number | null, max_eventfds: number | null, max_host_vectors: number | null }
+interface TenantRow { name: string, max_devices: number | null, max_eventfds: number | null, max_host_vectors: number | null, max_table_entries: number | null }
 interface TokenRow { id: string, tenant: string, hash: string, label: string | null, created_at: string, revoked_at: string | null }
 
 /** Tenants, their limits and their tokens (as hashes). Writes are single statements. */
@@ -17,7 +17,7 @@ export class TenantStore {
   limits (): Map<string, TenantLimits> {
     const out = new Map<string, TenantLimits>()
     for (const r of this.db.prepare('SELECT * FROM tenants').all() as TenantRow[]) {
-      out.set(r.name, { devices: r.max_devices, eventfds: r.max_eventfds, hostVectors: r.max_host_vectors })
+      out.set(r.name, { devices: r.max_devices, eventfds: r.max_eventfds, hostVectors: r.max_host_vectors, tableEntries: r.max_table_entries })
     }
     return out
   }
@@ -26,8 +26,8 @@ export class TenantStore {
   upsertTenant (name: string, limits: TenantLimits | undefined, now: string): void {
     this.db.prepare('INSERT INTO tenants (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING').run(name, now)
     if (limits !== undefined) {
-      this.db.prepare('UPDATE tenants SET max_devices = ?, max_eventfds = ?, max_host_vectors = ? WHERE name = ?')
-        .run(limits.devices, limits.eventfds, limits.hostVectors, name)
+      this.db.prepare('UPDATE tenants SET max_devices = ?, max_eventfds = ?, max_host_vectors = ?, max_table_entries = ? WHERE name = ?')
+        .run(limits.devices, limits.eventfds, limits.hostVectors, limits.tableEntries, name)
     }
   }
 

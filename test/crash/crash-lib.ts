@@ -173,7 +173,7 @@ const fdOf = (x: number | null | undefined): number => (x === null || x === unde
  * one). Consistency problems of the observation itself are pushed to `problems`.
  */
 function worldFromObserved (obs: Observed, prefix: string, problems: string[]): World {
-  const world = new World(1 << 24, 1)
+  const world = new World(1 << 24)
   for (const e of obs.eventfds) {
     if (typeof e.label === 'string' && e.label.startsWith(prefix)) {
       world.eventfds.restore({ fd: e.fd, value: e.value, semaphore: e.semaphore, label: e.label, createdAt: e.createdAt })
@@ -214,7 +214,7 @@ function worldFromObserved (obs: Observed, prefix: string, problems: string[]): 
 
 /** What a client expects of everything it owns, keyed by object (d:name, e:label), ids left out. */
 function canon (world: World): Map<string, string> {
-  const label = (fd: number): string | null => (fd === NO_TRIGGER ? null : world.eventfds.get(fd)?.label ?? `#${fd}`)
+  const label = (fd: number): string | null => (fd === NO_TRIGGER ? null : world.eventfds.get(fd, 'default')?.label ?? `#${fd}`)
   const vectors = (t: Device['msi']) => {
     const out: Array<[number, boolean, string | null]> = []
     for (let v = 0; v < t.size; v++) if (t.allocated[v] !== 0 || t.trigger[v] !== NO_TRIGGER) out.push([v, t.allocated[v] !== 0, label(t.trigger[v])])
@@ -276,7 +276,7 @@ const STATUS_OF: Record<string, number> = { EBUSY: 409, EAGAIN: 409, ENOSPC: 507
 class Client {
   readonly prefix: string
   readonly rng: Rng
-  world = new World(1 << 24, 1)
+  world = new World(1 << 24)
   private nDevices = 0
   private nEventfds = 0
   /** Eventfd numbers this client created and then closed: never valid again. */
@@ -430,13 +430,13 @@ class Client {
         return { ok: true }
       }
       case 'deleteEventfd': {
-        const out = shadowApply((fx) => w.deleteEventfd(w.eventfds.lookup(op.fd), op.force, fx))
+        const out = shadowApply((fx) => w.deleteEventfd(w.eventfds.lookup(op.fd, 'default'), op.force, fx))
         if (out.ok) this.closedFds.push(op.fd)
         return { ok: out.ok, errno: out.errno }
       }
-      case 'writeEventfd': return status(shadowApply((fx) => w.writeEventfd(w.eventfds.lookup(op.fd), op.value, fx)))
+      case 'writeEventfd': return status(shadowApply((fx) => w.writeEventfd(w.eventfds.lookup(op.fd, 'default'), op.value, fx)))
       case 'readEventfd': {
-        const out = shadowApply((fx) => w.readEventfd(w.eventfds.lookup(op.fd), fx))
+        const out = shadowApply((fx) => w.readEventfd(w.eventfds.lookup(op.fd, 'default'), fx))
         return { ok: out.ok, errno: out.errno, value: out.value }
       }
       case 'createDevice': {

@@ -261,7 +261,7 @@ function render (noisy: RequestSpec, live: Live, app: App): { method: string, ur
   if (payload !== undefined) headers['content-type'] = spec.contentType ?? 'application/json'
   else if (spec.contentType !== null && spec.contentType !== '') headers['content-type'] = spec.contentType
   const method = spec.method ?? route.method
-  if (route.path.endsWith('/events') && method === 'GET' && app.engine.world.eventfds.get(live.deletedFd) !== undefined) return { method, url, headers, skip: 'events' }
+  if (route.path.endsWith('/events') && method === 'GET' && app.engine.world.eventfds.get(live.deletedFd, 'default') !== undefined) return { method, url, headers, skip: 'events' }
   return { method, url, headers, ...(payload !== undefined ? { payload } : {}) }
 }
 

@@ -7,7 +7,7 @@ import { driveIntx, fireErrReq, fireVector, FireTally } from '../../src/core/int
 import type { IrqSetRequest } from '../../src/core/set-irqs/request.ts'
 import { hasVectorMasks, isMasked } from '../../src/core/masking.ts'
 import { NO_TRIGGER, type VectorTable } from '../../src/core/vectors.ts'
-import { World } from '../../src/core/world.ts'
+import { tableEntries, World } from '../../src/core/world.ts'
 import { build } from '../helper.ts'
 import { deviceCapsArb, FUZZ_SEED, resolveStep, runs, setIrqsStepArb, type DeviceSpec, type SetIrqsStep } from './model-lib.ts'
 
@@ -72,7 +72,7 @@ function tableProblems (name: string, table: VectorTable, enabled: boolean, worl
     if (table.allocated[v] !== 0) allocated++
     const trig = table.trigger[v]
     if (trig !== NO_TRIGGER && table.allocated[v] === 0) out.push(`${name}: vector ${v} has trigger ${trig} but no host vector`)
-    if (trig !== NO_TRIGGER && world.eventfds.get(trig) === undefined) out.push(`${name}: vector ${v} triggers closed eventfd ${trig}`)
+    if (trig !== NO_TRIGGER && world.eventfds.get(trig, 'default') === undefined) out.push(`${name}: vector ${v} triggers closed eventfd ${trig}`)
   }
   if (allocated !== table.allocatedCount) out.push(`${name}: allocatedCount ${table.allocatedCount} but ${allocated} allocated`)
   if (!enabled) {
@@ -103,7 +103,7 @@ function deviceProblems (dev: Device, world: World): string[] {
     if (dev.intx.masked) out.push(`${tag}: INTx disabled but masked`)
   }
   for (const [what, fd] of [['intx trigger', dev.intx.trigger], ['unmask', dev.intx.unmaskFd], ['err', dev.errTrigger], ['req', dev.reqTrigger]] as const) {
-    if (fd !== NO_TRIGGER && world.eventfds.get(fd) === undefined) out.push(`${tag}: ${what} is closed eventfd ${fd}`)
+    if (fd !== NO_TRIGGER && world.eventfds.get(fd, 'default') === undefined) out.push(`${tag}: ${what} is closed eventfd ${fd}`)
   }
   if (!dev.caps.pcie && dev.errTrigger !== NO_TRIGGER) out.push(`${tag}: ERR trigger on a device that is not PCI Express`)
   out.push(...maskingProblems(dev, tag))
@@ -145,6 +145,36 @@ function worldProblems (world: World): string[] {
   }
   if (world.pool.used !== held) out.push(`pool.used ${world.pool.used} but devices hold ${held}`)
   if (world.pool.used < 0 || world.pool.used > world.pool.capacity) out.push(`pool.used ${world.pool.used} outside [0, ${world.pool.capacity}]`)
+  // The bindings index says what a scan of every device says.
+  for (const efd of world.eventfds.values()) {
+    const indexed = JSON.stringify(world.bindingsOf(efd))
+    const scanned = JSON.stringify(scanBindings(world, efd.fd))
+    if (indexed !== scanned) out.push(`eventfd ${efd.fd}: index says ${indexed}, a scan ${scanned}`)
+  }
+  // Usage counts (limits) and interrupt totals (metrics) are kept as things change.
+  let entries = 0
+  for (const dev of world.devices.values()) entries += tableEntries(dev.caps)
+  const { devices, tableEntries: counted } = world.usageTotal
+  if (devices !== world.devices.size || counted !== entries) out.push(`usage ${devices} devices, ${counted} entries; really ${world.devices.size}, ${entries}`)
+  const { fired, delivered, lost } = world.totals
+  for (let i = 0; i < 5; i++) {
+    if (fired[i] !== delivered[i] + lost[0][i] + lost[1][i] + lost[2][i]) out.push(`index ${i}: ${fired[i]} fired but ${delivered[i]} delivered + lost ${lost.map((l) => l[i])}`)
+  }
+  return out
+}
+
+/** The bindings of eventfd `fd`, by visiting every device: what the index must agree with. */
+function scanBindings (world: World, fd: number) {
+  const out: Array<{ deviceId: string, index: number, vector: number, role: string }> = []
+  for (const dev of world.devices.values()) {
+    if (dev.intx.trigger === fd) out.push({ deviceId: dev.id, index: 0, vector: 0, role: 'trigger' })
+    if (dev.intx.unmaskFd === fd) out.push({ deviceId: dev.id, index: 0, vector: 0, role: 'unmask' })
+    for (const [index, table] of [[1, dev.msi], [2, dev.msix]] as const) {
+      for (let v = 0; v < table.size; v++) if (table.trigger[v] === fd) out.push({ deviceId: dev.id, index, vector: v, role: 'trigger' })
+    }
+    if (dev.errTrigger === fd) out.push({ deviceId: dev.id, index: 3, vector: 0, role: 'trigger' })
+    if (dev.reqTrigger === fd) out.push({ deviceId: dev.id, index: 4, vector: 0, role: 'trigger' })
+  }
   return out
 }
 
@@ -191,9 +221,9 @@ function effectsProblems (world: World, before: Before, fx: Effects, versioned: 
     }
   }
   for (const [fd, value] of before.values) {
-    const efd = world.eventfds.get(fd)
+    const efd = world.eventfds.get(fd, 'default')
     if (efd === undefined) {
-      if (!fx.deletedEventfds.has(fd)) out.push(`eventfd ${fd}: gone but not in deletedEventfds`)
+      if (![...fx.deletedEventfds].some((e) => e.fd === fd)) out.push(`eventfd ${fd}: gone but not in deletedEventfds`)
     } else if (efd.value !== value && !fx.eventfds.has(efd)) out.push(`eventfd ${fd}: value ${value} -> ${efd.value} but not in Effects.eventfds`)
   }
   return out
@@ -210,7 +240,7 @@ function rejectedProblems (world: World, before: Before, dev: Device, req: IrqSe
   // The only signals a rejected call may leave are pending messages its block sent before the
   // failure (a handler was installed, the message went out, then the block was undone).
   let signalled = 0
-  for (const [fd, v] of before.values) signalled += (world.eventfds.get(fd)?.value ?? v) - v
+  for (const [fd, v] of before.values) signalled += (world.eventfds.get(fd, 'default')?.value ?? v) - v
   const sent = sentFromPending(dev) - before.sentFromPending.get(dev)!
   if (signalled !== sent) out.push(`rejected (${err.errno} ${err.reason}) but eventfds gained ${signalled}, pending messages sent ${sent}`)
   const block = (req.index === 1 || req.index === 2) && (req.flags & 7) === 4 && enabledBefore
@@ -267,7 +297,7 @@ function runScenario (sc: any, stats: Stats): void {
   for (const spec of sc.devices as DeviceSpec[]) addDevice(spec)
   for (let i = 0; i < sc.eventfds; i++) fds.push(world.eventfds.create({ semaphore: i === 3, label: null, createdAt: '' }).fd)
   const live = (): Device[] => devices.filter((d) => world.devices.get(d.id) === d)
-  const liveFds = (): number[] => fds.filter((fd) => world.eventfds.get(fd) !== undefined)
+  const liveFds = (): number[] => fds.filter((fd) => world.eventfds.get(fd, 'default') !== undefined)
 
   for (const [i, step] of (sc.steps as Step[]).entries()) {
     stats.steps++
@@ -332,7 +362,7 @@ function runScenario (sc: any, stats: Stats): void {
           fx.eventfd(efd)
           fds.push(efd.fd)
         } else if (lf.length > 0) {
-          const efd = world.eventfds.get(lf[step.efd % lf.length])!
+          const efd = world.eventfds.get(lf[step.efd % lf.length], 'default')!
           what = `eventfd ${step.op} ${efd.fd}${step.op === 'delete' ? ` force=${step.force}` : ''}`
           try {
             if (step.op === 'write') world.writeEventfd(efd, step.value, fx)
@@ -345,7 +375,7 @@ function runScenario (sc: any, stats: Stats): void {
             if (!(err instanceof VfioError)) throw err
             stats.errors[err.errno] = (stats.errors[err.errno] ?? 0) + 1
             if (step.op !== 'delete' || err.errno !== 'EBUSY' || step.force) problems.push(`eventfd ${step.op} failed with ${err.errno}`)
-            if (world.eventfds.get(efd.fd) !== efd) problems.push('a refused delete closed the eventfd')
+            if (world.eventfds.get(efd.fd, 'default') !== efd) problems.push('a refused delete closed the eventfd')
             for (const [dev, snap] of before.devices) if (!unchangedSince(snap, dev)) problems.push(`a refused delete changed ${dev.name}`)
           }
         }

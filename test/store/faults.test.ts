@@ -104,7 +104,7 @@ for (const fault of FAULTS) {
     const { engine } = app
     const caps = { pcie: false, reset: false, intx: false, msiVectors: 0, msixTableSize: 4, msixDynamic: true }
     const both = engine.apply((world, fx) => {
-      world.writeEventfd(world.eventfds.get(efd)!, 7, fx)
+      world.writeEventfd(world.eventfds.get(efd, 'default')!, 7, fx)
       for (let i = 0; i < 100; i++) world.addDevice(`refused-${i}`, 'r'.repeat(128), new Date().toISOString(), 'linux-6.12', caps, fx)
     })
     await t.rejects(both, { code: fault.status === 507 ? 'SQLITE_FULL' : /^SQLITE_/ }, 'its commit fails')

@@ -216,7 +216,7 @@ t.test('the migrations table records each migration once; re-opening applies not
     try {
       return {
         rows: db.prepare('SELECT version, name, applied_at FROM schema_migrations ORDER BY version').all() as Array<{ version: number, name: string, applied_at: string }>,
-        nextFd: db.prepare("SELECT COUNT(*) FROM meta WHERE key = 'next_fd'").pluck().get()
+        numbering: db.prepare('SELECT owner, next_fd FROM eventfd_numbering').all()
       }
     } finally {
       db.close()
@@ -231,7 +231,7 @@ t.test('the migrations table records each migration once; re-opening applies not
   t.match(first.rows.find((r) => r.version === 1), { name: '001_init.sql' })
   t.same(first.rows.map((r) => r.name), migrationFiles, 'every migration file, once, in order')
   t.equal(new Set(first.rows.map((r) => r.version)).size, first.rows.length, 'no version twice')
-  t.equal(first.nextFd, 1, 'the seed row of 001 exists once')
+  t.same(first.numbering, [{ owner: 'default', next_fd: 2 }], 'one numbering row for the tenant')
 
   await new Promise((resolve) => setTimeout(resolve, 5)) // a re-application would carry a later applied_at
   const app2 = await open(t, file)
@@ -239,5 +239,5 @@ t.test('the migrations table records each migration once; re-opening applies not
   await closeApp(app2)
   const second = read()
   t.strictSame(second.rows, first.rows, 're-opening applied nothing (same rows, same applied_at)')
-  t.equal(second.nextFd, 1)
+  t.same(second.numbering, first.numbering)
 })

@@ -151,7 +151,7 @@ function setIrqs67 (world: World, dev: Device, req: IrqSetRequest, fx: Effects):
     if ((flags & VFIO_IRQ_SET_DATA_NONE) !== 0 || ((flags & VFIO_IRQ_SET_DATA_BOOL) !== 0 && req.data[0] !== 0)) {
       // mtty_trigger_interrupt(): signal unless masked, then mask.
       if (!dev.intx.masked && dev.intx.trigger !== NO_TRIGGER) {
-        world.signalTrigger(dev.intx.trigger, fx)
+        world.signalTrigger(dev, dev.intx.trigger, fx)
         dev.intx.masked = true
         fx.device(dev)
       }
@@ -177,7 +177,7 @@ function setIrqs67 (world: World, dev: Device, req: IrqSetRequest, fx: Effects):
     }
     if (!msi) fail('EINVAL', 'index-not-enabled', 'MSI loopback needs MSI enabled')
     if ((flags & VFIO_IRQ_SET_DATA_NONE) !== 0 || ((flags & VFIO_IRQ_SET_DATA_BOOL) !== 0 && req.data[0] !== 0)) {
-      world.signalTrigger(dev.msi.trigger[0], fx)
+      world.signalTrigger(dev, dev.msi.trigger[0], fx)
     }
     return 0
   }

@@ -62,6 +62,6 @@ export function triggerIntx (c: HandlerContext): number {
   }
   if (dev.irqType !== 'intx') fail('EINVAL', 'intx-not-enabled', 'INTx loopback needs INTx enabled')
   // Loopback signals the trigger as the interrupt handler would, but does not automask.
-  if (c.dataType === 'none' || c.data[0] !== 0) c.world.signalTrigger(dev.intx.trigger, c.fx)
+  if (c.dataType === 'none' || c.data[0] !== 0) c.world.signalTrigger(dev, dev.intx.trigger, c.fx)
   return 0
 }

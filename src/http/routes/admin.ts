@@ -9,8 +9,9 @@ const Limit = Type.Union([Type.Integer({ minimum: 0, maximum: 1_000_000 }), Type
 const Limits = Type.Object({
   devices: Type.Optional(Limit),
   eventfds: Type.Optional(Limit),
-  hostVectors: Type.Optional(Limit)
-}, { additionalProperties: false, description: 'Per-tenant limits; null or absent: none' })
+  hostVectors: Type.Optional(Limit),
+  tableEntries: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 1 << 28 }), Type.Null()]))
+}, { additionalProperties: false, description: "Per-tenant limits (tableEntries: MSI + MSI-X table sizes of all its devices); null or absent: none of its own, only the instance's" })
 
 const Token = Type.Object({
   id: Type.String(),
@@ -45,7 +46,7 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
     const token = `virq_${randomBytes(32).toString('base64url')}`
     const id = randomUUID()
     const { tenant, label, limits } = req.body
-    const full = limits === undefined ? undefined : { devices: limits.devices ?? null, eventfds: limits.eventfds ?? null, hostVectors: limits.hostVectors ?? null }
+    const full = limits === undefined ? undefined : { devices: limits.devices ?? null, eventfds: limits.eventfds ?? null, hostVectors: limits.hostVectors ?? null, tableEntries: limits.tableEntries ?? null }
     engine.db.transaction(() => {
       tenancy.store.upsertTenant(tenant, full, now)
       tenancy.store.insertToken(id, tenant, sha256(token).toString('hex'), label ?? null, now)
@@ -63,6 +64,49 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: Type.Object({ items: Type.Array(Token) }), ...problemResponses(401, 403, 404) }
     }
   }, async () => ({ items: tenancy.store.tokens() }))
+
+  app.get('/v1/admin/host', {
+    schema: {
+      operationId: 'getAdminHost',
+      summary: 'The whole host: every tenant together, and what each holds',
+      tags: ['admin'],
+      response: {
+        200: Type.Object({
+          hostVectors: Type.Object({ capacity: Type.Integer(), used: Type.Integer(), free: Type.Integer() }),
+          devices: Type.Integer(),
+          tableEntries: Type.Integer(),
+          eventfds: Type.Integer(),
+          limits: Type.Object({ devices: Type.Integer(), eventfds: Type.Integer(), tableEntries: Type.Integer() }, { description: "The instance's limits" }),
+          tenants: Type.Array(Type.Object({
+            tenant: Type.String(),
+            devices: Type.Integer(),
+            tableEntries: Type.Integer(),
+            eventfds: Type.Integer(),
+            hostVectors: Type.Integer({ description: 'Host vectors it holds' })
+          }))
+        }),
+        ...problemResponses(401, 403, 404)
+      }
+    }
+  }, async () => {
+    const { world } = engine
+    const { pool, eventfds, usageTotal } = world
+    const names = new Set<string>([...tenancy.limits.keys()])
+    for (const [owner] of world.usages()) names.add(owner)
+    for (const [owner] of eventfds.numbering()) names.add(owner)
+    const tenants = [...names].sort().map((tenant) => {
+      const usage = world.usageOf(tenant)
+      return { tenant, devices: usage.devices, tableEntries: usage.tableEntries, eventfds: eventfds.countOf(tenant), hostVectors: pool.usedByOwner(tenant) }
+    })
+    return {
+      hostVectors: { capacity: pool.capacity, used: pool.used, free: pool.free },
+      devices: usageTotal.devices,
+      tableEntries: usageTotal.tableEntries,
+      eventfds: eventfds.size,
+      limits: { ...tenancy.instanceLimits },
+      tenants
+    }
+  })
 
   app.delete('/v1/admin/tokens/:id', {
     schema: {

@@ -9,7 +9,7 @@ import { decodeCursor, encodeCursor } from '../pagination.ts'
 import { HttpProblem } from '../problem.ts'
 import { Device, DeviceCreate, IdParams, Page, PageQuery, TemplateList } from '../schemas.ts'
 import { emptyBodyIsEmptyObject, problemResponses } from '../responses.ts'
-import { checkLimit } from '../tenancy.ts'
+import { checkDeviceLimits } from '../tenancy.ts'
 
 const hex4 = (n: number): string => n.toString(16).padStart(4, '0')
 
@@ -22,7 +22,7 @@ const devices: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Create an emulated VFIO PCI device',
       tags: ['devices'],
       body: DeviceCreate,
-      response: { 201: Device, ...problemResponses(400) }
+      response: { 201: Device, ...problemResponses(400, 429) }
     },
     preValidation: emptyBodyIsEmptyObject
   }, async (req, reply) => {
@@ -30,7 +30,7 @@ const devices: FastifyPluginAsyncTypebox = async (app) => {
     const abi = body.abi ?? DEFAULT_ABI
     const spec = resolveDevice({ ...body, abi })
     if (!spec.ok) throw new HttpProblem(400, spec.reason, spec.detail)
-    checkLimit(req, 'devices')
+    checkDeviceLimits(req, spec.caps)
     const id = randomUUID()
     const origin = { driver: spec.driver, template: spec.template }
     const dev = await engine.apply((world, fx) => world.addDevice(id, body.name ?? id, new Date().toISOString(), abi, spec.caps, fx, req.tenant, origin))

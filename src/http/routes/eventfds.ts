@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { checkLimit } from '../tenancy.ts'
+import { checkEventfdLimit } from '../tenancy.ts'
 import { findEventfd } from '../device-context.ts'
 import { decodeCursor, encodeCursor } from '../pagination.ts'
 import { presentEventfd } from '../present.ts'
@@ -19,12 +19,12 @@ const eventfds: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Create an eventfd (a counter that interrupts signal and readers drain)',
       tags: ['eventfds'],
       body: EventfdCreate,
-      response: { 201: Eventfd, ...problemResponses(400) }
+      response: { 201: Eventfd, ...problemResponses(400, 429) }
     },
     preValidation: emptyBodyIsEmptyObject
   }, async (req, reply) => {
     const opts = { semaphore: req.body.semaphore ?? false, label: req.body.label ?? null, createdAt: new Date().toISOString(), owner: req.tenant }
-    checkLimit(req, 'eventfds')
+    checkEventfdLimit(req)
     const efd = await engine.apply((world, fx) => {
       const created = world.eventfds.create(opts)
       fx.eventfd(created)
@@ -44,11 +44,11 @@ const eventfds: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (req) => {
     const limit = req.query.limit ?? 100
-    const after = decodeCursor(req.query.cursor)
-    const all = [...engine.world.eventfds.values()].filter((e) => e.owner === req.tenant && e.fd > after).sort((a, b) => a.fd - b.fd)
-    const page = all.slice(0, limit)
-    const more = all.length > limit
-    return { items: page.map((e) => presentEventfd(e)), ...(more ? { nextCursor: encodeCursor(page[page.length - 1].fd) } : {}) }
+    // A page is an index range of the caller's own eventfds: its cost does not grow with theirs or anyone's.
+    const page = engine.repo.eventfdPage(req.tenant, decodeCursor(req.query.cursor), limit)
+    const items = page.fds.map((fd) => engine.world.eventfds.get(fd, req.tenant)).filter((e) => e !== undefined)
+    const last = page.fds[page.fds.length - 1]
+    return { items: items.map((e) => presentEventfd(e)), ...(page.more ? { nextCursor: encodeCursor(last) } : {}) }
   })
 
   app.get('/v1/eventfds/:fd', {
@@ -61,7 +61,7 @@ const eventfds: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (req) => {
     const efd = findEventfd(req, req.params.fd)
-    return presentEventfd(efd, engine.world.bindingsOf(efd.fd))
+    return presentEventfd(efd, engine.world.bindingsOf(efd))
   })
 
   app.post('/v1/eventfds/:fd/read', {
@@ -87,7 +87,7 @@ const eventfds: FastifyPluginAsyncTypebox = async (app) => {
       if (value !== 0) return { value }
       const left = deadline - Date.now()
       if (left <= 0 || engine.closing) return reply.code(204).send(null)
-      const wait = engine.waitReadable(fd, left)
+      const wait = engine.waitReadable(req.tenant, fd, left)
       req.raw.once('close', wait.cancel)
       await wait.promise
       req.raw.off('close', wait.cancel)

@@ -38,7 +38,7 @@ const events: FastifyPluginAsyncTypebox = async (app) => {
       engine.streams.delete(stream)
       if (!res.writableEnded) res.end()
     }
-    const reader = new EventfdReader(engine, fd,
+    const reader = new EventfdReader(engine, req.tenant, fd,
       (value) => res.write(`event: signal\ndata: {"fd":${fd},"value":${value}}\n\n`),
       () => {
         res.write(`event: closed\ndata: {"fd":${fd},"reason":"eventfd-deleted"}\n\n`)

@@ -4,6 +4,22 @@ import { ABIS } from '../../core/device.ts'
 import { STORAGE_RETRY_AFTER_S } from '../problem.ts'
 import { problemResponses } from '../responses.ts'
 
+const Limits = Type.Object({
+  devices: Type.Integer(),
+  eventfds: Type.Integer(),
+  tableEntries: Type.Integer({ description: 'MSI + MSI-X table entries of all devices together' })
+}, { description: 'The most the caller may hold: the smaller of its own limit and the instance\'s' })
+
+const Host = Type.Object({
+  hostVectors: Type.Object({ capacity: Type.Integer(), used: Type.Integer(), free: Type.Integer() }),
+  devices: Type.Integer(),
+  tableEntries: Type.Integer({ description: 'MSI + MSI-X table entries of these devices' }),
+  eventfds: Type.Integer(),
+  nextEventfd: Type.Integer({ description: 'The number the next eventfd gets (each tenant numbers its own, from 1)' }),
+  limits: Limits,
+  abis: Type.Array(Type.String())
+})
+
 const service: FastifyPluginAsyncTypebox = async (app) => {
   const { engine } = app
 
@@ -41,26 +57,35 @@ const service: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/host', {
     schema: {
       operationId: 'getHost',
-      summary: 'The host: vector pool capacity and use, device and eventfd counts',
+      summary: "The caller's share of the host: vector pool, devices, table entries and eventfds it holds, and its limits",
+      description: 'A tenant sees its own use, as a process sees its own file descriptors: `hostVectors.capacity` is what it may hold ' +
+        '(its quota, or the pool), `free` what it can take now. With authentication off the single tenant holds everything; ' +
+        'with it on, the admin sees the whole host at `GET /v1/admin/host`.',
       tags: ['service'],
-      response: {
-        200: Type.Object({
-          hostVectors: Type.Object({ capacity: Type.Integer(), used: Type.Integer(), free: Type.Integer() }),
-          devices: Type.Integer(),
-          eventfds: Type.Integer(),
-          nextEventfd: Type.Integer(),
-          abis: Type.Array(Type.String())
-        }),
-        ...problemResponses()
-      }
+      response: { 200: Host, ...problemResponses() }
     }
-  }, async () => {
-    const { pool, devices, eventfds } = engine.world
+  }, async (req) => {
+    const { world } = engine
+    const { pool, eventfds } = world
+    const tenant = req.tenant
+    const own = app.tenancy.limits.get(tenant)
+    const instance = app.tenancy.instanceLimits
+    const quota = own?.hostVectors ?? null
+    const capacity = quota === null ? pool.capacity : Math.min(quota, pool.capacity)
+    const used = pool.usedByOwner(tenant)
+    const usage = world.usageOf(tenant)
+    const least = (a: number | null | undefined, b: number): number => (a === null || a === undefined ? b : Math.min(a, b))
     return {
-      hostVectors: { capacity: pool.capacity, used: pool.used, free: pool.free },
-      devices: devices.size,
-      eventfds: eventfds.size,
-      nextEventfd: eventfds.nextFd,
+      hostVectors: { capacity, used, free: Math.max(0, Math.min(capacity - used, pool.free)) },
+      devices: usage.devices,
+      tableEntries: usage.tableEntries,
+      eventfds: eventfds.countOf(tenant),
+      nextEventfd: eventfds.nextFdOf(tenant),
+      limits: {
+        devices: least(own?.devices, instance.devices),
+        eventfds: least(own?.eventfds, instance.eventfds),
+        tableEntries: least(own?.tableEntries, instance.tableEntries)
+      },
       abis: [...ABIS]
     }
   })

@@ -121,11 +121,11 @@ const stream: FastifyPluginAsyncTypebox = async (app) => {
         return
       }
       if (msg.op === 'subscribe') {
-        const missing = msg.fds.filter((fd) => engine.world.eventfds.get(fd)?.owner !== tenant)
+        const missing = msg.fds.filter((fd) => engine.world.eventfds.get(fd, tenant) === undefined)
         if (missing.length > 0) return error('eventfd-not-found', `no eventfd ${missing.join(', ')}`)
         for (const fd of msg.fds) {
           if (readers.has(fd)) continue
-          const reader = new EventfdReader(engine, fd, (value) => deliver(fd, value), () => {
+          const reader = new EventfdReader(engine, tenant, fd, (value) => deliver(fd, value), () => {
             readers.delete(fd)
             engine.readers.remove(reader)
             send(`{"type":"closed","fd":${fd},"reason":"eventfd-deleted"}`)
