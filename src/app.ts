@@ -9,6 +9,7 @@ import events from './http/routes/events.ts'
 import eventfds from './http/routes/eventfds.ts'
 import interrupts from './http/routes/interrupts.ts'
 import stream from './http/routes/stream.ts'
+import observe from './http/routes/observe.ts'
 import ioctl from './http/routes/ioctl.ts'
 import irqs from './http/routes/irqs.ts'
 import service from './http/routes/service.ts'
@@ -18,6 +19,7 @@ import tenancy from './http/tenancy.ts'
 import openapi from './http/openapi.ts'
 import { DeviceSchema, EventfdSchema, IrqIndexSchema, Problem } from './http/schemas.ts'
 import { openDb, type SyncMode } from './store/db.ts'
+import { DEFAULT_TRACE_RETENTION } from './store/trace.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -44,6 +46,8 @@ export interface AppOptions {
   /** Event-loop delay past which requests get 503 + Retry-After, and how often it is sampled. */
   maxEventLoopDelayMs?: number
   pressureSampleMs?: number
+  /** Configuration trace entries kept per device (default 10,000); the oldest go first. */
+  traceRetention?: number
 }
 
 export const DEFAULT_BODY_LIMIT = 256 * 1024
@@ -86,6 +90,7 @@ export async function buildApp (opts: AppOptions) {
 
   const engine = new Engine(openDb(opts.db, opts.sync), opts.hostVectors)
   app.decorate('engine', engine)
+  engine.repo.trace.retention = opts.traceRetention ?? DEFAULT_TRACE_RETENTION
   if ((opts.flushMs ?? DEFAULT_FLUSH_MS) > 0) engine.startFlusher(opts.flushMs ?? DEFAULT_FLUSH_MS)
   // Open streams would hold close() open: end them first; then flush and close the database.
   app.addHook('preClose', async () => engine.endStreams())
@@ -130,6 +135,7 @@ export async function buildApp (opts: AppOptions) {
   await app.register(eventfds)
   await app.register(interrupts)
   await app.register(events)
+  await app.register(observe)
   await app.register(stream)
   await app.register(admin)
   // Overload: when the event loop lags past a second, answer 503 + Retry-After instead of

@@ -10,6 +10,7 @@ export interface Config {
   sync: SyncMode
   flushMs: number
   adminToken: string | undefined
+  traceRetention: number
 }
 
 /** name, flag, environment variable, default: flags win over the environment, which wins over defaults. */
@@ -21,6 +22,7 @@ export const SETTINGS = [
   { key: 'logLevel', flag: 'log-level', env: 'VIRQ_LOG_LEVEL', default: 'info', help: 'pino log level' },
   { key: 'flushMs', flag: 'flush-ms', env: 'VIRQ_FLUSH_MS', default: '1000', help: 'how often interrupt and eventfd counters are written to SQLite' },
   { key: 'adminToken', flag: 'admin-token', env: 'VIRQ_ADMIN_TOKEN', default: '', help: 'turns on bearer tokens and tenants; manages them at /v1/admin (required beyond loopback)' },
+  { key: 'traceRetention', flag: 'trace-retention', env: 'VIRQ_TRACE_RETENTION', default: '10000', help: 'configuration trace entries kept per device (the oldest go first)' },
   { key: 'sync', flag: 'sync', env: 'VIRQ_SYNC', default: 'full', help: 'SQLite synchronous: full (power-cut safe) or normal (crash safe)' }
 ] as const
 
@@ -56,7 +58,8 @@ export function readConfig (argv: string[], env: NodeJS.ProcessEnv): Config {
     logLevel: raw.logLevel,
     sync: raw.sync,
     flushMs: integer('--flush-ms', raw.flushMs, 1, 3_600_000),
-    adminToken: raw.adminToken === '' ? undefined : raw.adminToken
+    adminToken: raw.adminToken === '' ? undefined : raw.adminToken,
+    traceRetention: integer('--trace-retention', raw.traceRetention, 1, 100_000_000)
   }
 }
 

@@ -4,6 +4,8 @@ import type { World } from './core/world.ts'
 import type { Db } from './store/db.ts'
 import { ReaderRegistry } from './hot/readers.ts'
 import { Repository } from './store/repository.ts'
+import type { TraceEntry } from './core/trace.ts'
+import { traceEnd, traceStart, type TraceCall } from './trace.ts'
 
 /**
  * The model and its store, joined: every operation runs on the in-memory model, then what it
@@ -29,6 +31,8 @@ export class Engine {
    */
   readonly hot = new Effects()
   private flushTimer: NodeJS.Timeout | undefined
+  /** Called with each trace entry once it is committed (live views). */
+  onTrace: ((entry: TraceEntry) => void) | null = null
   /** Called after each flush with its duration in seconds (metrics). */
   onFlush: ((seconds: number) => void) | null = null
   flushError: Error | null = null
@@ -102,8 +106,9 @@ export class Engine {
    * makes a whole burst durable instead of one fsync each. Each operation is still all or
    * nothing, and none is answered before its changes are on disk.
    */
-  async apply<T> (op: (world: World, fx: Effects) => T): Promise<T> {
+  async apply<T> (op: (world: World, fx: Effects) => T, trace?: TraceCall): Promise<T> {
     const fx = new Effects()
+    const traced = trace === undefined ? undefined : traceStart(this.world, trace)
     let result: T | undefined
     let failure: VfioError | undefined
     try {
@@ -116,6 +121,8 @@ export class Engine {
       failure = err
     }
     for (const dev of fx.devices) dev.version++
+    // A configuration call's trace entry commits with its change (and with its errno's partial effects).
+    if (traced !== undefined) traceEnd(traced, this.world, this.repo.trace, fx, result as number | undefined, failure)
     // Readers of a deleted eventfd (streams, long-polls) learn it on their next look: now.
     for (const fd of fx.deletedEventfds) {
       this.readers.notify(fd)
@@ -124,6 +131,7 @@ export class Engine {
     this.batch.merge(fx)
     // Nothing changed and nothing pending: there is nothing to wait for.
     if (!this.batch.empty || this.batchWaiters.length > 0) await this.committed()
+    for (const e of fx.traces) this.onTrace?.(e)
     if (failure !== undefined) throw failure
     return result as T
   }

@@ -20,6 +20,7 @@ async function main (): Promise<void> {
     sync: config.sync,
     flushMs: config.flushMs,
     adminToken: config.adminToken,
+    traceRetention: config.traceRetention,
     logger: { level: config.logLevel }
   })
 

@@ -4,6 +4,7 @@ import { createDevice } from '../core/device.ts'
 import type { Effects } from '../core/effects.ts'
 import { World } from '../core/world.ts'
 import type { Db } from './db.ts'
+import { TraceStore } from './trace.ts'
 
 interface DeviceRow {
   id: string, owner: string, name: string, created_at: string, abi: Abi
@@ -38,6 +39,8 @@ export class Repository {
   private readonly upsertCounters: Database.Statement
   private readonly pageDevices: Database.Statement
   private readonly writeTx: (world: World, fx: Effects) => void
+  /** The configuration trace; its entries are written in the same transaction as their change. */
+  readonly trace: TraceStore
 
   constructor (db: Db) {
     this.db = db
@@ -67,6 +70,7 @@ export class Repository {
         lost_index_disabled = excluded.lost_index_disabled, lost_not_allocated = excluded.lost_not_allocated,
         lost_no_trigger = excluded.lost_no_trigger`)
     this.pageDevices = db.prepare('SELECT seq, id FROM devices WHERE owner = ? AND seq > ? ORDER BY seq LIMIT ?')
+    this.trace = new TraceStore(db)
     this.writeTx = db.transaction((world: World, fx: Effects) => this.write(world, fx))
   }
 
@@ -80,7 +84,10 @@ export class Repository {
   private write (world: World, fx: Effects): void {
     // A long-lived Effects (the interrupt path's) may still name something deleted since: skip it.
     const live = (dev: Device): boolean => world.devices.get(dev.id) === dev
-    for (const dev of fx.deletedDevices) this.deleteDeviceStmt.run(dev.id)
+    for (const dev of fx.deletedDevices) {
+      this.deleteDeviceStmt.run(dev.id)
+      this.trace.drop(dev.id)
+    }
     for (const dev of fx.devices) if (live(dev)) this.upsertDevice.run(deviceRow(dev))
     for (const dev of fx.counters) if (live(dev)) this.writeCounters(dev)
     for (const [dev, sets] of fx.vectors) {
@@ -98,6 +105,7 @@ export class Repository {
       this.upsertEventfd.run({ fd: efd.fd, value: efd.value, semaphore: b(efd.semaphore), label: efd.label, created_at: efd.createdAt, owner: efd.owner })
     }
     this.setNextFd.run(world.eventfds.nextFd)
+    for (const e of fx.traces) if (world.devices.has(e.deviceId)) this.trace.append(e)
   }
 
   /** The vectors whose counters moved since they were last written (cleaned after commit). */
@@ -111,6 +119,7 @@ export class Repository {
 
   /** Rebuilds the whole model from the database, exactly as it was last committed. */
   load (poolCapacity: number): World {
+    this.trace.forget()
     const nextFd = this.db.prepare("SELECT value FROM meta WHERE key = 'next_fd'").pluck().get() as number
     const world = new World(poolCapacity, nextFd)
     for (const r of this.db.prepare('SELECT * FROM eventfds ORDER BY fd').all() as EventfdRow[]) {

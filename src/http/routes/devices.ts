@@ -38,7 +38,8 @@ const devices: FastifyPluginAsyncTypebox = async (app) => {
     }
     checkLimit(req, 'devices')
     const id = randomUUID()
-    const dev = await engine.apply((world, fx) => world.addDevice(id, body.name ?? id, new Date().toISOString(), abi, caps, fx, req.tenant))
+    const dev = await engine.apply((world, fx) => world.addDevice(id, body.name ?? id, new Date().toISOString(), abi, caps, fx, req.tenant),
+      { deviceId: id, op: 'create', request: body })
     sendEtag(reply, dev)
     reply.header('location', `/v1/devices/${dev.id}`)
     return reply.code(201).send(presentDevice(dev))
@@ -97,7 +98,7 @@ const devices: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (req, reply) => {
     const dev = deviceForUpdate(req, req.params.id)
-    await engine.apply((world, fx) => world.resetDevice(dev, fx))
+    await engine.apply((world, fx) => world.resetDevice(dev, fx), { deviceId: dev.id, op: 'reset', request: {} })
     sendEtag(reply, dev)
     return presentDevice(dev)
   })
