@@ -1762,6 +1762,8 @@ export interface operations {
             query?: {
                 limit?: number;
                 cursor?: string;
+                /** @description Only the newest N entries (still oldest first; no cursor) */
+                last?: number;
             };
             header?: never;
             path: {

@@ -42,6 +42,7 @@ export class TraceStore {
   private readonly last: Database.Statement
   private readonly all: Database.Statement
   private readonly count: Database.Statement
+  private readonly tail: Database.Statement
   /** Entries stored per device (counted once, then kept), so pruning costs only what it deletes. */
   private readonly counts = new Map<string, number>()
   /** The running totals of each device's newest entry (read from the table once, then kept). */
@@ -57,6 +58,7 @@ export class TraceStore {
     this.page = db.prepare('SELECT * FROM trace WHERE device_id = ? AND seq > ? ORDER BY seq LIMIT ?')
     this.last = db.prepare('SELECT lost_total, pended_total FROM trace WHERE device_id = ? ORDER BY seq DESC LIMIT 1')
     this.all = db.prepare('SELECT * FROM trace WHERE device_id = ? ORDER BY seq')
+    this.tail = db.prepare('SELECT * FROM (SELECT * FROM trace WHERE device_id = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq')
   }
 
   /** The totals the next entry of a device counts its deltas from. */
@@ -123,6 +125,11 @@ export class TraceStore {
     const more = rows.length > limit
     const items = (more ? rows.slice(0, limit) : rows).map(fromRow)
     return { items, last: items.length > 0 ? items[items.length - 1].seq : null, more }
+  }
+
+  /** The newest `n` entries of a device, oldest first. */
+  newest (deviceId: string, n: number): TraceEntry[] {
+    return (this.tail.all(deviceId, n) as TraceRow[]).map(fromRow)
   }
 
   /** Every retained entry of a device, oldest first. */

@@ -93,6 +93,9 @@ t.test('trace: paginated like the other lists, oldest first', async (t) => {
   const all = [...first.items, ...second.items, ...third.items].map((x: any) => x.op)
   t.same(all, ['create', 'reset', 'reset', 'reset', 'reset'])
   t.equal((await app.inject({ method: 'GET', url: `/v1/devices/${id}/trace?cursor=nonsense` })).statusCode, 400)
+  const last = await trace(app, id, '?last=2')
+  t.same(last.items.map((x: any) => x.seq), all.length === 5 ? [...first.items, ...second.items, ...third.items].slice(-2).map((x: any) => x.seq) : [], 'last=N: the newest N, oldest first')
+  t.equal(last.nextCursor, undefined)
 })
 
 t.test('trace: retention keeps the newest entries per device; the oldest go first', async (t) => {

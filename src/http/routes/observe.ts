@@ -74,6 +74,11 @@ const RatesQuery = Type.Object({
   vectors: Type.Optional(Type.Boolean({ default: true, description: 'Include the per-vector series' }))
 }, { additionalProperties: false })
 
+const TraceQuery = Type.Object({
+  ...PageQuery.properties,
+  last: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Only the newest N entries (still oldest first; no cursor)' }))
+}, { additionalProperties: false })
+
 /** A comment line now and then keeps proxies and idle timeouts from closing a quiet stream. */
 const HEARTBEAT_MS = 15_000
 
@@ -91,11 +96,12 @@ const observe: FastifyPluginAsyncTypebox = async (app) => {
         'Kept per device up to --trace-retention entries (the oldest go first); deleted with the device.',
       tags: ['devices'],
       params: IdParams,
-      querystring: PageQuery,
+      querystring: TraceQuery,
       response: { 200: Page(TraceEntrySchema), ...problemResponses(400, 404) }
     }
   }, async (req) => {
     const dev = findDevice(req, req.params.id)
+    if (req.query.last !== undefined) return { items: engine.repo.trace.newest(dev.id, req.query.last).map(presentTrace) }
     const page = engine.repo.trace.list(dev.id, decodeCursor(req.query.cursor), req.query.limit ?? 100)
     return { items: page.items.map(presentTrace), ...(page.more && page.last !== null ? { nextCursor: encodeCursor(page.last) } : {}) }
   })
