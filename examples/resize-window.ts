@@ -1,3 +1,4 @@
+import { parseArgs } from 'node:util'
 import { buildApp } from '../src/app.ts'
 
 // The story virq exists for, runnable: a device fires steadily on its live MSI-X vectors while
@@ -9,6 +10,9 @@ import { buildApp } from '../src/app.ts'
 // then (no handler on the host), so the interrupt waits in its pending bit and is delivered
 // when the vector gets its eventfd, under both profiles (docs/model.md 11).
 // Real HTTP on a real socket: every window is as wide as a round trip.
+// With --url http://HOST:PORT it runs against that server (its devices stay there, to look at
+// in the dashboard at /ui) instead of an in-process one. --token (or VIRQ_TOKEN) sends a
+// bearer token.
 
 export interface WindowResult {
   abi: string, added: number, fired: number, delivered: number, deliveredFromPending: number, lost: number, coalesced: number, pendingNow: number
@@ -17,84 +21,99 @@ export interface WindowResult {
 
 const VECTORS = 16
 
+let token: string | undefined
+
 async function call (base: string, method: string, path: string, body?: unknown): Promise<any> {
   const res = await fetch(base + path, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: {
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(token !== undefined ? { authorization: `Bearer ${token}` } : {})
+    },
     body: body === undefined ? undefined : JSON.stringify(body)
   })
   if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`)
   return res.status === 204 ? null : await res.json()
 }
 
-export async function resizeWindow (abi: 'linux-6.1' | 'linux-6.12'): Promise<WindowResult> {
+/** Runs the story on a fresh in-process server, or against the server at `url`. */
+export async function resizeWindow (abi: 'linux-6.1' | 'linux-6.12', url?: string, bearer?: string): Promise<WindowResult & { deviceId: string }> {
+  token = bearer
+  if (url !== undefined) return await story(url.replace(/\/+$/, ''), abi)
   const app = await buildApp({ db: ':memory:', hostVectors: 4096 })
   try {
     await app.listen({ host: '127.0.0.1', port: 0 })
     const address = app.server.address()
-    const base = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`
-    const dev = await call(base, 'POST', '/v1/devices', { name: `nic-${abi}`, abi, msix: { tableSize: VECTORS } })
-    const fds: number[] = []
-    for (let v = 0; v < VECTORS; v++) fds.push((await call(base, 'POST', '/v1/eventfds', { label: `vec${v}` })).fd)
-    const irqs = `/v1/devices/${dev.id}/irqs/msix`
-    await call(base, 'POST', irqs, { action: 'trigger', start: 0, data: { type: 'eventfd', fds: [fds[0]] } })
-
-    // The device: fires every live vector, again and again, until told to stop.
-    const live = [0]
-    let running = true
-    let fireRound: () => void = () => {}
-    const device = (async () => {
-      while (running) {
-        await call(base, 'POST', `/v1/devices/${dev.id}/interrupts`, { index: 'msix', vectors: live })
-        fireRound()
-      }
-    })()
-    /** Resolves after the device's next fire request has been answered. */
-    const nextFire = (): Promise<void> => new Promise((resolve) => { fireRound = resolve })
-
-    // The VMM: the guest unmasks vectors 1..15 one at a time.
-    for (let k = 1; k < VECTORS; k++) {
-      // The guest driver has programmed vector k and the device raises it before QEMU adds it.
-      await call(base, 'POST', `/v1/devices/${dev.id}/interrupts`, { index: 'msix', vector: k })
-      if (abi === 'linux-6.12') {
-        await call(base, 'POST', irqs, { action: 'trigger', start: k, data: { type: 'eventfd', fds: [fds[k]] } })
-      } else {
-        await call(base, 'POST', irqs, { action: 'trigger', start: 0, count: 0, data: { type: 'none' } })
-        await nextFire() // the device keeps running while the index is down
-        await call(base, 'POST', irqs, { action: 'trigger', start: 0, data: { type: 'eventfd', fds: fds.slice(0, k + 1) } })
-      }
-      live.push(k)
-      await nextFire()
-    }
-    running = false
-    await device
-
-    const vectors = (await call(base, 'GET', `${irqs}/vectors`)).items as any[]
-    const lostBy: Record<string, number> = {}
-    for (const v of vectors) for (const [reason, n] of Object.entries(v.lostBy as Record<string, number>)) lostBy[reason] = (lostBy[reason] ?? 0) + n
-    const sum = (key: string): number => vectors.reduce((n, v) => n + v[key], 0)
-    return {
-      abi,
-      added: VECTORS - 1,
-      fired: sum('fired'),
-      delivered: sum('delivered'),
-      deliveredFromPending: sum('deliveredFromPending'),
-      lost: sum('lost'),
-      coalesced: sum('coalesced'),
-      pendingNow: vectors.filter((v) => v.pending === true).length,
-      lostBy
-    }
+    return await story(`http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`, abi)
   } finally {
     await app.close()
   }
 }
 
+async function story (base: string, abi: 'linux-6.1' | 'linux-6.12'): Promise<WindowResult & { deviceId: string }> {
+  const dev = await call(base, 'POST', '/v1/devices', { name: `nic-${abi}`, abi, msix: { tableSize: VECTORS } })
+  const fds: number[] = []
+  for (let v = 0; v < VECTORS; v++) fds.push((await call(base, 'POST', '/v1/eventfds', { label: `vec${v}` })).fd)
+  const irqs = `/v1/devices/${dev.id}/irqs/msix`
+  await call(base, 'POST', irqs, { action: 'trigger', start: 0, data: { type: 'eventfd', fds: [fds[0]] } })
+
+  // The device: fires every live vector, again and again, until told to stop.
+  const live = [0]
+  let running = true
+  let fireRound: () => void = () => {}
+  const device = (async () => {
+    while (running) {
+      await call(base, 'POST', `/v1/devices/${dev.id}/interrupts`, { index: 'msix', vectors: live })
+      fireRound()
+    }
+  })()
+  /** Resolves after the device's next fire request has been answered. */
+  const nextFire = (): Promise<void> => new Promise((resolve) => { fireRound = resolve })
+
+  // The VMM: the guest unmasks vectors 1..15 one at a time.
+  for (let k = 1; k < VECTORS; k++) {
+    // The guest driver has programmed vector k and the device raises it before QEMU adds it.
+    await call(base, 'POST', `/v1/devices/${dev.id}/interrupts`, { index: 'msix', vector: k })
+    if (abi === 'linux-6.12') {
+      await call(base, 'POST', irqs, { action: 'trigger', start: k, data: { type: 'eventfd', fds: [fds[k]] } })
+    } else {
+      await call(base, 'POST', irqs, { action: 'trigger', start: 0, count: 0, data: { type: 'none' } })
+      await nextFire() // the device keeps running while the index is down
+      await call(base, 'POST', irqs, { action: 'trigger', start: 0, data: { type: 'eventfd', fds: fds.slice(0, k + 1) } })
+    }
+    live.push(k)
+    await nextFire()
+  }
+  running = false
+  await device
+
+  const vectors = (await call(base, 'GET', `${irqs}/vectors`)).items as any[]
+  const lostBy: Record<string, number> = {}
+  for (const v of vectors) for (const [reason, n] of Object.entries(v.lostBy as Record<string, number>)) lostBy[reason] = (lostBy[reason] ?? 0) + n
+  const sum = (key: string): number => vectors.reduce((n, v) => n + v[key], 0)
+  return {
+    abi,
+    added: VECTORS - 1,
+    fired: sum('fired'),
+    delivered: sum('delivered'),
+    deliveredFromPending: sum('deliveredFromPending'),
+    lost: sum('lost'),
+    coalesced: sum('coalesced'),
+    pendingNow: vectors.filter((v) => v.pending === true).length,
+    lostBy,
+    deviceId: dev.id
+  }
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const rows = [await resizeWindow('linux-6.1'), await resizeWindow('linux-6.12')]
+  const { values } = parseArgs({ options: { url: { type: 'string' }, token: { type: 'string' } } })
+  const bearer = values.token ?? process.env.VIRQ_TOKEN
+  const rows = [await resizeWindow('linux-6.1', values.url, bearer), await resizeWindow('linux-6.12', values.url, bearer)]
   console.log('| profile | vectors added | fired | delivered | of which from pending | lost | lost by reason |')
   console.log('|---|---|---|---|---|---|---|')
   for (const r of rows) {
     const reasons = Object.entries(r.lostBy).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || '-'
     console.log(`| ${r.abi} | ${r.added} | ${r.fired} | ${r.delivered} | ${r.deliveredFromPending} | ${r.lost} | ${reasons} |`)
   }
+  if (values.url !== undefined) console.log(`\nopen ${values.url.replace(/\/+$/, '')}/ui to see both devices and their teardown windows`)
 }

@@ -395,6 +395,80 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/devices/{id}/trace": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The configuration trace: every create, SET_IRQS (either form) and reset, oldest first
+         * @description Each entry has the request, the result or errno, and the interrupts lost or pended since the previous entry. Kept per device up to --trace-retention entries (the oldest go first); deleted with the device.
+         */
+        get: operations["listTrace"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/devices/{id}/trace/windows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Teardown windows from the trace: an index disabled, then enabled again, and what was lost in between */
+        get: operations["listWindows"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/devices/{id}/rates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Interrupts fired, delivered, lost and pended per second over the last ten minutes */
+        get: operations["getRates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/devices/{id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Server-Sent Events: the device's rates every second and its trace entries as they happen
+         * @description `event: rates` once a second with the last complete second (`t`, the device's fired/delivered/lost/pended and each vector that moved); `event: trace` with each new trace entry once it is committed. A `closed` event ends the stream when the device is deleted.
+         */
+        get: operations["streamDevice"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/stream": {
         parameters: {
             query?: never;
@@ -404,7 +478,7 @@ export interface paths {
         };
         /**
          * WebSocket: read many eventfds and fire interrupts at high rates
-         * @description Upgrade to a WebSocket. Messages are JSON: `subscribe`/`unsubscribe` eventfds, `fire` interrupts; the server sends `signal` (the value one read took), `fired`, `subscribed`, `error`, `closed`. See stream.md beside this document.
+         * @description Upgrade to a WebSocket. Messages are JSON: `subscribe`/`unsubscribe` eventfds, `fire` interrupts, `watch`/`unwatch` devices; the server sends `signal` (the value one read took), `fired`, `subscribed`, `watching`, `rates`, `trace`, `error`, `closed`. See stream.md beside this document.
          */
         get: operations["openStream"];
         put?: never;
@@ -1892,6 +1966,229 @@ export interface operations {
         requestBody?: never;
         responses: {
             /** @description text/event-stream: `event: signal` + `data: {"fd":N,"value":N}` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Unknown device or eventfd */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listTrace: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+                /** @description Only the newest N entries (still oldest first; no cursor) */
+                last?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** @description Position in the trace; grows with every entry */
+                            seq: number;
+                            deviceId: string;
+                            /** Format: date-time */
+                            at: string;
+                            /** @description create; set-irqs (the JSON form) or ioctl-set-irqs (the raw struct); reset or ioctl-reset */
+                            op: "create" | "set-irqs" | "ioctl-set-irqs" | "reset" | "ioctl-reset";
+                            /** @description The request as sent: the device body, the SET_IRQS body with its `index`, or the raw struct */
+                            request: unknown;
+                            /** @description The ioctl return value; null when it failed with an errno */
+                            result: number | null;
+                            errno: string | null;
+                            errnoValue: number | null;
+                            /** @description The rule that answered the errno */
+                            reason: string | null;
+                            irqTypeBefore: "none" | "intx" | "msi" | "msix";
+                            irqTypeAfter: "none" | "intx" | "msi" | "msix";
+                            /** @description The device version after the call */
+                            version: number;
+                            /** @description Interrupts lost on the device since the previous entry */
+                            lost: number;
+                            /** @description Interrupts pended on the device since the previous entry */
+                            pended: number;
+                        }[];
+                        /** @description Pass as `cursor` for the next page; absent on the last page */
+                        nextCursor?: string;
+                    };
+                };
+            };
+            /** @description Invalid request, or the model answered EINVAL, ENOTTY, EBADF, ERANGE or EFAULT */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown device or eventfd */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listWindows: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            index: "intx" | "msi" | "msix";
+                            /** @description The entry that disabled the index */
+                            fromSeq: number;
+                            /** @description The entry that enabled it again */
+                            toSeq: number;
+                            /** Format: date-time */
+                            from: string;
+                            /** Format: date-time */
+                            to: string;
+                            durationMs: number;
+                            /** @description Interrupts lost on the device inside the window */
+                            lost: number;
+                            pended: number;
+                        }[];
+                    };
+                };
+            };
+            /** @description Unknown device or eventfd */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getRates: {
+        parameters: {
+            query?: {
+                /** @description How many seconds back (at most 600) */
+                seconds?: number;
+                /** @description Include the per-vector series */
+                vectors?: boolean;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Epoch second of the first bucket */
+                        start: number;
+                        /** @description Epoch second of the last bucket (the current, still filling) */
+                        end: number;
+                        /**
+                         * @description Seconds per bucket
+                         * @enum {number}
+                         */
+                        interval: 1;
+                        /** @description The whole device, per second, oldest first */
+                        device: {
+                            fired: number[];
+                            delivered: number[];
+                            lost: number[];
+                            pended: number[];
+                        };
+                        /** @description Each vector that fired in the last ten minutes */
+                        vectors: {
+                            index: number;
+                            name: string;
+                            vector: number;
+                            fired: number[];
+                            delivered: number[];
+                            lost: number[];
+                            pended: number[];
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request, or the model answered EINVAL, ENOTTY, EBADF, ERANGE or EFAULT */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown device or eventfd */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    streamDevice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description text/event-stream */
             200: {
                 headers: {
                     [name: string]: unknown;

@@ -9,6 +9,8 @@ import events from './http/routes/events.ts'
 import eventfds from './http/routes/eventfds.ts'
 import interrupts from './http/routes/interrupts.ts'
 import stream from './http/routes/stream.ts'
+import observe from './http/routes/observe.ts'
+import ui from './http/routes/ui.ts'
 import ioctl from './http/routes/ioctl.ts'
 import irqs from './http/routes/irqs.ts'
 import service from './http/routes/service.ts'
@@ -20,6 +22,7 @@ import { DEFAULT_LIMITS } from './config.ts'
 import openapi from './http/openapi.ts'
 import { DeviceSchema, EventfdSchema, IrqIndexSchema, Problem } from './http/schemas.ts'
 import { openDb, type SyncMode } from './store/db.ts'
+import { DEFAULT_TRACE_RETENTION } from './store/trace.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -52,6 +55,8 @@ export interface AppOptions {
   pressureSampleMs?: number
   /** While writes to the database fail, how often a write is tried to find out that they work again (ms). */
   storageProbeMs?: number
+  /** Configuration trace entries kept per device (default 10,000); the oldest go first. */
+  traceRetention?: number
 }
 
 export const DEFAULT_BODY_LIMIT = 256 * 1024
@@ -94,6 +99,7 @@ export async function buildApp (opts: AppOptions) {
 
   const engine = new Engine(openDb(opts.db, opts.sync), opts.hostVectors, { storageProbeMs: opts.storageProbeMs })
   app.decorate('engine', engine)
+  engine.repo.trace.retention = opts.traceRetention ?? DEFAULT_TRACE_RETENTION
   if ((opts.flushMs ?? DEFAULT_FLUSH_MS) > 0) engine.startFlusher(opts.flushMs ?? DEFAULT_FLUSH_MS)
   // Open streams would hold close() open: end them first; then flush and close the database.
   app.addHook('preClose', async () => engine.endStreams())
@@ -151,9 +157,11 @@ export async function buildApp (opts: AppOptions) {
   await app.register(eventfds)
   await app.register(interrupts)
   await app.register(events)
+  await app.register(observe)
   await app.register(stream)
   await app.register(admin)
   await app.register(backup)
+  await app.register(ui)
   // Overload: when the event loop lags past a second, answer 503 + Retry-After instead of
   // queueing more work; /healthz and /readyz keep answering (they are how operators look).
   // Registered last, so that the loop delay of loading everything above is not counted.

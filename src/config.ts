@@ -13,6 +13,7 @@ export interface Config {
   maxDevices: number
   maxEventfds: number
   maxTableEntries: number
+  traceRetention: number
 }
 
 /**
@@ -38,6 +39,7 @@ export const SETTINGS = [
   { key: 'logLevel', flag: 'log-level', env: 'VIRQ_LOG_LEVEL', default: 'info', help: 'pino log level' },
   { key: 'flushMs', flag: 'flush-ms', env: 'VIRQ_FLUSH_MS', default: '1000', help: 'how often interrupt and eventfd counters are written to SQLite' },
   { key: 'adminToken', flag: 'admin-token', env: 'VIRQ_ADMIN_TOKEN', default: '', help: 'turns on bearer tokens and tenants; manages them at /v1/admin (required beyond loopback)' },
+  { key: 'traceRetention', flag: 'trace-retention', env: 'VIRQ_TRACE_RETENTION', default: '10000', help: 'configuration trace entries kept per device (the oldest go first)' },
   { key: 'sync', flag: 'sync', env: 'VIRQ_SYNC', default: 'full', help: 'SQLite synchronous: full (power-cut safe) or normal (crash safe)' },
   { key: 'maxDevices', flag: 'max-devices', env: 'VIRQ_MAX_DEVICES', default: String(DEFAULT_LIMITS.devices), help: 'devices the instance holds at most, all tenants together' },
   { key: 'maxEventfds', flag: 'max-eventfds', env: 'VIRQ_MAX_EVENTFDS', default: String(DEFAULT_LIMITS.eventfds), help: 'eventfds the instance holds at most, all tenants together' },
@@ -79,7 +81,8 @@ export function readConfig (argv: string[], env: NodeJS.ProcessEnv): Config {
     adminToken: raw.adminToken === '' ? undefined : raw.adminToken,
     maxDevices: integer('--max-devices', raw.maxDevices, 0, 1 << 24),
     maxEventfds: integer('--max-eventfds', raw.maxEventfds, 0, 1 << 24),
-    maxTableEntries: integer('--max-table-entries', raw.maxTableEntries, 0, 1 << 28)
+    maxTableEntries: integer('--max-table-entries', raw.maxTableEntries, 0, 1 << 28),
+    traceRetention: integer('--trace-retention', raw.traceRetention, 1, 100_000_000)
   }
 }
 

@@ -7,6 +7,8 @@ import type { Db } from './store/db.ts'
 import { storageFault, type StorageFault } from './store/faults.ts'
 import { ReaderRegistry } from './hot/readers.ts'
 import { Repository } from './store/repository.ts'
+import type { TraceEntry } from './core/trace.ts'
+import { traceEnd, traceStart, type TraceCall } from './trace.ts'
 
 /** How often a faulted store is probed for a write until one succeeds. */
 export const DEFAULT_STORAGE_PROBE_MS = 1000
@@ -88,6 +90,8 @@ export class Engine {
    */
   readonly hot = new Effects()
   private flushTimer: NodeJS.Timeout | undefined
+  /** Called with each trace entry once it is committed (live views). */
+  onTrace: ((entry: TraceEntry) => void) | null = null
   /** Called after each flush with its duration in seconds (metrics). */
   onFlush: ((seconds: number) => void) | null = null
   flushError: Error | null = null
@@ -322,9 +326,10 @@ export class Engine {
    * makes a whole burst durable instead of one fsync each. Each operation is still all or
    * nothing, and none is answered before its changes are on disk.
    */
-  async apply<T> (op: (world: World, fx: Effects) => T): Promise<T> {
+  async apply<T> (op: (world: World, fx: Effects) => T, trace?: TraceCall): Promise<T> {
     if (!this.undo()) throw this.undoError
     const fx = new Effects()
+    const traced = trace === undefined ? undefined : traceStart(this.world, trace)
     let result: T | undefined
     let failure: VfioError | undefined
     const world = this.world
@@ -350,6 +355,8 @@ export class Engine {
       failure = error
     }
     for (const dev of fx.devices) dev.version++
+    // A configuration call's trace entry commits with its change (and with its errno's partial effects).
+    if (traced !== undefined) traceEnd(traced, this.world, this.repo.trace, fx, result as number | undefined, failure)
     // Readers of a deleted eventfd (streams, long-polls) learn it on their next look: now.
     for (const efd of fx.deletedEventfds) {
       this.readers.notify(efd.owner, efd.fd)
@@ -358,6 +365,7 @@ export class Engine {
     this.batch.merge(fx)
     // Nothing changed and nothing pending: there is nothing to wait for.
     if (!this.batch.empty || this.batchWaiters.length > 0) await this.committed()
+    for (const e of fx.traces) this.onTrace?.(e)
     if (failure !== undefined) throw failure
     return result as T
   }

@@ -23,6 +23,7 @@ async function main (): Promise<void> {
     maxDevices: config.maxDevices,
     maxEventfds: config.maxEventfds,
     maxTableEntries: config.maxTableEntries,
+    traceRetention: config.traceRetention,
     logger: { level: config.logLevel }
   })
 

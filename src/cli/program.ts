@@ -7,6 +7,7 @@ import { eventfdCommand } from './commands/eventfd.ts'
 import { fireCommand } from './commands/fire.ts'
 import { irqsCommand } from './commands/irqs.ts'
 import { serveCommand } from './commands/serve.ts'
+import { topCommand } from './commands/top.ts'
 
 // The virq command tree: global options, the command groups, and the help texts.
 
@@ -30,6 +31,7 @@ Examples:
   $ virq fire $ID msix --vectors 0,0,1
   $ virq eventfd read 1                  # => 2
   $ virq irqs vectors $ID msix
+  $ virq top                             # devices by interrupt rate, live; q quits
 `
 
 export function buildProgram (): Command {
@@ -46,6 +48,7 @@ export function buildProgram (): Command {
   program.addCommand(irqsCommand())
   program.addCommand(eventfdCommand())
   program.addCommand(fireCommand())
+  program.addCommand(topCommand())
   program.addCommand(serveCommand())
   program.addCommand(backupCommand())
   return program

@@ -1,5 +1,6 @@
 import type { Device } from './device.ts'
 import type { Eventfd } from './eventfds.ts'
+import type { TraceEntry } from './trace.ts'
 
 /**
  * What one operation changed, so that the store can write exactly that in one transaction.
@@ -15,6 +16,8 @@ export class Effects {
   readonly counters = new Set<Device>()
   readonly deletedDevices = new Set<Device>()
   readonly deletedEventfds = new Set<Eventfd>()
+  /** Configuration calls to append to their device's trace, in the same transaction. */
+  readonly traces: TraceEntry[] = []
 
   device (dev: Device): void {
     this.devices.add(dev)
@@ -49,6 +52,7 @@ export class Effects {
     for (const dev of other.counters) this.counters.add(dev)
     for (const dev of other.deletedDevices) this.deletedDevices.add(dev)
     for (const efd of other.deletedEventfds) this.deletedEventfds.add(efd)
+    for (const e of other.traces) this.traces.push(e)
   }
 
   clear (): void {
@@ -58,10 +62,11 @@ export class Effects {
     this.counters.clear()
     this.deletedDevices.clear()
     this.deletedEventfds.clear()
+    this.traces.length = 0
   }
 
   get empty (): boolean {
     return this.devices.size === 0 && this.eventfds.size === 0 && this.counters.size === 0 &&
-      this.deletedDevices.size === 0 && this.deletedEventfds.size === 0
+      this.deletedDevices.size === 0 && this.deletedEventfds.size === 0 && this.traces.length === 0
   }
 }

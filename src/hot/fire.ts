@@ -2,6 +2,7 @@ import { IRQ_INDEX_NAMES, VFIO_PCI_INTX_IRQ_INDEX, VFIO_PCI_MSI_IRQ_INDEX, VFIO_
 import { irqCount, type Device } from '../core/device.ts'
 import { driveIntx, fireErrReq, fireVector, type FireTally, type IntxLevel } from '../core/interrupts.ts'
 import type { Engine } from '../engine.ts'
+import { nowSecond, rates, recordRate, type DeviceRates } from './rates.ts'
 
 /** A fire request as both the HTTP route and the WebSocket take it. */
 export interface FireRequest {
@@ -27,6 +28,21 @@ export const MAX_FIRE_COUNT = 1_000_000_000
  * No SQLite, no logging: changes land in engine.hot for the flusher.
  */
 export function fire (engine: Engine, dev: Device, req: FireRequest, tally: FireTally): void {
+  const f = tally.fired
+  const d = tally.delivered
+  const l = tally.lost
+  const p = tally.pended
+  const v = fireChecked(engine, dev, req, tally)
+  if (v >= 0) rate(rates.of(dev), nowSecond(), req.index, v, tally, f, d, l, p)
+}
+
+/** Rates of one fired vector, from the tally's deltas (vector lists record each vector themselves). */
+function rate (r: DeviceRates, sec: number, index: number, v: number, tally: FireTally, f: number, d: number, l: number, p: number): void {
+  recordRate(r, sec, index, v, tally.fired - f, tally.delivered - d, tally.lost - l, tally.pended - p)
+}
+
+/** Fires; returns the vector to record the rates of, or -1 when they are recorded already. */
+function fireChecked (engine: Engine, dev: Device, req: FireRequest, tally: FireTally): number {
   const { index } = req
   const size = irqCount(dev, index)
   if (size === 0) throw new FireError('no-such-index', `device ${dev.id} has no ${IRQ_INDEX_NAMES[index] ?? index} interrupt`)
@@ -38,20 +54,30 @@ export function fire (engine: Engine, dev: Device, req: FireRequest, tally: Fire
       for (let i = 0; i < vs.length; i++) {
         if (vs[i] >= size) throw new FireError('vector-out-of-range', `vector ${vs[i]} is not below ${size}`)
       }
-      for (let i = 0; i < vs.length; i++) fireVector(world, dev, index, vs[i], 1, hot, tally)
-      return
+      const r = rates.of(dev)
+      const sec = nowSecond()
+      for (let i = 0; i < vs.length; i++) {
+        const f = tally.fired
+        const d = tally.delivered
+        const l = tally.lost
+        const p = tally.pended
+        fireVector(world, dev, index, vs[i], 1, hot, tally)
+        rate(r, sec, index, vs[i], tally, f, d, l, p)
+      }
+      return -1
     }
     if (req.vector === undefined) throw new FireError('vector-required', 'give vectors, or vector with count')
     if (req.vector >= size) throw new FireError('vector-out-of-range', `vector ${req.vector} is not below ${size}`)
     fireVector(world, dev, index, req.vector, req.count ?? 1, hot, tally)
-    return
+    return req.vector
   }
   if (req.vectors !== undefined || (req.vector ?? 0) !== 0) throw new FireError('vector-out-of-range', `${IRQ_INDEX_NAMES[index]} has only vector 0`)
   if (index === VFIO_PCI_INTX_IRQ_INDEX) {
     if (req.count !== undefined) throw new FireError('count-not-for-intx', 'INTx is a level: use level assert, deassert or pulse')
     driveIntx(world, dev, req.level ?? 'pulse', hot, tally)
-    return
+    return 0
   }
   if (req.level !== undefined) throw new FireError('level-only-for-intx', 'level applies to INTx only')
   fireErrReq(world, dev, index, req.count ?? 1, hot, tally)
+  return 0
 }

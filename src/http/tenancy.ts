@@ -123,8 +123,8 @@ export function openStream (req: FastifyRequest): () => void {
   return req.server.tenancy.openStream(req.tenant)
 }
 
-/** Routes anyone may call: liveness, readiness, the API description. */
-const PUBLIC = /^\/(healthz|readyz|openapi\.json|docs)(\/|$|\?)/
+/** Routes anyone may call: liveness, readiness, the API description, the dashboard's static files (it asks for a token itself). */
+const PUBLIC = /^\/((healthz|readyz|openapi\.json|docs|ui)(\/|$|\?)|$|\?)/
 
 export interface TenancyOptions { adminToken?: string, maxStreams?: number, instanceLimits?: InstanceLimits }
 

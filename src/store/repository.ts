@@ -6,6 +6,7 @@ import type { TemplateName } from '../core/templates.ts'
 import type { Effects } from '../core/effects.ts'
 import { World } from '../core/world.ts'
 import type { Db } from './db.ts'
+import { TraceStore } from './trace.ts'
 
 interface DeviceRow {
   id: string, owner: string, name: string, created_at: string, abi: Abi
@@ -45,6 +46,8 @@ export class Repository {
   private readonly upsertMasking: Database.Statement
   private readonly pageDevices: Database.Statement
   private readonly writeTx: (world: World, fx: Effects) => void
+  /** The configuration trace; its entries are written in the same transaction as their change. */
+  readonly trace: TraceStore
 
   constructor (db: Db) {
     this.db = db
@@ -80,6 +83,7 @@ export class Repository {
     this.upsertMasking = db.prepare(`INSERT INTO device_masking (device_id, msi_per_vector_mask, msix_maskable, msix_user_mask)
       VALUES (?, ?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET msix_user_mask = excluded.msix_user_mask`)
     this.pageDevices = db.prepare('SELECT seq, id FROM devices WHERE owner = ? AND seq > ? ORDER BY seq LIMIT ?')
+    this.trace = new TraceStore(db)
     this.writeTx = db.transaction((world: World, fx: Effects) => this.write(world, fx))
   }
 
@@ -93,7 +97,10 @@ export class Repository {
   private write (world: World, fx: Effects): void {
     // A long-lived Effects (the interrupt path's) may still name something deleted since: skip it.
     const live = (dev: Device): boolean => world.devices.get(dev.id) === dev
-    for (const dev of fx.deletedDevices) this.deleteDeviceStmt.run(dev.id)
+    for (const dev of fx.deletedDevices) {
+      this.deleteDeviceStmt.run(dev.id)
+      this.trace.drop(dev.id)
+    }
     for (const dev of fx.devices) {
       if (!live(dev)) continue
       this.upsertDevice.run(deviceRow(dev))
@@ -124,6 +131,7 @@ export class Repository {
       this.upsertEventfd.run({ fd: efd.fd, value: efd.value, semaphore: b(efd.semaphore), label: efd.label, created_at: efd.createdAt, owner: efd.owner })
     }
     for (const owner of numbered) this.setNextFd.run(owner, world.eventfds.nextFdOf(owner))
+    for (const e of fx.traces) if (world.devices.has(e.deviceId)) this.trace.append(e)
   }
 
   /** The vectors whose counters moved since they were last written (cleaned after commit). */
@@ -138,6 +146,7 @@ export class Repository {
 
   /** Rebuilds the whole model from the database, exactly as it was last committed. */
   load (poolCapacity: number): World {
+    this.trace.forget()
     const world = new World(poolCapacity)
     for (const r of this.db.prepare('SELECT * FROM eventfds ORDER BY owner, fd').all() as EventfdRow[]) {
       world.eventfds.restore({ fd: r.fd, value: r.value, semaphore: r.semaphore !== 0, label: r.label, createdAt: r.created_at, owner: r.owner })

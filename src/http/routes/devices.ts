@@ -33,7 +33,8 @@ const devices: FastifyPluginAsyncTypebox = async (app) => {
     checkDeviceLimits(req, spec.caps)
     const id = randomUUID()
     const origin = { driver: spec.driver, template: spec.template }
-    const dev = await engine.apply((world, fx) => world.addDevice(id, body.name ?? id, new Date().toISOString(), abi, spec.caps, fx, req.tenant, origin))
+    const dev = await engine.apply((world, fx) => world.addDevice(id, body.name ?? id, new Date().toISOString(), abi, spec.caps, fx, req.tenant, origin),
+      { deviceId: id, op: 'create', request: body })
     sendEtag(reply, dev)
     reply.header('location', `/v1/devices/${dev.id}`)
     return reply.code(201).send(presentDevice(dev))
@@ -117,7 +118,7 @@ const devices: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (req, reply) => {
     const dev = deviceForUpdate(req, req.params.id)
-    await engine.apply((world, fx) => world.resetDevice(dev, fx))
+    await engine.apply((world, fx) => world.resetDevice(dev, fx), { deviceId: dev.id, op: 'reset', request: {} })
     sendEtag(reply, dev)
     return presentDevice(dev)
   })

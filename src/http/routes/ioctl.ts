@@ -86,7 +86,8 @@ const ioctl: FastifyPluginAsyncTypebox = async (app) => {
     const size = elementSize(flags)
     if (size !== 0) checkElements(data, size)
     const argsz = req.body.argsz ?? SIZEOF_VFIO_IRQ_SET_HDR + data.length * size
-    const result = await engine.apply((world, fx) => world.setIrqs(dev, { argsz, flags, index, start, count, data }, fx))
+    const request = { argsz, flags, index, start, count, data }
+    const result = await engine.apply((world, fx) => world.setIrqs(dev, request, fx), { deviceId: dev.id, op: 'ioctl-set-irqs', request })
     sendEtag(reply, dev)
     return { result }
   })
@@ -101,7 +102,7 @@ const ioctl: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (req, reply) => {
     const dev = deviceForUpdate(req, req.params.id)
-    await engine.apply((world, fx) => world.resetDevice(dev, fx))
+    await engine.apply((world, fx) => world.resetDevice(dev, fx), { deviceId: dev.id, op: 'ioctl-reset', request: {} })
     sendEtag(reply, dev)
     return { result: 0 }
   })

@@ -115,7 +115,8 @@ const irqs: FastifyPluginAsyncTypebox = async (app) => {
     const dev = deviceForUpdate(req, req.params.id)
     const index = parseIndex(req.params.index)
     const request = toIrqSet(index, req.body)
-    const result = await engine.apply((world, fx) => world.setIrqs(dev, request, fx))
+    const result = await engine.apply((world, fx) => world.setIrqs(dev, request, fx),
+      { deviceId: dev.id, op: 'set-irqs', request: { index: req.params.index, ...req.body } })
     sendEtag(reply, dev)
     return { result, irq: presentIrq(dev, index), version: dev.version }
   })

@@ -11,14 +11,18 @@ import { parseIndex } from '../device-context.ts'
 import { HttpProblem } from '../problem.ts'
 import { openStream as countStream } from '../tenancy.ts'
 import { FireBody } from './interrupts.ts'
+import type { Watcher } from '../live.ts'
 
 // GET /v1/stream: one WebSocket that reads many eventfds and fires interrupts, for high rates.
 // The message format is documented in openapi/stream.md.
 
 const Fds = Type.Array(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }), { maxItems: 4096 })
+const Devices = Type.Array(Type.String({ maxLength: 64 }), { maxItems: 256 })
 const Message = Type.Union([
   Type.Object({ op: Type.Literal('subscribe'), fds: Fds }, { additionalProperties: false }),
   Type.Object({ op: Type.Literal('unsubscribe'), fds: Fds }, { additionalProperties: false }),
+  Type.Object({ op: Type.Literal('watch'), devices: Devices }, { additionalProperties: false }),
+  Type.Object({ op: Type.Literal('unwatch'), devices: Devices }, { additionalProperties: false }),
   Type.Composite([
     Type.Object({ op: Type.Literal('fire'), device: Type.String({ maxLength: 64 }), id: Type.Optional(Type.Union([Type.String({ maxLength: 128 }), Type.Number()])) }),
     FireBody
@@ -47,8 +51,8 @@ const stream: FastifyPluginAsyncTypebox = async (app) => {
   const schema = {
     operationId: 'openStream',
     summary: 'WebSocket: read many eventfds and fire interrupts at high rates',
-    description: 'Upgrade to a WebSocket. Messages are JSON: `subscribe`/`unsubscribe` eventfds, `fire` interrupts; ' +
-      'the server sends `signal` (the value one read took), `fired`, `subscribed`, `error`, `closed`. See stream.md beside this document.',
+    description: 'Upgrade to a WebSocket. Messages are JSON: `subscribe`/`unsubscribe` eventfds, `fire` interrupts, `watch`/`unwatch` devices; ' +
+      'the server sends `signal` (the value one read took), `fired`, `subscribed`, `watching`, `rates`, `trace`, `error`, `closed`. See stream.md beside this document.',
     tags: ['interrupts'],
     response: {
       101: { description: 'Switching Protocols: the WebSocket is open' },
@@ -84,7 +88,15 @@ const stream: FastifyPluginAsyncTypebox = async (app) => {
       return !paused
     }
 
+    // Watched devices: their rates each second and their trace entries (see openapi/stream.md).
+    const watched = new Map<string, Watcher>()
+    const unwatchAll = (): void => {
+      for (const [id, w] of watched) app.live.unwatch(id, w)
+      watched.clear()
+    }
+
     const close = (): void => {
+      unwatchAll()
       release()
       for (const r of readers.values()) engine.readers.remove(r)
       readers.clear()
@@ -93,6 +105,35 @@ const stream: FastifyPluginAsyncTypebox = async (app) => {
     const handle = { close: () => { close(); socket.close(1001, 'server shutting down') } }
     engine.streams.add(handle)
     socket.on('close', close)
+
+    const watch = (op: 'watch' | 'unwatch', ids: string[]): void => {
+      if (op === 'watch') {
+        const missing = ids.filter((id) => engine.world.devices.get(id)?.owner !== tenant)
+        if (missing.length > 0) return error('device-not-found', `no device ${missing.join(', ')}`)
+        for (const id of ids) {
+          if (watched.has(id)) continue
+          const w: Watcher = (kind, json) => {
+            if (kind === 'closed') {
+              watched.delete(id)
+              app.live.unwatch(id, w)
+            } else if (kind === 'rates' && socket.bufferedAmount > HIGH_WATER) {
+              return // a sample: a backed-up socket skips it (the history is at /rates)
+            }
+            socket.send(`{"type":"${kind}",${json.slice(1)}`)
+          }
+          watched.set(id, w)
+          app.live.watch(id, w)
+        }
+      } else {
+        for (const id of ids) {
+          const w = watched.get(id)
+          if (w === undefined) continue
+          watched.delete(id)
+          app.live.unwatch(id, w)
+        }
+      }
+      send(JSON.stringify({ type: 'watching', devices: [...watched.keys()] }))
+    }
 
     socket.on('message', (raw: Buffer, isBinary: boolean) => {
       if (isBinary || raw.length > MAX_MESSAGE_BYTES) return error('invalid-message', 'send JSON text messages up to 256 KiB')
@@ -120,6 +161,7 @@ const stream: FastifyPluginAsyncTypebox = async (app) => {
         if (msg.id !== undefined) send(JSON.stringify({ type: 'fired', id: msg.id, fired: tally.fired, delivered: tally.delivered, lost: tally.lost, pended: tally.pended, coalesced: tally.coalesced }))
         return
       }
+      if (msg.op === 'watch' || msg.op === 'unwatch') return watch(msg.op, msg.devices)
       if (msg.op === 'subscribe') {
         const missing = msg.fds.filter((fd) => engine.world.eventfds.get(fd, tenant) === undefined)
         if (missing.length > 0) return error('eventfd-not-found', `no eventfd ${missing.join(', ')}`)

@@ -1,0 +1,132 @@
+import type { Device } from '../core/device.ts'
+
+// Interrupt rates: fired / delivered / lost / pended per second over the last ten minutes, per
+// device and per vector, in fixed one-second ring buckets. A fire adds into the bucket of the
+// current second (an index computation and four adds); nothing is allocated per interrupt.
+// A vector's ring is allocated the first time it fires, once.
+
+export const RATE_SECONDS = 600
+export const RATE_METRICS = ['fired', 'delivered', 'lost', 'pended'] as const
+export type RateMetric = (typeof RATE_METRICS)[number]
+const M = RATE_METRICS.length
+
+/** The current second on the epoch clock. */
+export const nowSecond = (): number => Math.floor(Date.now() / 1000)
+
+/**
+ * One ring: RATE_SECONDS buckets per metric, metric-major. `head` is the newest second written;
+ * buckets of seconds after it hold stale data and read as 0 (cleared when the ring advances).
+ */
+export class RateRing {
+  readonly data: Float64Array | Float32Array
+  head = -1
+
+  constructor (data: Float64Array | Float32Array) {
+    this.data = data
+  }
+
+  add (sec: number, fired: number, delivered: number, lost: number, pended: number): void {
+    if (sec > this.head) this.advance(sec)
+    // A clock that stepped back lands in the newest bucket rather than in the past.
+    const i = (sec < this.head ? this.head : sec) % RATE_SECONDS
+    const d = this.data
+    d[i] += fired
+    d[RATE_SECONDS + i] += delivered
+    d[2 * RATE_SECONDS + i] += lost
+    d[3 * RATE_SECONDS + i] += pended
+  }
+
+  private advance (sec: number): void {
+    const from = this.head < 0 || sec - this.head >= RATE_SECONDS ? sec - RATE_SECONDS + 1 : this.head + 1
+    for (let s = from; s <= sec; s++) {
+      const i = s % RATE_SECONDS
+      for (let m = 0; m < M; m++) this.data[m * RATE_SECONDS + i] = 0
+    }
+    this.head = sec
+  }
+
+  /** The value of one metric at one second (0 outside the last ten minutes of the ring). */
+  at (m: number, sec: number): number {
+    if (sec > this.head || sec <= this.head - RATE_SECONDS || this.head < 0) return 0
+    return this.data[m * RATE_SECONDS + (sec % RATE_SECONDS)]
+  }
+
+  /** `seconds` values of each metric ending at second `end` (inclusive), oldest first. */
+  series (end: number, seconds: number): Record<RateMetric, number[]> {
+    const out = { fired: [] as number[], delivered: [] as number[], lost: [] as number[], pended: [] as number[] }
+    for (let s = end - seconds + 1; s <= end; s++) {
+      out.fired.push(this.at(0, s))
+      out.delivered.push(this.at(1, s))
+      out.lost.push(this.at(2, s))
+      out.pended.push(this.at(3, s))
+    }
+    return out
+  }
+
+  /** Whether anything was recorded in the last ten minutes before `now`. */
+  active (now: number): boolean {
+    return this.head > now - RATE_SECONDS
+  }
+
+  get bytes (): number {
+    return this.data.byteLength
+  }
+}
+
+/**
+ * A device's rates: its totals (Float64: exact at any rate) and, per index, one ring per vector
+ * that has fired (Float32: exact up to 16.7 million per second per vector, close beyond).
+ */
+export class DeviceRates {
+  readonly device = new RateRing(new Float64Array(M * RATE_SECONDS))
+  /** [index][vector], allocated on a vector's first fire. */
+  readonly vectors: Array<Array<RateRing | undefined>> = [[], [], [], [], []]
+
+  vector (index: number, v: number): RateRing {
+    const list = this.vectors[index]
+    let ring = list[v]
+    if (ring === undefined) {
+      ring = new RateRing(new Float32Array(M * RATE_SECONDS))
+      list[v] = ring
+    }
+    return ring
+  }
+
+  /** Bytes held by the typed arrays of this device's rings. */
+  get bytes (): number {
+    let n = this.device.bytes
+    for (const list of this.vectors) for (const r of list) if (r !== undefined) n += r.bytes
+    return n
+  }
+}
+
+/** Rates by device; a deleted device's rates go with it. */
+export class RateTable {
+  private readonly byDevice = new WeakMap<Device, DeviceRates>()
+
+  of (dev: Device): DeviceRates {
+    let r = this.byDevice.get(dev)
+    if (r === undefined) {
+      r = new DeviceRates()
+      this.byDevice.set(dev, r)
+    }
+    return r
+  }
+
+  peek (dev: Device): DeviceRates | undefined {
+    return this.byDevice.get(dev)
+  }
+}
+
+/** Every device's rates (keyed by the device object, so one table serves any number of apps). */
+export const rates = new RateTable()
+
+/**
+ * The one call the interrupt path makes per fired vector, with what that fire did (the
+ * tally's deltas): the device's bucket and the vector's bucket of second `sec` grow.
+ */
+export function recordRate (rates: DeviceRates, sec: number, index: number, v: number,
+  fired: number, delivered: number, lost: number, pended: number): void {
+  rates.device.add(sec, fired, delivered, lost, pended)
+  rates.vector(index, v).add(sec, fired, delivered, lost, pended)
+}

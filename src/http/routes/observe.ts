@@ -1,0 +1,198 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import fp from 'fastify-plugin'
+import { IRQ_INDEX_NAMES } from '../../core/constants.ts'
+import { deriveWindows } from '../../core/trace.ts'
+import { nowSecond, RATE_SECONDS, rates } from '../../hot/rates.ts'
+import { findDevice } from '../device-context.ts'
+import { LiveHub, presentTrace, type Watcher } from '../live.ts'
+import { decodeCursor, encodeCursor } from '../pagination.ts'
+import { problemResponses } from '../responses.ts'
+import { IdParams, Page, PageQuery } from '../schemas.ts'
+import { openStream } from '../tenancy.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    live: LiveHub
+  }
+}
+
+// Watching a device: its configuration trace, the teardown windows derived from it, its
+// interrupt rates, and all of it live as Server-Sent Events.
+
+const IrqTypeSchema = Type.Union([Type.Literal('none'), Type.Literal('intx'), Type.Literal('msi'), Type.Literal('msix')])
+
+export const TraceEntrySchema = Type.Object({
+  seq: Type.Integer({ description: 'Position in the trace; grows with every entry' }),
+  deviceId: Type.String(),
+  at: Type.String({ format: 'date-time' }),
+  op: Type.Union(['create', 'set-irqs', 'ioctl-set-irqs', 'reset', 'ioctl-reset'].map((o) => Type.Literal(o)), {
+    description: 'create; set-irqs (the JSON form) or ioctl-set-irqs (the raw struct); reset or ioctl-reset'
+  }),
+  request: Type.Unknown({ description: 'The request as sent: the device body, the SET_IRQS body with its `index`, or the raw struct' }),
+  result: Type.Union([Type.Integer(), Type.Null()], { description: 'The ioctl return value; null when it failed with an errno' }),
+  errno: Type.Union([Type.String(), Type.Null()]),
+  errnoValue: Type.Union([Type.Integer(), Type.Null()]),
+  reason: Type.Union([Type.String(), Type.Null()], { description: 'The rule that answered the errno' }),
+  irqTypeBefore: IrqTypeSchema,
+  irqTypeAfter: IrqTypeSchema,
+  version: Type.Integer({ description: 'The device version after the call' }),
+  lost: Type.Integer({ description: 'Interrupts lost on the device since the previous entry' }),
+  pended: Type.Integer({ description: 'Interrupts pended on the device since the previous entry' })
+})
+
+export const WindowSchema = Type.Object({
+  index: Type.Union([Type.Literal('intx'), Type.Literal('msi'), Type.Literal('msix')]),
+  fromSeq: Type.Integer({ description: 'The entry that disabled the index' }),
+  toSeq: Type.Integer({ description: 'The entry that enabled it again' }),
+  from: Type.String({ format: 'date-time' }),
+  to: Type.String({ format: 'date-time' }),
+  durationMs: Type.Number(),
+  lost: Type.Integer({ description: 'Interrupts lost on the device inside the window' }),
+  pended: Type.Integer()
+})
+
+const Series = {
+  fired: Type.Array(Type.Number()),
+  delivered: Type.Array(Type.Number()),
+  lost: Type.Array(Type.Number()),
+  pended: Type.Array(Type.Number())
+}
+
+export const RatesSchema = Type.Object({
+  start: Type.Integer({ description: 'Epoch second of the first bucket' }),
+  end: Type.Integer({ description: 'Epoch second of the last bucket (the current, still filling)' }),
+  interval: Type.Literal(1, { description: 'Seconds per bucket' }),
+  device: Type.Object(Series, { description: 'The whole device, per second, oldest first' }),
+  vectors: Type.Array(Type.Object({ index: Type.Integer(), name: Type.String(), vector: Type.Integer(), ...Series }), {
+    description: 'Each vector that fired in the last ten minutes'
+  })
+})
+
+const RatesQuery = Type.Object({
+  seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: RATE_SECONDS, default: RATE_SECONDS, description: 'How many seconds back (at most 600)' })),
+  vectors: Type.Optional(Type.Boolean({ default: true, description: 'Include the per-vector series' }))
+}, { additionalProperties: false })
+
+const TraceQuery = Type.Object({
+  ...PageQuery.properties,
+  last: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Only the newest N entries (still oldest first; no cursor)' }))
+}, { additionalProperties: false })
+
+/** A comment line now and then keeps proxies and idle timeouts from closing a quiet stream. */
+const HEARTBEAT_MS = 15_000
+
+const observe: FastifyPluginAsyncTypebox = async (app) => {
+  const { engine } = app
+  const live = new LiveHub(engine)
+  app.decorate('live', live)
+  app.addHook('onClose', async () => live.stop())
+
+  app.get('/v1/devices/:id/trace', {
+    schema: {
+      operationId: 'listTrace',
+      summary: 'The configuration trace: every create, SET_IRQS (either form) and reset, oldest first',
+      description: 'Each entry has the request, the result or errno, and the interrupts lost or pended since the previous entry. ' +
+        'Kept per device up to --trace-retention entries (the oldest go first); deleted with the device.',
+      tags: ['devices'],
+      params: IdParams,
+      querystring: TraceQuery,
+      response: { 200: Page(TraceEntrySchema), ...problemResponses(400, 404) }
+    }
+  }, async (req) => {
+    const dev = findDevice(req, req.params.id)
+    if (req.query.last !== undefined) return { items: engine.repo.trace.newest(dev.id, req.query.last).map(presentTrace) }
+    const page = engine.repo.trace.list(dev.id, decodeCursor(req.query.cursor), req.query.limit ?? 100)
+    return { items: page.items.map(presentTrace), ...(page.more && page.last !== null ? { nextCursor: encodeCursor(page.last) } : {}) }
+  })
+
+  app.get('/v1/devices/:id/trace/windows', {
+    schema: {
+      operationId: 'listWindows',
+      summary: 'Teardown windows from the trace: an index disabled, then enabled again, and what was lost in between',
+      tags: ['devices'],
+      params: IdParams,
+      response: { 200: Type.Object({ items: Type.Array(WindowSchema) }), ...problemResponses(404) }
+    }
+  }, async (req) => {
+    const dev = findDevice(req, req.params.id)
+    return { items: deriveWindows(engine.repo.trace.entries(dev.id)) }
+  })
+
+  app.get('/v1/devices/:id/rates', {
+    schema: {
+      operationId: 'getRates',
+      summary: 'Interrupts fired, delivered, lost and pended per second over the last ten minutes',
+      tags: ['interrupts'],
+      params: IdParams,
+      querystring: RatesQuery,
+      response: { 200: RatesSchema, ...problemResponses(400, 404) }
+    }
+  }, async (req) => {
+    const dev = findDevice(req, req.params.id)
+    const seconds = req.query.seconds ?? RATE_SECONDS
+    const end = nowSecond()
+    const r = rates.peek(dev)
+    const device = r?.device.series(end, seconds) ?? zeros(seconds)
+    const vectors: Array<{ index: number, name: string, vector: number } & ReturnType<typeof zeros>> = []
+    if (r !== undefined && req.query.vectors !== false) {
+      for (let index = 0; index < r.vectors.length; index++) {
+        r.vectors[index].forEach((ring, vector) => {
+          if (ring !== undefined && ring.active(end)) vectors.push({ index, name: IRQ_INDEX_NAMES[index], vector, ...ring.series(end, seconds) })
+        })
+      }
+    }
+    return { start: end - seconds + 1, end, interval: 1 as const, device, vectors }
+  })
+
+  app.get('/v1/devices/:id/events', {
+    schema: {
+      operationId: 'streamDevice',
+      summary: 'Server-Sent Events: the device\'s rates every second and its trace entries as they happen',
+      description: '`event: rates` once a second with the last complete second (`t`, the device\'s fired/delivered/lost/pended and each vector that moved); ' +
+        '`event: trace` with each new trace entry once it is committed. A `closed` event ends the stream when the device is deleted.',
+      tags: ['devices'],
+      params: IdParams,
+      produces: ['text/event-stream'],
+      response: { 200: Type.String({ description: 'text/event-stream' }), ...problemResponses(404) }
+    }
+  }, (req, reply) => {
+    const dev = findDevice(req, req.params.id)
+    const release = openStream(req)
+    reply.hijack()
+    const res = reply.raw
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' })
+    res.write(`: device ${dev.id}\n\n`)
+    let backedUp = false
+    const watcher: Watcher = (kind, json) => {
+      if (kind === 'closed') {
+        res.write(`event: closed\ndata: ${json}\n\n`)
+        return end()
+      }
+      // Rates are a sample: a backed-up consumer skips some. Trace entries are always written.
+      if (backedUp && kind === 'rates') return
+      backedUp = !res.write(`event: ${kind}\ndata: ${json}\n\n`)
+    }
+    const end = (): void => {
+      release()
+      clearInterval(heartbeat)
+      live.unwatch(dev.id, watcher)
+      engine.streams.delete(stream)
+      if (!res.writableEnded) res.end()
+    }
+    const stream = { close: end }
+    const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), HEARTBEAT_MS)
+    heartbeat.unref()
+    res.on('drain', () => { backedUp = false })
+    res.on('close', end)
+    engine.streams.add(stream)
+    live.watch(dev.id, watcher)
+  })
+}
+
+function zeros (n: number) {
+  const z = (): number[] => new Array<number>(n).fill(0)
+  return { fired: z(), delivered: z(), lost: z(), pended: z() }
+}
+
+export default fp(observe, { name: 'virq-observe' })

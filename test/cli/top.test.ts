@@ -1,0 +1,61 @@
+import t from 'tap'
+import { execFile } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { buildApp } from '../../src/app.ts'
+import { byRate, type TopRow } from '../../src/cli/commands/top.ts'
+
+// `virq top --once --json`: one sample of every device's rates, busiest first, with its last
+// configuration call.
+
+const BIN = fileURLToPath(new URL('../../bin/virq.js', import.meta.url))
+t.setTimeout(120_000)
+
+function run (args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: err === null ? 0 : Number((err as { code?: number }).code ?? -1), stdout, stderr })
+    })
+  })
+}
+
+t.test('top --once --json: devices by interrupt rate, with per-second counts and the last configuration call', async (t) => {
+  const app = await buildApp({ db: ':memory:', hostVectors: 64, pressureSampleMs: 3_600_000 })
+  t.teardown(() => app.close())
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as { port: number }
+  const make = async (name: string): Promise<string> =>
+    (await app.inject({ method: 'POST', url: '/v1/devices', payload: { name, msix: { tableSize: 4 } } })).json().id
+  const idle = await make('idle')
+  const busy = await make('busy')
+  const fd = (await app.inject({ method: 'POST', url: '/v1/eventfds', payload: {} })).json().fd
+  await app.inject({ method: 'POST', url: `/v1/devices/${busy}/irqs/msix`, payload: { action: 'trigger', start: 0, data: { type: 'eventfd', fds: [fd] } } })
+  // The busy device fires all the while (the sample is the last complete second, whenever the CLI gets there).
+  let firing = true
+  const device = (async () => {
+    while (firing) {
+      await app.inject({ method: 'POST', url: `/v1/devices/${busy}/interrupts`, payload: { index: 'msix', vectors: [0, 1] } })
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  })()
+  const r = await run(['--url', `http://127.0.0.1:${port}`, 'top', '--once', '--json'])
+  firing = false
+  await device
+  t.equal(r.code, 0, r.stderr)
+  const sample = JSON.parse(r.stdout)
+  t.type(sample.t, 'number')
+  t.same(sample.devices.map((d: TopRow) => d.name), ['busy', 'idle'], 'busiest first')
+  const [b, i] = sample.devices
+  t.ok(b.fired > 0, `the busy device fired in that second (${b.fired})`)
+  t.equal(b.fired, b.delivered + b.lost, 'each fired interrupt was delivered or lost')
+  t.ok(b.lost > 0, 'vector 1 has no host vector: lost')
+  t.same([i.fired, i.delivered, i.lost, i.pended], [0, 0, 0, 0])
+  t.match(b.lastCall, { op: 'set-irqs', result: 0 })
+  t.match(i.lastCall, { op: 'create' })
+  t.equal(i.id, idle)
+})
+
+t.test('top sorts by fired rate, then lost, then name', async (t) => {
+  const row = (name: string, fired: number, lost: number): TopRow => ({ id: name, name, abi: 'linux-6.12', irqType: 'msix', fired, delivered: fired - lost, lost, pended: 0, lastCall: null })
+  const rows = [row('c', 5, 0), row('a', 5, 0), row('b', 5, 2), row('d', 9, 0), row('e', 0, 0)]
+  t.same(rows.sort(byRate).map((r) => r.name), ['d', 'b', 'a', 'c', 'e'])
+})

@@ -1,0 +1,107 @@
+import t from 'tap'
+import { buildApp } from '../../src/app.ts'
+import { DeviceRates, RATE_SECONDS, RateRing, recordRate } from '../../src/hot/rates.ts'
+import { createDevice, createEventfd, fireOk, setIrqs, triggerFds, until } from './lib.ts'
+import { SseClient, WsClient } from './stream-clients.ts'
+
+// Rates: one-second buckets over the last ten minutes, in typed arrays.
+
+const ring = (): RateRing => new RateRing(new Float64Array(4 * RATE_SECONDS))
+
+/** An app on a fresh in-memory database; overload sampling off (these tests are not about it). */
+async function build (t: Tap, opts: { traceRetention?: number } = {}) {
+  const app = await buildApp({ db: ':memory:', hostVectors: 4096, pressureSampleMs: 3_600_000, ...opts })
+  t.teardown(() => app.close())
+  return app
+}
+interface Tap { teardown: (fn: () => unknown) => void }
+
+t.test('rates ring: adds land in the bucket of their second, per metric', async (t) => {
+  const r = ring()
+  r.add(1000, 3, 2, 1, 0)
+  r.add(1000, 1, 1, 0, 0)
+  r.add(1002, 5, 0, 5, 0)
+  t.same(r.series(1002, 3), { fired: [4, 0, 5], delivered: [3, 0, 0], lost: [1, 0, 5], pended: [0, 0, 0] })
+})
+
+t.test('rates ring: a bucket reused after ten minutes starts from zero', async (t) => {
+  const r = ring()
+  r.add(1000, 7, 7, 0, 0)
+  r.add(1000 + RATE_SECONDS, 1, 1, 0, 0) // same slot, ten minutes later
+  t.equal(r.at(0, 1000 + RATE_SECONDS), 1)
+  t.equal(r.at(0, 1000), 0, 'the old second is outside the window')
+})
+
+t.test('rates ring: seconds after the newest write read as zero (stale slots are not shown)', async (t) => {
+  const r = ring()
+  r.add(1000, 7, 7, 0, 0)
+  r.add(1001, 2, 2, 0, 0)
+  t.equal(r.at(0, 1001 + RATE_SECONDS - 1), 0, 'slot of 1000 seen from 1000 + 599: the 1000 data is not shown')
+  t.equal(r.at(0, 1001), 2)
+})
+
+t.test('rates ring: a clock that steps back adds to the newest bucket', async (t) => {
+  const r = ring()
+  r.add(1005, 1, 1, 0, 0)
+  r.add(1003, 1, 1, 0, 0)
+  t.equal(r.at(0, 1005), 2)
+})
+
+t.test('rates memory: a 64-vector device that fired on every vector', async (t) => {
+  const r = new DeviceRates()
+  for (let v = 0; v < 64; v++) recordRate(r, 1000, 2, v, 1, 1, 0, 0)
+  // The device ring is Float64 (8 B), each vector ring Float32 (4 B): 4 metrics x 600 buckets.
+  t.equal(r.bytes, 4 * RATE_SECONDS * 8 + 64 * 4 * RATE_SECONDS * 4)
+  t.comment(`rate buckets of a 64-vector device: ${r.bytes} bytes`)
+})
+
+t.test('GET /v1/devices/{id}/rates: the current second counts what fired, per device and per vector', async (t) => {
+  const app = await build(t)
+  const id = await createDevice(app, { msix: { tableSize: 4 } })
+  const e = await createEventfd(app)
+  await setIrqs(app, id, 'msix', triggerFds(0, [e]))
+  await fireOk(app, id, { index: 'msix', vectors: [0, 0, 1] })
+  await fireOk(app, id, { index: 'msix', vector: 0, count: 10 })
+  const res = await app.inject({ method: 'GET', url: `/v1/devices/${id}/rates?seconds=5` })
+  t.equal(res.statusCode, 200)
+  const body = res.json()
+  t.equal(body.end - body.start, 4)
+  const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0)
+  t.same({ fired: sum(body.device.fired), delivered: sum(body.device.delivered), lost: sum(body.device.lost) }, { fired: 13, delivered: 12, lost: 1 })
+  const v0 = body.vectors.find((v: any) => v.index === 2 && v.vector === 0)
+  const v1 = body.vectors.find((v: any) => v.index === 2 && v.vector === 1)
+  t.same([sum(v0.fired), sum(v0.delivered), sum(v1.fired), sum(v1.lost)], [12, 12, 1, 1])
+  t.equal((await app.inject({ method: 'GET', url: `/v1/devices/${id}/rates?seconds=601` })).statusCode, 400)
+  t.equal((await app.inject({ method: 'GET', url: '/v1/devices/nope/rates' })).statusCode, 404)
+})
+
+t.test('live: SSE /events and a watching WebSocket get the rates each second and each trace entry', async (t) => {
+  const app = await build(t)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const addr = app.server.address() as { port: number }
+  const id = await createDevice(app, { msix: { tableSize: 4 } })
+  const e = await createEventfd(app)
+  const sse = await SseClient.open(`http://127.0.0.1:${addr.port}/v1/devices/${id}/events`)
+  const ws = await WsClient.open(`ws://127.0.0.1:${addr.port}/v1/stream`)
+  t.teardown(() => ws.close())
+  ws.send({ op: 'watch', devices: [id] })
+  t.same(await ws.next((m) => m.type === 'watching', 'watching'), { type: 'watching', devices: [id] })
+  await setIrqs(app, id, 'msix', triggerFds(0, [e]))
+  await until(() => sse.events.some((x) => x.event === 'trace'), 'sse trace')
+  t.match(sse.events.find((x) => x.event === 'trace')!.data, { deviceId: id, op: 'set-irqs', irqTypeAfter: 'msix' })
+  t.match(await ws.next((m) => m.type === 'trace', 'ws trace'), { deviceId: id, op: 'set-irqs' })
+  await fireOk(app, id, { index: 'msix', vector: 0, count: 5 })
+  const firedAt = Math.floor(Date.now() / 1000)
+  await until(() => sse.events.some((x) => x.event === 'rates' && x.data.t >= firedAt), 'sse rates', 5000)
+  const total = (list: any[]): number => list.filter((m) => m.t <= firedAt + 1).reduce((n, m) => n + m.fired, 0)
+  await until(() => total(ws.messages.filter((m) => m.type === 'rates')) === 5, 'ws rates', 5000)
+  t.equal(total(sse.events.filter((x) => x.event === 'rates').map((x) => x.data)), 5)
+  const sample = ws.messages.find((m) => m.type === 'rates' && m.fired === 5)
+  t.match(sample, { deviceId: id, delivered: 5, lost: 0, pended: 0, vectors: [{ index: 2, vector: 0, fired: 5 }] })
+  ws.send({ op: 'watch', devices: ['nope'] })
+  t.match(await ws.next((m) => m.type === 'error', 'error'), { reason: 'device-not-found' })
+  await app.inject({ method: 'DELETE', url: `/v1/devices/${id}` })
+  await sse.end()
+  t.match(sse.events.at(-1), { event: 'closed', data: { deviceId: id, reason: 'device-deleted' } })
+  t.match(await ws.next((m) => m.type === 'closed', 'ws closed'), { deviceId: id, reason: 'device-deleted' })
+})
