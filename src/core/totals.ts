@@ -21,6 +21,8 @@ export class InterruptTotals {
   readonly deliveredFromPending = new Float64Array(VFIO_PCI_NUM_IRQS)
   /** Pending bits set now, over the devices that exist (a gauge: a deleted device's go away). */
   readonly pending = new Float64Array(VFIO_PCI_NUM_IRQS)
+  /** Pending bits that went away with their deleted device (neither delivered nor lost). */
+  readonly droppedPending = new Float64Array(VFIO_PCI_NUM_IRQS)
 
   /** Adds a restored device's counters (once, at load). */
   addRestored (counters: readonly IrqCounters[]): void {
@@ -40,12 +42,15 @@ export class InterruptTotals {
   /** A deleted device's pending bits are dropped with it (docs/model.md 11.3). */
   dropPending (counters: readonly IrqCounters[]): void {
     counters.forEach((c, index) => {
-      for (let v = 0; v < c.size; v++) this.pending[index] -= c.pending[v]
+      for (let v = 0; v < c.size; v++) {
+        this.pending[index] -= c.pending[v]
+        this.droppedPending[index] += c.pending[v]
+      }
     })
   }
 
   copyFrom (other: InterruptTotals): void {
-    for (const key of ['fired', 'delivered', 'pended', 'coalesced', 'deliveredFromPending', 'pending'] as const) this[key].set(other[key])
+    for (const key of ['fired', 'delivered', 'pended', 'coalesced', 'deliveredFromPending', 'pending', 'droppedPending'] as const) this[key].set(other[key])
     for (let r = 0; r < 3; r++) this.lost[r].set(other.lost[r])
   }
 }

@@ -190,7 +190,14 @@ export class World {
       let consume = false
       for (const dev of watchers) consume ||= dev.profile.unmaskEventfdConsumesValue
       if (consume) this.eventfds.read(efd)
-      for (const dev of watchers) this.unmaskIntx(dev, fx)
+      for (const dev of watchers) {
+        // An unmask of a line the device still drives masks it again at once (automask): the
+        // interrupt path, not a configuration change, so it must not bump the version.
+        const had = fx.devices.has(dev)
+        const before = had ? undefined : snapshotDevice(dev)
+        this.unmaskIntx(dev, fx)
+        if (before !== undefined && unchangedSince(before, dev)) fx.devices.delete(dev)
+      }
     } finally {
       this.inUnmaskWakeup = false
     }

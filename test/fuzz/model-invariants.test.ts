@@ -156,10 +156,17 @@ function worldProblems (world: World): string[] {
   for (const dev of world.devices.values()) entries += tableEntries(dev.caps)
   const { devices, tableEntries: counted } = world.usageTotal
   if (devices !== world.devices.size || counted !== entries) out.push(`usage ${devices} devices, ${counted} entries; really ${world.devices.size}, ${entries}`)
-  const { fired, delivered, lost } = world.totals
+  // The running totals obey the counting identity of docs/model.md 11.3 too; a deleted device's
+  // pending bits are dropped with it (docs/model.md 11.3), so they count apart.
+  const { fired, delivered, lost, coalesced, pending, pended, deliveredFromPending, droppedPending: dropped } = world.totals
   for (let i = 0; i < 5; i++) {
-    if (fired[i] !== delivered[i] + lost[0][i] + lost[1][i] + lost[2][i]) out.push(`index ${i}: ${fired[i]} fired but ${delivered[i]} delivered + lost ${lost.map((l) => l[i])}`)
+    const accounted = delivered[i] + lost[0][i] + lost[1][i] + lost[2][i] + coalesced[i] + pending[i] + dropped[i]
+    if (fired[i] !== accounted) out.push(`index ${i}: ${fired[i]} fired but ${delivered[i]} delivered + lost ${lost.map((l) => l[i])} + coalesced ${coalesced[i]} + pending ${pending[i]} + dropped ${dropped[i]}`)
+    if (pended[i] !== deliveredFromPending[i] + pending[i] + dropped[i]) out.push(`index ${i}: totals pended ${pended[i]} != deliveredFromPending ${deliveredFromPending[i]} + pending ${pending[i]} + dropped ${dropped[i]}`)
   }
+  let pendingBits = 0
+  for (const dev of world.devices.values()) for (const c of dev.counters) for (let v = 0; v < c.size; v++) pendingBits += c.pending[v]
+  if (pendingBits !== pending.reduce((a, b) => a + b, 0)) out.push(`totals pending ${pending.join()} but ${pendingBits} pending bits are set`)
   return out
 }
 
