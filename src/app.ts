@@ -66,7 +66,9 @@ export interface AppOptions {
  * How long a client may take, in ms: to send its request headers, to send the whole request
  * (headers and body), and to send its next request on an idle keep-alive connection. Node
  * checks the first two every `checkMs`, so a slow client is cut between the limit and the limit
- * plus `checkMs`; the keep-alive limit is a socket timeout, exact.
+ * plus `checkMs`. The keep-alive limit is a socket timeout to which Node adds 1 s (so that a
+ * client never reuses a socket the server is closing): idle connections close keepAliveMs + 1 s
+ * after their last response.
  * Open streams and long-polls are not requests being sent: these limits do not end them.
  */
 export interface Timeouts { headersMs: number, requestMs: number, keepAliveMs: number, checkMs: number }
