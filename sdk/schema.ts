@@ -384,7 +384,7 @@ export interface paths {
         };
         /**
          * Server-Sent Events: this stream is the eventfd's reader
-         * @description Each `signal` event carries the value one read(2) took: signals that arrive while the consumer is slow coalesce into the counter (semaphore mode: one event per unit). A `closed` event ends the stream when the eventfd is deleted.
+         * @description Each `signal` event carries the value one read(2) took: signals that arrive while the consumer is slow coalesce into the counter (semaphore mode: one event per unit). A `closed` event ends the stream when the eventfd is deleted (reason `eventfd-deleted`) or its token revoked (`token-revoked`).
          */
         get: operations["streamEventfd"];
         put?: never;
@@ -1809,12 +1809,21 @@ export interface operations {
                     };
                 };
             };
-            /** @description Nothing to read (EAGAIN) */
+            /** @description Nothing to read (EAGAIN), or the service is shutting down */
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Unknown device or eventfd */
             404: {

@@ -2,8 +2,9 @@ import AjvCompiler from '@fastify/ajv-compiler'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import underPressure from '@fastify/under-pressure'
 import Fastify, { LogController, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
+import type { ServerOptions } from 'node:http'
 import { Engine } from './engine.ts'
-import { isStorageProblem, sendProblem, STORAGE_RETRY_AFTER_S, toProblem } from './http/problem.ts'
+import { clientError, isStorageProblem, sendProblem, STORAGE_RETRY_AFTER_S, toProblem } from './http/problem.ts'
 import devices from './http/routes/devices.ts'
 import events from './http/routes/events.ts'
 import eventfds from './http/routes/eventfds.ts'
@@ -23,10 +24,15 @@ import openapi from './http/openapi.ts'
 import { DeviceSchema, EventfdSchema, IrqIndexSchema, Problem } from './http/schemas.ts'
 import { openDb, type SyncMode } from './store/db.ts'
 import { DEFAULT_TRACE_RETENTION } from './store/trace.ts'
+import { canonicalIntegers, parseJsonBody } from './http/strict-input.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
     engine: Engine
+  }
+  interface FastifyContextConfig {
+    /** A liveness or readiness probe: answered even under pressure. */
+    probe?: boolean
   }
 }
 
@@ -57,7 +63,21 @@ export interface AppOptions {
   storageProbeMs?: number
   /** Configuration trace entries kept per device (default 10,000); the oldest go first. */
   traceRetention?: number
+  /** Slow and idle clients (defaults: TIMEOUTS). */
+  timeouts?: Partial<Timeouts>
 }
+
+/**
+ * How long a client may take, in ms: to send its request headers, to send the whole request
+ * (headers and body), and to send its next request on an idle keep-alive connection. Node
+ * checks the first two every `checkMs`, so a slow client is cut between the limit and the limit
+ * plus `checkMs`. The keep-alive limit is a socket timeout to which Node adds 1 s (so that a
+ * client never reuses a socket the server is closing): idle connections close keepAliveMs + 1 s
+ * after their last response.
+ * Open streams and long-polls are not requests being sent: these limits do not end them.
+ */
+export interface Timeouts { headersMs: number, requestMs: number, keepAliveMs: number, checkMs: number }
+export const TIMEOUTS: Timeouts = { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 72_000, checkMs: 1000 }
 
 export const DEFAULT_BODY_LIMIT = 256 * 1024
 export const DEFAULT_FLUSH_MS = 1000
@@ -72,12 +92,15 @@ function buildValidator () {
     const base = { ...ajvOptions, customOptions: { ...ajvOptions.customOptions, removeAdditional: false, allErrors: false } }
     const lenient = pool(externalSchemas, { ...base, customOptions: { ...base.customOptions, coerceTypes: 'array' } })
     const strict = pool(externalSchemas, { ...base, customOptions: { ...base.customOptions, coerceTypes: false, useDefaults: false } })
-    return (route: { httpPart?: string }) => (route.httpPart === 'body' ? strict(route as any) : lenient(route as any))
+    return (route: { httpPart?: string, schema?: any }) => (route.httpPart === 'body'
+      ? strict(route as any)
+      : canonicalIntegers(route.schema, lenient(route as any) as any))
   }
 }
 
 export async function buildApp (opts: AppOptions) {
-  const fastifyOptions: FastifyServerOptions = {
+  const timeouts = { ...TIMEOUTS, ...opts.timeouts }
+  const fastifyOptions: FastifyServerOptions & { http: ServerOptions } = {
     logger: opts.logger ?? false,
     // No per-request log lines: they cost a quarter of the throughput; failures are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
@@ -85,13 +108,17 @@ export async function buildApp (opts: AppOptions) {
     // the error handler names the request id itself.
     childLoggerFactory: (logger) => logger,
     bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
-    // A client gets 30 s to send its request; idle keep-alive sockets close after 72 s.
-    requestTimeout: 30_000,
+    // Slow and idle clients (SECURITY.md states these figures). Idle keep-alive outlives the
+    // usual 60 s idle timeout of a proxy in front, so the proxy never reuses a closing socket.
+    requestTimeout: timeouts.requestMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    http: { headersTimeout: timeouts.headersMs, requestTimeout: timeouts.requestMs, connectionsCheckingInterval: timeouts.checkMs },
     // Errors the router raises before any route (a malformed %-escape in the path) are
     // problem+json like every other error.
     frameworkErrors: (err, req, reply) => {
       sendProblem(reply, { type: '/problems/bad-url', title: 'Bad Request', status: 400, detail: err.message, instance: req.url, reason: 'bad-url' })
     },
+    clientErrorHandler: clientError,
     schemaController: { compilersFactory: { buildValidator: buildValidator() as any } },
     ajv: { customOptions: { removeAdditional: false } }
   }
@@ -126,16 +153,12 @@ export async function buildApp (opts: AppOptions) {
   // Only JSON bodies: text/plain would reach validation as a string; answer 415 instead.
   app.removeContentTypeParser('text/plain')
   app.removeContentTypeParser('application/json')
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, text, done) => {
-    const s = text as string
-    if (s.length === 0) return done(null, undefined)
+  // UTF-8 only (415 for another charset); bytes and strings must be valid Unicode (400).
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
     try {
-      done(null, JSON.parse(s))
+      done(null, parseJsonBody(req, body as Buffer))
     } catch (err) {
-      const e = err as Error & { statusCode?: number, code?: string }
-      e.statusCode = 400
-      e.code = 'FST_ERR_CTP_INVALID_JSON_BODY'
-      done(e, undefined)
+      done(err as Error, undefined)
     }
   })
 
@@ -170,7 +193,7 @@ export async function buildApp (opts: AppOptions) {
     sampleInterval: opts.pressureSampleMs ?? 1000,
     retryAfter: 1,
     pressureHandler: (req: FastifyRequest, reply: FastifyReply, type: string, value: number | undefined) => {
-      if (req.url === '/healthz' || req.url === '/readyz') return
+      if (req.routeOptions.config?.probe === true) return
       reply.header('retry-after', '1')
       sendProblem(reply, {
         type: '/problems/overloaded', title: 'Service Unavailable', status: 503, instance: req.url, reason: 'overloaded',

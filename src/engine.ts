@@ -413,6 +413,13 @@ export class Engine {
     for (const w of waiters) w.reject(err)
   }
 
+  /** Long-polls waiting for an eventfd to become readable. */
+  get waiting (): number {
+    let n = 0
+    for (const set of this.waiters.values()) n += set.size
+    return n
+  }
+
   /** Resolves when the owner's eventfd may be readable, or after `ms`; returns a cancel function too. */
   waitReadable (owner: string, fd: number, ms: number): { promise: Promise<void>, cancel: () => void } {
     let set = this.waiters.get(owner, fd)
@@ -448,19 +455,22 @@ export class Engine {
     }
   }
 
-  /** Ends every wait and closes the database; committed state is all there is to keep. */
-  /** Ends every open stream (first step of shutdown). */
+  /**
+   * First step of shutdown: ends every open stream and wakes every long-poll, which then
+   * answers at once (it sees `closing`) instead of holding the server open until it times out.
+   */
   endStreams (): void {
     this.closing = true
     for (const stream of [...this.streams]) stream.close()
+    for (const set of [...this.waiters.values()]) for (const finish of [...set]) finish()
   }
 
+  /** Ends every wait and closes the database; committed state is all there is to keep. */
   close (): void {
     this.endStreams()
     clearInterval(this.flushTimer)
     clearInterval(this.probeTimer)
     if (this.commitScheduled) this.commit()
-    for (const set of [...this.waiters.values()]) for (const finish of [...set]) finish()
     this.flush()
     if (this.db.open) this.db.close()
   }

@@ -5,9 +5,13 @@ import { buildApp, type App } from '../src/app.ts'
 
 interface Tap { teardown: (fn: () => unknown) => void }
 
-/** An app on a fresh in-memory database, closed when the test ends. */
+/**
+ * An app on a fresh in-memory database, closed when the test ends. The overload guard is off:
+ * on a loaded machine building an app can block the loop past a second, and the guard would
+ * then answer 503 to the first requests (its own test turns it on).
+ */
 export async function build (t: Tap, opts: { hostVectors?: number, db?: string } = {}): Promise<App> {
-  const app = await buildApp({ db: opts.db ?? ':memory:', hostVectors: opts.hostVectors ?? 4096 })
+  const app = await buildApp({ db: opts.db ?? ':memory:', hostVectors: opts.hostVectors ?? 4096, maxEventLoopDelayMs: 0 })
   t.teardown(() => app.close())
   return app
 }

@@ -184,6 +184,16 @@ export class EventfdTable {
     this.signal(efd, value)
   }
 
+  /**
+   * Puts back a value a read took but could not hand over (its reader went away): as if that
+   * read had not happened. Not a signal: counted nowhere, and no unmask watcher runs.
+   */
+  unread (efd: Eventfd, n: number): void {
+    const before = efd.value
+    efd.value = Math.min(EVENTFD_MAX_VALUE, before + n)
+    if (before === 0 && efd.value !== 0 && this.onReadable !== null) this.onReadable(efd)
+  }
+
   /** read(2) without blocking: the counter (semaphore mode: 1), or 0 when nothing is there (EAGAIN). */
   read (efd: Eventfd): number {
     if (efd.value === 0) return 0

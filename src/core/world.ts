@@ -209,6 +209,13 @@ export class World {
     return value
   }
 
+  /** Gives back what readEventfd took when it could not be handed to a reader. */
+  unreadEventfd (efd: Eventfd, value: number, fx: Effects): void {
+    if (this.eventfds.get(efd.fd, efd.owner) !== efd) return // closed meanwhile: the value went with it
+    this.eventfds.unread(efd, value)
+    fx.eventfd(efd)
+  }
+
   // ---- INTx ----
 
   enableIntx (dev: Device, trigger: number, fx: Effects): void {

@@ -55,6 +55,6 @@ export function parseIndex (param: string | number): number {
   if (typeof param === 'number') return param
   const named = (IRQ_INDEX_NAMES as readonly string[]).indexOf(param)
   if (named >= 0) return named
-  if (/^[0-9]{1,10}$/.test(param)) return Number(param)
+  if (/^(0|[1-9][0-9]{0,9})$/.test(param)) return Number(param)
   throw new HttpProblem(400, 'invalid-index', `unknown IRQ index ${param}; use intx, msi, msix, err, req or 0-4`)
 }

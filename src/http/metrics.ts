@@ -93,6 +93,13 @@ async function metrics (app: FastifyInstance): Promise<void> {
   })
   // eslint-disable-next-line no-new
   new Gauge({
+    name: 'virq_eventfd_reads_waiting',
+    help: 'Long-poll reads waiting for an eventfd to become readable',
+    registers: [registry],
+    collect () { this.set(engine.waiting) }
+  })
+  // eslint-disable-next-line no-new
+  new Gauge({
     name: 'virq_host_vectors',
     help: 'Host vector pool, by state',
     labelNames: ['state'],
@@ -113,7 +120,7 @@ async function metrics (app: FastifyInstance): Promise<void> {
   engine.onFlush = (seconds) => flush.observe(seconds)
 
   const schema = { operationId: 'metrics', summary: 'Prometheus metrics', tags: ['service'], produces: ['text/plain'] }
-  app.get('/metrics', { schema: schema as FastifySchema }, async (_req: FastifyRequest, reply: FastifyReply) => {
+  app.get('/metrics', { schema: schema as FastifySchema, config: { access: 'admin' } }, async (_req: FastifyRequest, reply: FastifyReply) => {
     reply.type(registry.contentType)
     return await registry.metrics()
   })

@@ -46,10 +46,14 @@ async function openapi (app: FastifyInstance): Promise<void> {
     }
   })
 
-  // A browsable reference of the same document.
-  await app.register(scalar, { routePrefix: '/docs', configuration: { url: '/openapi.json', title: 'virq API reference' } })
+  // A browsable reference of the same document; its routes are public (see tenancy.ts).
+  await app.register(async (docs) => {
+    docs.addHook('onRoute', (route) => { route.config = { ...route.config, access: 'public' } })
+    await docs.register(scalar, { routePrefix: '/docs', configuration: { url: '/openapi.json', title: 'virq API reference' } })
+  })
 
   app.get('/openapi.json', {
+    config: { access: 'public' },
     schema: { operationId: 'getOpenApi', summary: 'This OpenAPI document', tags: ['service'], hide: true } as object
   }, async () => app.swagger())
 }

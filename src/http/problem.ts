@@ -1,6 +1,14 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import type { Socket } from 'node:net'
 import { ERRNO, VfioError, type ErrnoName } from '../core/errno.ts'
 import { storageFault } from '../store/faults.ts'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** A raw ioctl route: its model errors also carry `result: -1`. */
+    rawIoctl?: boolean
+  }
+}
 
 /** An HTTP-level rejection that is not a model errno: not found, precondition, bad shape. */
 export class HttpProblem extends Error {
@@ -41,7 +49,7 @@ export function toProblem (err: unknown, req: FastifyRequest): ProblemBody {
     const p = body(ERRNO_STATUS[err.errno] ?? 400, err.reason, err.message, req)
     p.errno = err.errno
     p.errnoValue = ERRNO[err.errno]
-    if (req.url.includes('/ioctl/')) p.result = -1
+    if (req.routeOptions.config?.rawIoctl === true) p.result = -1
     return p
   }
   if (err instanceof HttpProblem) return body(err.status, err.reason, err.message, req)
@@ -80,4 +88,23 @@ export const isStorageProblem = (p: ProblemBody): boolean => p.reason === 'stora
 
 export function sendProblem (reply: FastifyReply, p: Omit<ProblemBody, 'instance'> & { instance?: string }): FastifyReply {
   return reply.code(p.status).type('application/problem+json').send(p)
+}
+
+/**
+ * Errors Node's HTTP parser raises before there is a request (a request line that is not
+ * HTTP, a client too slow to send its headers): problem+json too, then the connection closes.
+ */
+export function clientError (err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return
+  const [status, reason, detail] = err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+    ? [408, 'request-timeout', 'the request was not sent in time']
+    : err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'headers-too-large', 'the request headers are larger than the limit']
+      : [400, 'bad-request-line', 'the request is not valid HTTP/1.1']
+  const title = status === 408 ? 'Request Timeout' : status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'
+  const body = JSON.stringify({ type: `/problems/${reason}`, title, status, detail, reason })
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+  }
+  socket.destroy()
 }

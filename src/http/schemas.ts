@@ -39,7 +39,7 @@ export const TemplateName = Type.Union(TEMPLATE_NAMES.map((n) => Type.Literal(n)
 
 export const IrqIndexParam = Type.Union([
   Type.Union([Type.Literal('intx'), Type.Literal('msi'), Type.Literal('msix'), Type.Literal('err'), Type.Literal('req')]),
-  Type.String({ pattern: '^[0-9]{1,10}$' })
+  Type.String({ pattern: '^(0|[1-9][0-9]{0,9})$' })
 ], { description: 'IRQ index: a name (intx, msi, msix, err, req) or its number (0-4)' })
 
 /** In a body an index may also be a JSON number. */

@@ -16,8 +16,19 @@ declare module 'fastify' {
     tenant: string
     /** Whether the admin token authenticated it. */
     admin: boolean
+    /** The id of the tenant token that authenticated it (null: auth off, or the admin token). */
+    tokenId: string | null
+  }
+  interface FastifyContextConfig {
+    /**
+     * Who may call the route: anyone, a tenant token (the default) or the admin token. Read
+     * from the matched route, never from the URL text (which the router decodes).
+     */
+    access?: Access
   }
 }
+
+export type Access = 'public' | 'tenant' | 'admin'
 
 export const DEFAULT_TENANT = 'default'
 /** Open SSE and WebSocket streams per tenant. */
@@ -36,6 +47,8 @@ export class Tenancy {
   /** What the instance holds at most, every tenant together; bounds a tenant without limits of its own. */
   instanceLimits: InstanceLimits = { devices: Infinity, eventfds: Infinity, tableEntries: Infinity }
   private readonly streams = new Map<string, number>()
+  /** What ends each open stream and long-poll, by the id of the token that opened it. */
+  private readonly byToken = new Map<string, Set<() => void>>()
 
   constructor (store: TenantStore, adminToken: string | undefined, maxStreams: number) {
     this.store = store
@@ -46,9 +59,35 @@ export class Tenancy {
     this.limits = store.limits()
   }
 
+  /** Reads tokens and limits again; streams of a token no longer active end at once. */
   reload (): void {
     this.tokens = this.store.activeHashes()
     this.limits = this.store.limits()
+    const active = new Set([...this.tokens.values()].map((x) => x.id))
+    for (const [id, ends] of [...this.byToken]) {
+      if (active.has(id)) continue
+      this.byToken.delete(id)
+      for (const end of [...ends]) end()
+    }
+  }
+
+  /**
+   * Runs `end` when the token that authenticated `req` is revoked (nothing with auth off);
+   * returns the function that forgets it.
+   */
+  onRevoke (req: FastifyRequest, end: () => void): () => void {
+    const id = req.tokenId
+    if (id === null) return () => {}
+    let ends = this.byToken.get(id)
+    if (ends === undefined) {
+      ends = new Set()
+      this.byToken.set(id, ends)
+    }
+    ends.add(end)
+    return () => {
+      ends.delete(end)
+      if (ends.size === 0 && this.byToken.get(id) === ends) this.byToken.delete(id)
+    }
   }
 
   /**
@@ -66,6 +105,7 @@ export class Tenancy {
     const found = this.tokens.get(hex)
     if (found === undefined) return false
     req.tenant = found.tenant
+    req.tokenId = found.id
     return true
   }
 
@@ -118,13 +158,27 @@ export function checkEventfdLimit (req: FastifyRequest): void {
     { have: eventfds.size, limit: instanceLimits.eventfds })
 }
 
-/** Counts a stream against the caller's tenant; returns the function that releases it. */
-export function openStream (req: FastifyRequest): () => void {
-  return req.server.tenancy.openStream(req.tenant)
+/**
+ * Counts a stream against the caller's tenant and ends it (`end`) when its token is revoked;
+ * returns the function that releases both.
+ */
+export function openStream (req: FastifyRequest, end: () => void): () => void {
+  const release = req.server.tenancy.openStream(req.tenant)
+  const forget = req.server.tenancy.onRevoke(req, end)
+  return () => {
+    release()
+    forget()
+  }
 }
 
-/** Routes anyone may call: liveness, readiness, the API description, the dashboard's static files (it asks for a token itself). */
-const PUBLIC = /^\/((healthz|readyz|openapi\.json|docs|ui)(\/|$|\?)|$|\?)/
+/**
+ * Who may call the route `req` matched. A request that matched no route needs a valid token
+ * of either kind before it learns that (404).
+ */
+function accessOf (req: FastifyRequest): Access | 'any' {
+  if (req.routeOptions.url === undefined) return 'any'
+  return req.routeOptions.config.access ?? 'tenant'
+}
 
 export interface TenancyOptions { adminToken?: string, maxStreams?: number, instanceLimits?: InstanceLimits }
 
@@ -139,6 +193,7 @@ async function tenancy (app: FastifyInstance, opts: TenancyOptions): Promise<voi
   app.decorate('tenancy', t)
   app.decorateRequest('tenant', DEFAULT_TENANT)
   app.decorateRequest('admin', false)
+  app.decorateRequest('tokenId', null)
   for (const [tenant, limits] of t.limits) app.engine.setQuota(tenant, limits.hostVectors)
   if (!t.authEnabled) return
 
@@ -148,14 +203,16 @@ async function tenancy (app: FastifyInstance, opts: TenancyOptions): Promise<voi
     verifyErrorLogLevel: 'debug',
     auth: (key: string, req: FastifyRequest) => t.authenticate(key, req)
   })
+  // Authorisation is decided by the route the router matched (its config), never by the URL
+  // text: the router decodes %-escapes, so '/v1/%61dmin' is /v1/admin.
   app.addHook('onRequest', (req, reply, done) => {
-    if (PUBLIC.test(req.url)) return done()
+    const access = accessOf(req)
+    if (access === 'public') return done()
     reply.header('www-authenticate', 'Bearer realm="virq"')
     app.verifyBearerAuth!(req, reply, (err?: Error) => {
       if (err !== undefined) return done(new HttpProblem(401, 'unauthorized', 'send Authorization: Bearer <token>; the token is missing, unknown or revoked'))
-      const adminRoute = req.url.startsWith('/v1/admin') || req.url.startsWith('/metrics')
-      if (adminRoute && !req.admin) return done(new HttpProblem(403, 'admin-token-required', 'this route needs the admin token'))
-      if (!adminRoute && req.admin) return done(new HttpProblem(403, 'tenant-token-required', 'the admin token manages tokens; use a tenant token here'))
+      if (access === 'admin' && !req.admin) return done(new HttpProblem(403, 'admin-token-required', 'this route needs the admin token'))
+      if (access === 'tenant' && req.admin) return done(new HttpProblem(403, 'tenant-token-required', 'the admin token manages tokens; use a tenant token here'))
       done()
     })
   })

@@ -32,8 +32,8 @@ export class SseClient {
     })()
   }
 
-  static async open (url: string): Promise<SseClient> {
-    const res = await fetch(url, { headers: { accept: 'text/event-stream' } })
+  static async open (url: string, headers: Record<string, string> = {}): Promise<SseClient> {
+    const res = await fetch(url, { headers: { accept: 'text/event-stream', ...headers } })
     return new SseClient(res)
   }
 
@@ -84,8 +84,8 @@ export class WsClient {
     ws.on('error', () => {})
   }
 
-  static async open (url: string): Promise<WsClient> {
-    const ws = new WebSocket(url)
+  static async open (url: string, headers: Record<string, string> = {}): Promise<WsClient> {
+    const ws = new WebSocket(url, { headers })
     await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject) })
     return new WsClient(ws)
   }

@@ -24,6 +24,8 @@ const Token = Type.Object({
 /** /v1/admin: tenant tokens, created and revoked with the admin token. */
 const admin: FastifyPluginAsyncTypebox = async (app) => {
   const { tenancy, engine } = app
+  // Every route of this plugin needs the admin token (see tenancy.ts).
+  app.addHook('onRoute', (route) => { route.config = { ...route.config, access: 'admin' } })
   // Without an admin token there are no tenants to manage.
   app.addHook('onRequest', async () => {
     if (!tenancy.authEnabled) throw new HttpProblem(404, 'auth-disabled', 'authentication is off: start virq with --admin-token to manage tokens')

@@ -14,6 +14,8 @@ const backup: FastifyPluginAsyncTypebox = async (app) => {
   const { engine } = app
 
   app.post('/v1/admin/backup', {
+    // Authorisation comes from the route, not its URL (see tenancy.ts): the admin token only.
+    config: { access: 'admin' },
     schema: {
       operationId: 'backup',
       summary: 'Online backup: the database as a SQLite file, with every change and counter answered so far',

@@ -1,5 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { Socket } from 'node:net'
+import { HttpProblem } from '../problem.ts'
 import { checkEventfdLimit } from '../tenancy.ts'
 import { findEventfd } from '../device-context.ts'
 import { decodeCursor, encodeCursor } from '../pagination.ts'
@@ -9,6 +12,14 @@ import { Eventfd, EventfdCreate, EventfdValue, FdParams, Page, PageQuery } from 
 
 /** The longest a read may wait; longer waits belong on the event stream. */
 export const MAX_READ_WAIT_MS = 60_000
+
+/** The client can still be answered: its connection is open both ways. */
+function connected (req: FastifyRequest, reply: FastifyReply): boolean {
+  const socket = req.raw.socket as Socket | null
+  return socket !== null && socket.destroyed !== true && socket.writable !== false && !reply.raw.destroyed
+}
+
+const tokenRevoked = (): HttpProblem => new HttpProblem(401, 'token-revoked', 'the token this read was made with has been revoked')
 
 const eventfds: FastifyPluginAsyncTypebox = async (app) => {
   const { engine } = app
@@ -73,24 +84,43 @@ const eventfds: FastifyPluginAsyncTypebox = async (app) => {
       querystring: Type.Object({
         timeoutMs: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_READ_WAIT_MS, description: 'Wait up to this long for a value' }))
       }, { additionalProperties: false }),
-      response: { 200: Type.Object({ value: Type.Integer() }), 204: Type.Null({ description: 'Nothing to read (EAGAIN)' }), ...problemResponses(404) }
+      response: { 200: Type.Object({ value: Type.Integer() }), 204: Type.Null({ description: 'Nothing to read (EAGAIN), or the service is shutting down' }), ...problemResponses(401, 404) }
     }
   }, async (req, reply) => {
     const fd = req.params.fd
     findEventfd(req, fd)
     const deadline = Date.now() + (req.query.timeoutMs ?? 0)
-    for (;;) {
-      // Looked up again each time (a force-delete may have closed it while we waited), and
-      // outside the operation: a 404 is not a half-done change that would reload the model.
-      const efd = findEventfd(req, fd)
-      const value = await engine.apply((world, fx) => world.readEventfd(efd, fx))
-      if (value !== 0) return { value }
-      const left = deadline - Date.now()
-      if (left <= 0 || engine.closing) return reply.code(204).send(null)
-      const wait = engine.waitReadable(req.tenant, fd, left)
-      req.raw.once('close', wait.cancel)
-      await wait.promise
-      req.raw.off('close', wait.cancel)
+    // A value is taken only for a client that can still receive it: one that went away (or
+    // whose token was revoked) while the read waited gets nothing, and a value taken in the
+    // meantime is given back, as if it had never been read.
+    let revoked = false
+    let wait: { cancel: () => void } | null = null
+    const stop = (): void => wait?.cancel()
+    const forget = app.tenancy.onRevoke(req, () => { revoked = true; stop() })
+    reply.raw.once('close', stop)
+    try {
+      for (;;) {
+        if (revoked) throw tokenRevoked()
+        if (!connected(req, reply)) return reply.code(204).send(null) // nobody to answer
+        // Looked up again each time (a force-delete may have closed it while we waited), and
+        // outside the operation: a 404 is not a half-done change that would reload the model.
+        const efd = findEventfd(req, fd)
+        const value = await engine.apply((world, fx) => world.readEventfd(efd, fx))
+        if (value !== 0) {
+          if (!revoked && connected(req, reply)) return { value }
+          await engine.apply((world, fx) => world.unreadEventfd(efd, value, fx))
+          continue
+        }
+        const left = deadline - Date.now()
+        if (left <= 0 || engine.closing) return reply.code(204).send(null)
+        const waiting = engine.waitReadable(req.tenant, fd, left)
+        wait = waiting
+        await waiting.promise
+        wait = null
+      }
+    } finally {
+      forget()
+      reply.raw.off('close', stop)
     }
   })
 

@@ -17,7 +17,7 @@ const events: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'streamEventfd',
       summary: 'Server-Sent Events: this stream is the eventfd\'s reader',
       description: 'Each `signal` event carries the value one read(2) took: signals that arrive while the consumer ' +
-        'is slow coalesce into the counter (semaphore mode: one event per unit). A `closed` event ends the stream when the eventfd is deleted.',
+        'is slow coalesce into the counter (semaphore mode: one event per unit). A `closed` event ends the stream when the eventfd is deleted (reason `eventfd-deleted`) or its token revoked (`token-revoked`).',
       tags: ['eventfds'],
       params: FdParams,
       produces: ['text/event-stream'],
@@ -26,24 +26,33 @@ const events: FastifyPluginAsyncTypebox = async (app) => {
   }, (req, reply) => {
     const fd = req.params.fd
     findEventfd(req, fd)
-    const release = openStream(req)
+    // HEAD: the headers a stream would have, and no stream (Node would never send them).
+    if (req.method === 'HEAD') {
+      reply.hijack()
+      reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' })
+      reply.raw.end()
+      return
+    }
+    // Revoking the token that opened the stream ends it at once.
+    const release = openStream(req, () => close('token-revoked'))
     reply.hijack()
     const res = reply.raw
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' })
     res.write(`: eventfd ${fd}\n\n`)
-    const end = (): void => {
+    function end (): void {
       release()
       clearInterval(heartbeat)
       engine.readers.remove(reader)
       engine.streams.delete(stream)
       if (!res.writableEnded) res.end()
     }
+    function close (reason: string): void {
+      if (!res.writableEnded) res.write(`event: closed\ndata: {"fd":${fd},"reason":"${reason}"}\n\n`)
+      end()
+    }
     const reader = new EventfdReader(engine, req.tenant, fd,
       (value) => res.write(`event: signal\ndata: {"fd":${fd},"value":${value}}\n\n`),
-      () => {
-        res.write(`event: closed\ndata: {"fd":${fd},"reason":"eventfd-deleted"}\n\n`)
-        end()
-      })
+      () => close('eventfd-deleted'))
     const stream = { close: end }
     const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), HEARTBEAT_MS)
     heartbeat.unref()

@@ -31,6 +31,8 @@ function checkElements (data: readonly number[], size: number): void {
 
 const ioctl: FastifyPluginAsyncTypebox = async (app) => {
   const { engine } = app
+  // Errors of these routes carry the ioctl's return value, `result: -1` (see problem.ts).
+  app.addHook('onRoute', (route) => { route.config = { ...route.config, rawIoctl: true } })
 
   app.post('/v1/devices/:id/ioctl/get-info', {
     schema: {

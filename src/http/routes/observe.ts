@@ -158,7 +158,11 @@ const observe: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, (req, reply) => {
     const dev = findDevice(req, req.params.id)
-    const release = openStream(req)
+    // Revoking the token that opened the stream ends it at once.
+    const release = openStream(req, () => {
+      if (!res.writableEnded) res.write(`event: closed\ndata: ${JSON.stringify({ reason: 'token-revoked' })}\n\n`)
+      end()
+    })
     reply.hijack()
     const res = reply.raw
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' })

@@ -24,6 +24,7 @@ const service: FastifyPluginAsyncTypebox = async (app) => {
   const { engine } = app
 
   app.get('/healthz', {
+    config: { access: 'public', probe: true },
     schema: {
       operationId: 'healthz',
       summary: 'Liveness: the process answers',
@@ -34,6 +35,7 @@ const service: FastifyPluginAsyncTypebox = async (app) => {
   }, async () => ({ status: 'ok' as const }))
 
   app.get('/readyz', {
+    config: { access: 'public', probe: true },
     schema: {
       operationId: 'readyz',
       summary: 'Readiness: the database answers and takes writes, and the service is not shutting down',

@@ -9,6 +9,7 @@ import { fire, FireError } from '../../hot/fire.ts'
 import { EventfdReader } from '../../hot/readers.ts'
 import { parseIndex } from '../device-context.ts'
 import { HttpProblem } from '../problem.ts'
+import { illFormedAt } from '../strict-input.ts'
 import { openStream as countStream } from '../tenancy.ts'
 import { FireBody } from './interrupts.ts'
 import type { Watcher } from '../live.ts'
@@ -32,12 +33,17 @@ type Message = Static<typeof Message>
 const checkMessage = TypeCompiler.Compile(Message)
 
 /**
- * Past this many bytes queued on the socket, readers pause and signals coalesce in the
- * counters. A signal is ~40 bytes and coalescing means no backlog is ever needed, so a small
+ * Backpressure, for every message the server sends (signals, acknowledgements, errors). Past
+ * HIGH_WATER bytes queued on the socket, readers pause (signals coalesce in the counters) and
+ * the socket is no longer read (no more requests, so no more replies) until it drains below
+ * LOW_WATER. A signal is ~40 bytes and coalescing means no backlog is ever needed, so a small
  * bound keeps a stalled consumer's cost small (1,000 stalled sockets: ~64 MiB at most).
+ * What one chunk already read still gets its replies; past HARD_LIMIT (a client that sends
+ * many requests and never reads its replies) the connection is closed with 1008.
  */
 const HIGH_WATER = 64 * 1024
 const LOW_WATER = 16 * 1024
+export const HARD_LIMIT = 1024 * 1024
 const MAX_MESSAGE_BYTES = 256 * 1024
 
 const stream: FastifyPluginAsyncTypebox = async (app) => {
@@ -64,29 +70,42 @@ const stream: FastifyPluginAsyncTypebox = async (app) => {
     const { tenant } = req
     let release: () => void
     try {
-      release = countStream(req)
+      // Revoking the token that opened the stream ends it at once.
+      release = countStream(req, () => end(1008, 'token revoked'))
     } catch (err) {
       socket.close(1013, (err as Error).message.slice(0, 120)) // 1013: try again later
       return
     }
     const readers = new Map<number, EventfdReader>()
     let paused = false
-    const send = (text: string): void => socket.send(text)
-    const error = (reason: string, detail: string, id?: unknown): void =>
-      send(JSON.stringify({ type: 'error', reason, detail, ...(id !== undefined ? { id } : {}) }))
 
-    // Resume readers once the socket has drained; checked from each send's completion.
+    // Resume reading the socket and the readers once it has drained; checked from each send's completion.
     const written = (): void => {
-      if (paused && socket.bufferedAmount < LOW_WATER) {
+      if (paused && socket.bufferedAmount < LOW_WATER && socket.readyState === socket.OPEN) {
         paused = false
+        socket.resume()
         for (const r of readers.values()) r.resume()
       }
     }
-    const deliver = (fd: number, value: number): boolean => {
-      socket.send(`{"type":"signal","fd":${fd},"value":${value}}`, written)
-      if (socket.bufferedAmount > HIGH_WATER) paused = true
+    /** Sends one message; returns false once the socket is backed up (then everything waits for it). */
+    const send = (text: string): boolean => {
+      if (socket.readyState !== socket.OPEN) return false
+      socket.send(text, written)
+      const queued = socket.bufferedAmount
+      if (queued > HARD_LIMIT) {
+        end(1008, 'too many unread replies')
+        return false
+      }
+      if (queued > HIGH_WATER && !paused) {
+        paused = true
+        socket.pause()
+      }
       return !paused
     }
+    const error = (reason: string, detail: string, id?: unknown): void => {
+      send(JSON.stringify({ type: 'error', reason, detail, ...(id !== undefined ? { id } : {}) }))
+    }
+    const deliver = (fd: number, value: number): boolean => send(`{"type":"signal","fd":${fd},"value":${value}}`)
 
     // Watched devices: their rates each second and their trace entries (see openapi/stream.md).
     const watched = new Map<string, Watcher>()
@@ -102,7 +121,13 @@ const stream: FastifyPluginAsyncTypebox = async (app) => {
       readers.clear()
       engine.streams.delete(handle)
     }
-    const handle = { close: () => { close(); socket.close(1001, 'server shutting down') } }
+    /** Ends the stream from this side; a socket that does not take the close frame is dropped. */
+    function end (code: number, reason: string): void {
+      close()
+      if (socket.readyState === socket.OPEN) socket.close(code, reason)
+      if (socket.bufferedAmount > LOW_WATER) socket.terminate()
+    }
+    const handle = { close: () => end(1001, 'server shutting down') }
     engine.streams.add(handle)
     socket.on('close', close)
 
@@ -136,13 +161,17 @@ const stream: FastifyPluginAsyncTypebox = async (app) => {
     }
 
     socket.on('message', (raw: Buffer, isBinary: boolean) => {
+      if (socket.readyState !== socket.OPEN) return
       if (isBinary || raw.length > MAX_MESSAGE_BYTES) return error('invalid-message', 'send JSON text messages up to 256 KiB')
       let msg: Message
+      const text = raw.toString()
       try {
-        msg = JSON.parse(raw.toString())
+        msg = JSON.parse(text)
       } catch {
         return error('malformed-json', 'the message is not JSON')
       }
+      const illFormed = text.includes('\\u') ? illFormedAt(msg) : null
+      if (illFormed !== null) return error('invalid-unicode', `${illFormed}: a lone UTF-16 surrogate is not a Unicode string`)
       if (!checkMessage.Check(msg)) {
         const first = checkMessage.Errors(msg).First()
         return error('invalid-message', first !== undefined ? `${first.path || '/'}: ${first.message}` : 'invalid message')

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { FastifyPluginAsync } from 'fastify'
 
-// GET /ui: the dashboard, static files served from memory. uPlot comes from its installed
+// GET /ui: the dashboard, static files served from memory, public (the page asks for a token itself). uPlot comes from its installed
 // package: nothing is fetched from the internet, there is no build step.
 
 const UI_DIR = fileURLToPath(new URL('../../ui/', import.meta.url))
@@ -24,7 +24,7 @@ const CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-
 const ui: FastifyPluginAsync = async (app) => {
   for (const [url, { file, type }] of Object.entries(FILES)) {
     const body = readFileSync(file)
-    app.get(url, { schema: { hide: true } }, async (_req, reply) => {
+    app.get(url, { schema: { hide: true }, config: { access: 'public' } }, async (_req, reply) => {
       reply.header('content-type', type)
       reply.header('cache-control', 'no-cache')
       reply.header('content-security-policy', CSP)
@@ -32,8 +32,8 @@ const ui: FastifyPluginAsync = async (app) => {
       return reply.send(body)
     })
   }
-  app.get('/ui/', { schema: { hide: true } }, async (_req, reply) => reply.redirect('/ui', 301))
-  app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.redirect('/ui', 302))
+  app.get('/ui/', { schema: { hide: true }, config: { access: 'public' } }, async (_req, reply) => reply.redirect('/ui', 301))
+  app.get('/', { schema: { hide: true }, config: { access: 'public' } }, async (_req, reply) => reply.redirect('/ui', 302))
 }
 
 export default ui
