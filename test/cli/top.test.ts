@@ -24,16 +24,16 @@ t.test('top --once --json: devices by interrupt rate, with per-second counts and
   await app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = app.server.address() as { port: number }
   const make = async (name: string): Promise<string> =>
-    (await app.inject({ method: 'POST', url: '/v1/devices', payload: { name, msix: { tableSize: 4 } } })).json().id
+    (await app.inject({ method: 'POST', url: '/v1/devices', payload: { name, msi: { vectors: 2 } } })).json().id
   const idle = await make('idle')
   const busy = await make('busy')
   const fd = (await app.inject({ method: 'POST', url: '/v1/eventfds', payload: {} })).json().fd
-  await app.inject({ method: 'POST', url: `/v1/devices/${busy}/irqs/msix`, payload: { action: 'trigger', start: 0, data: { type: 'eventfd', fds: [fd] } } })
+  await app.inject({ method: 'POST', url: `/v1/devices/${busy}/irqs/msi`, payload: { action: 'trigger', start: 0, data: { type: 'eventfd', fds: [fd] } } })
   // The busy device fires all the while (the sample is the last complete second, whenever the CLI gets there).
   let firing = true
   const device = (async () => {
     while (firing) {
-      await app.inject({ method: 'POST', url: `/v1/devices/${busy}/interrupts`, payload: { index: 'msix', vectors: [0, 1] } })
+      await app.inject({ method: 'POST', url: `/v1/devices/${busy}/interrupts`, payload: { index: 'msi', vectors: [0, 1] } })
       await new Promise((resolve) => setTimeout(resolve, 20))
     }
   })()
@@ -47,7 +47,7 @@ t.test('top --once --json: devices by interrupt rate, with per-second counts and
   const [b, i] = sample.devices
   t.ok(b.fired > 0, `the busy device fired in that second (${b.fired})`)
   t.equal(b.fired, b.delivered + b.lost, 'each fired interrupt was delivered or lost')
-  t.ok(b.lost > 0, 'vector 1 has no host vector: lost')
+  t.ok(b.lost > 0, 'MSI vector 1 is not enabled: lost (MSI without per-vector masking pends nothing)')
   t.same([i.fired, i.delivered, i.lost, i.pended], [0, 0, 0, 0])
   t.match(b.lastCall, { op: 'set-irqs', result: 0 })
   t.match(i.lastCall, { op: 'create' })

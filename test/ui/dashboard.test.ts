@@ -87,7 +87,7 @@ t.test('dashboard: both resize-window devices, windows with losses on linux-6.1 
   const cells = await page.locator('#grid .index-row[data-index="2"] .cell').evaluateAll((els) =>
     els.map((e) => ({ vector: Number((e as HTMLElement).dataset.vector), allocated: (e as HTMLElement).dataset.allocated === 'true', trigger: (e as HTMLElement).dataset.trigger === '' ? null : Number((e as HTMLElement).dataset.trigger) })))
   t.same(cells, api.map((v: any) => ({ vector: v.vector, allocated: v.allocated, trigger: v.trigger })))
-  t.match(await page.locator('#grid .cell[data-index="2"][data-vector="3"]').getAttribute('title'), /msix vector 3\nallocated\ntrigger eventfd \d+\nfired \d+/, 'details on hover')
+  t.match(await page.locator('#grid .cell[data-index="2"][data-vector="3"]').getAttribute('title'), /msix vector 3\nallocated\ntrigger eventfd \d+\nunmasked\nnot pending\nbacking host\nfired \d+/, 'details on hover')
   await page.screenshot({ path: join(ARTIFACTS, 'linux-6.1.png'), fullPage: true })
   if (process.env.VIRQ_UPDATE_SCREENSHOT === '1') await page.screenshot({ path: DOCS_SHOT })
   await page.emulateMedia({ colorScheme: 'dark' })

@@ -158,6 +158,13 @@ const observe: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, (req, reply) => {
     const dev = findDevice(req, req.params.id)
+    // HEAD: the headers a stream would have, and no stream (Node would never send them).
+    if (req.method === 'HEAD') {
+      reply.hijack()
+      reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' })
+      reply.raw.end()
+      return
+    }
     // Revoking the token that opened the stream ends it at once.
     const release = openStream(req, () => {
       if (!res.writableEnded) res.write(`event: closed\ndata: ${JSON.stringify({ reason: 'token-revoked' })}\n\n`)
