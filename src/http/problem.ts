@@ -2,6 +2,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import type { Socket } from 'node:net'
 import { ERRNO, VfioError, type ErrnoName } from '../core/errno.ts'
 import { storageFault } from '../store/faults.ts'
+import { explain } from './explain.ts'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -43,6 +44,24 @@ function body (status: number, reason: string, detail: string, req: FastifyReque
   return { type: `/problems/${reason}`, title: TITLES[status] ?? 'Error', status, detail, instance: req.url, reason }
 }
 
+const PARTS: Record<string, { schema: string, data: (req: FastifyRequest) => unknown, at: string, coerce: boolean }> = {
+  body: { schema: 'body', data: (req) => req.body, at: 'body', coerce: false },
+  params: { schema: 'params', data: (req) => req.params, at: 'params', coerce: true },
+  querystring: { schema: 'querystring', data: (req) => req.query, at: 'query', coerce: true }
+}
+
+/** A readable sentence for a request part that failed validation (explain.ts), or null. */
+function explainRequest (req: FastifyRequest, context: string | undefined): string | null {
+  const part = context !== undefined ? PARTS[context] : undefined
+  const schema = part !== undefined ? (req.routeOptions.schema as Record<string, unknown> | undefined)?.[part.schema] : undefined
+  if (part === undefined || schema === undefined || schema === null || typeof schema !== 'object') return null
+  try {
+    return explain(schema, part.data(req), part.at, { coerce: part.coerce })
+  } catch {
+    return null
+  }
+}
+
 /** Maps any error to RFC 9457 problem details; only our own faults are 5xx. */
 export function toProblem (err: unknown, req: FastifyRequest): ProblemBody {
   if (err instanceof VfioError) {
@@ -56,7 +75,10 @@ export function toProblem (err: unknown, req: FastifyRequest): ProblemBody {
   const e = err as FastifyError
   if (e.validation !== undefined) {
     const errors = e.validation.map((v) => ({ path: `${e.validationContext ?? ''}${v.instancePath}`, message: v.message ?? 'invalid' }))
-    const p = body(400, 'invalid-request', errors.map((x) => `${x.path || e.validationContext}: ${x.message}`).join('; '), req)
+    // The validator's own words say what failed, not what is allowed: a sentence from the schema does.
+    const sentence = explainRequest(req, e.validationContext)
+    if (sentence !== null) errors.splice(0, errors.length, { path: errors[0]?.path ?? String(e.validationContext), message: sentence })
+    const p = body(400, 'invalid-request', sentence ?? errors.map((x) => `${x.path || e.validationContext}: ${x.message}`).join('; '), req)
     p.errors = errors
     return p
   }

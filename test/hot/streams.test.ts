@@ -79,11 +79,14 @@ t.test('stream: fire with an id is acknowledged; without one it is not', async (
   t.equal(c.messages.filter((m) => m.type === 'fired').length, 1)
 })
 
-const invalid: Array<{ name: string, msg: unknown, reason: string }> = [
+// Each invalid message's error says what is allowed, in one sentence (src/http/explain.ts).
+const invalid: Array<{ name: string, msg: unknown, reason: string, detail?: string }> = [
   { name: 'not JSON', msg: '{nope', reason: 'malformed-json' },
-  { name: 'unknown op', msg: { op: 'bogus' }, reason: 'invalid-message' },
-  { name: 'subscribe without fds', msg: { op: 'subscribe' }, reason: 'invalid-message' },
-  { name: 'fire with an unknown field', msg: { op: 'fire', device: 'd', index: 'msix', vector: 0, extra: 1 }, reason: 'invalid-message' },
+  { name: 'unknown op', msg: { op: 'bogus' }, reason: 'invalid-message', detail: 'message.op must be one of "subscribe", "unsubscribe", "watch", "unwatch" or "fire", not "bogus"' },
+  { name: 'no op', msg: { fds: [1] }, reason: 'invalid-message', detail: 'message is missing the required field "op" (one of "subscribe", "unsubscribe", "watch", "unwatch" or "fire")' },
+  { name: 'subscribe without fds', msg: { op: 'subscribe' }, reason: 'invalid-message', detail: 'message is missing the required field "fds"' },
+  { name: 'subscribe with a string fd', msg: { op: 'subscribe', fds: ['3'] }, reason: 'invalid-message', detail: 'message.fds[0] must be an integer from 1 to 9007199254740991, not a string ("3")' },
+  { name: 'fire with an unknown field', msg: { op: 'fire', device: 'd', index: 'msix', vector: 0, extra: 1 }, reason: 'invalid-message', detail: 'message has an unknown field "extra"; it takes "op", "device", "id", "index", "vectors", "vector", "count" and "level"' },
   { name: 'subscribe to an unknown fd', msg: { op: 'subscribe', fds: [999999] }, reason: 'eventfd-not-found' }
 ]
 
@@ -92,7 +95,7 @@ for (const c of invalid) {
     const { app, ws, id, e } = await listening(t)
     const client = await WsClient.open(ws)
     client.send(c.msg)
-    t.match(await client.next((m) => m.type === 'error', 'an error'), { type: 'error', reason: c.reason })
+    t.match(await client.next((m) => m.type === 'error', 'an error'), { type: 'error', reason: c.reason, ...(c.detail !== undefined ? { detail: c.detail } : {}) })
     client.send({ op: 'subscribe', fds: [e] })
     t.same(await client.next((m) => m.type === 'subscribed', 'subscribed'), { type: 'subscribed', fds: [e] }, 'still serving')
     await fireOk(app, id, { index: 'msix', vector: 0 })

@@ -3,6 +3,7 @@ import websocket from '@fastify/websocket'
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyRequest, FastifySchema } from 'fastify'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
+import { explain } from '../explain.ts'
 import type { WebSocket } from 'ws'
 import { FireTally } from '../../core/interrupts.ts'
 import { fire, FireError } from '../../hot/fire.ts'
@@ -174,7 +175,8 @@ const stream: FastifyPluginAsyncTypebox = async (app) => {
       if (illFormed !== null) return error('invalid-unicode', `${illFormed}: a lone UTF-16 surrogate is not a Unicode string`)
       if (!checkMessage.Check(msg)) {
         const first = checkMessage.Errors(msg).First()
-        return error('invalid-message', first !== undefined ? `${first.path || '/'}: ${first.message}` : 'invalid message')
+        const sentence = explain(Message, msg, 'message')
+        return error('invalid-message', sentence ?? (first !== undefined ? `${first.path || '/'}: ${first.message}` : 'invalid message'))
       }
       if (msg.op === 'fire') {
         const dev = engine.world.devices.get(msg.device)
