@@ -12,6 +12,7 @@ import interrupts from './http/routes/interrupts.ts'
 import stream from './http/routes/stream.ts'
 import observe from './http/routes/observe.ts'
 import ui from './http/routes/ui.ts'
+import problems from './http/routes/problems.ts'
 import ioctl from './http/routes/ioctl.ts'
 import irqs from './http/routes/irqs.ts'
 import service from './http/routes/service.ts'
@@ -185,6 +186,7 @@ export async function buildApp (opts: AppOptions) {
   await app.register(admin)
   await app.register(backup)
   await app.register(ui)
+  await app.register(problems)
   // Overload: when the event loop lags past a second, answer 503 + Retry-After instead of
   // queueing more work; /healthz and /readyz keep answering (they are how operators look).
   // Registered last, so that the loop delay of loading everything above is not counted.

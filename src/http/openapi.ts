@@ -2,6 +2,10 @@ import swagger from '@fastify/swagger'
 import scalar from '@scalar/fastify-api-reference'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { readFileSync } from 'node:fs'
+
+/** The package's own version, so that the document and the package never disagree. */
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 
 /**
  * The OpenAPI 3.1 document, generated from the route schemas (the TypeBox schemas are the one
@@ -14,11 +18,11 @@ async function openapi (app: FastifyInstance): Promise<void> {
       openapi: '3.1.0',
       info: {
         title: 'virq',
-        version: '1.0.0',
+        version,
         description: 'Linux vfio-pci interrupt plumbing emulated over HTTP: VFIO_DEVICE_GET_IRQ_INFO, VFIO_DEVICE_SET_IRQS ' +
           '(INTx, MSI, MSI-X with NORESIZE or dynamic allocation, ERR, REQ), device-originated interrupts and eventfds. ' +
           'Errors are RFC 9457 problem details with `reason`, and `errno`/`errnoValue` where the model produced one. ' +
-          'The WebSocket at /v1/stream is described in stream.md beside this document.',
+          'The WebSocket at /v1/stream is described in [/docs/stream.md](/docs/stream.md). Every problem `reason` is explained at [/problems](/problems) (each problem\'s `type` URI answers its own page).',
         license: { name: 'MIT', identifier: 'MIT' }
       },
       servers: [{ url: 'http://127.0.0.1:8080', description: 'the default local instance' }],

@@ -17,7 +17,7 @@ export const Problem = Type.Object({
   status: Type.Integer(),
   detail: Type.String(),
   instance: Type.Optional(Type.String()),
-  reason: Type.String({ description: 'Stable kebab-case code of the rule that rejected the request' }),
+  reason: Type.String({ description: 'Stable kebab-case code of the rule that rejected the request; each is explained at /problems/{reason} (the problem\'s type URI)' }),
   errno: Type.Optional(Type.String({ description: 'Linux errno name, where the model produced one' })),
   errnoValue: Type.Optional(Type.Integer()),
   result: Type.Optional(Type.Integer({ description: 'Raw ioctl routes: the ioctl return value (-1)' })),

@@ -64,7 +64,7 @@ t.setTimeout(600_000)
 type Who = 'anonymous' | 'tenant' | 'admin'
 /** Who is to be let in: the route's kind, by the path it was declared with. */
 const kindOf = (path: string): 'public' | 'admin' | 'tenant' =>
-  /^\/(healthz|readyz|openapi\.json|docs|ui)(\/|$)|^\/$/.test(path) ? 'public' : /^\/(v1\/admin\/|metrics$)/.test(path) ? 'admin' : 'tenant'
+  /^\/(healthz|readyz|openapi\.json|docs|ui|problems)(\/|$)|^\/$/.test(path) ? 'public' : /^\/(v1\/admin\/|metrics$)/.test(path) ? 'admin' : 'tenant'
 /** The only answers a caller who may not use the route can get (or a refusal before routing). */
 const REFUSED = new Set<number | 'pre-route'>([401, 403, 404, 'pre-route'])
 

@@ -59,7 +59,7 @@ const stream: FastifyPluginAsyncTypebox = async (app) => {
     operationId: 'openStream',
     summary: 'WebSocket: read many eventfds and fire interrupts at high rates',
     description: 'Upgrade to a WebSocket. Messages are JSON: `subscribe`/`unsubscribe` eventfds, `fire` interrupts, `watch`/`unwatch` devices; ' +
-      'the server sends `signal` (the value one read took), `fired`, `subscribed`, `watching`, `rates`, `trace`, `error`, `closed`. See stream.md beside this document.',
+      'the server sends `signal` (the value one read took), `fired`, `subscribed`, `watching`, `rates`, `trace`, `error`, `closed`. See /docs/stream.md.',
     tags: ['interrupts'],
     response: {
       101: { description: 'Switching Protocols: the WebSocket is open' },
