@@ -354,7 +354,10 @@ export class Engine {
       }
       failure = error
     }
-    for (const dev of fx.devices) dev.version++
+    for (const dev of fx.devices) {
+      dev.version++
+      if (failure !== undefined) failure.changedVersion = dev.version
+    }
     // A configuration call's trace entry commits with its change (and with its errno's partial effects).
     if (traced !== undefined) traceEnd(traced, this.world, this.repo.trace, fx, result as number | undefined, failure)
     // Readers of a deleted eventfd (streams, long-polls) learn it on their next look: now.

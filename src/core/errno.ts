@@ -19,6 +19,12 @@ export type ErrnoName = keyof typeof ERRNO
 export class VfioError extends Error {
   readonly errno: ErrnoName
   readonly reason: string
+  /**
+   * Set when the failed call still changed the device, as the kernel's partial effects do
+   * (docs/model.md 5.4: a block that fails half-way keeps what an earlier step did): the
+   * device's version after that change. Clients must not assume a failure changed nothing.
+   */
+  changedVersion?: number
 
   constructor (errno: ErrnoName, reason: string, detail: string) {
     super(detail)

@@ -37,6 +37,9 @@ export interface ProblemBody {
   errno?: string
   errnoValue?: number
   result?: number
+  /** The request failed but changed the device (the kernel's partial effects); `version` is its new version. */
+  stateChanged?: boolean
+  version?: number
   errors?: Array<{ path: string, message: string }>
 }
 
@@ -69,6 +72,11 @@ export function toProblem (err: unknown, req: FastifyRequest): ProblemBody {
     p.errno = err.errno
     p.errnoValue = ERRNO[err.errno]
     if (req.routeOptions.config?.rawIoctl === true) p.result = -1
+    if (err.changedVersion !== undefined) {
+      p.stateChanged = true
+      p.version = err.changedVersion
+      p.detail += `; the device still changed (its partial effects, as the kernel's): it is now at version ${err.changedVersion}`
+    }
     return p
   }
   if (err instanceof HttpProblem) return body(err.status, err.reason, err.message, req)

@@ -21,6 +21,8 @@ export const Problem = Type.Object({
   errno: Type.Optional(Type.String({ description: 'Linux errno name, where the model produced one' })),
   errnoValue: Type.Optional(Type.Integer()),
   result: Type.Optional(Type.Integer({ description: 'Raw ioctl routes: the ioctl return value (-1)' })),
+  stateChanged: Type.Optional(Type.Boolean({ description: 'True when the request failed yet changed the device, as the kernel\'s partial effects do (a SET_IRQS block that fails half-way); the device is then at `version`' })),
+  version: Type.Optional(Type.Integer({ description: 'With stateChanged: the device\'s version after the change (its new ETag)' })),
   errors: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() })))
 }, { $id: 'Problem', additionalProperties: true })
 

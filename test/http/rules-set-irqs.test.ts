@@ -88,6 +88,12 @@ for (const abi of ABIS) {
     t.same(await triggers(app, id, 'msix', 5), [null, null, null, e3, null])
     const bound = (await app.inject({ method: 'GET', url: `/v1/eventfds/${e0}` })).json()
     t.same(bound.bindings, [], 'e0 is bound to nothing')
+    const now = (await app.inject({ method: 'GET', url: `/v1/devices/${id}` })).json().version
+    t.match(r.body, { stateChanged: true, version: now }, 'the problem says the device changed anyway, and its new version')
+    t.match(r.body.detail, new RegExp(`the device still changed .* version ${now}$`))
+    const clean = await setIrqs(app, id, 'msix', { action: 'trigger', start: 99, data: { type: 'eventfd', fds: [e0] } })
+    t.equal(clean.status, 400)
+    t.notOk('stateChanged' in clean.body, 'a failure that changed nothing does not say it did')
   })
 
   t.test(`${abi}: 5.4 add vector 10 → ${p.dynamicMsix ? '0' : 'EINVAL'}`, async (t) => {
