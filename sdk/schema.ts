@@ -187,7 +187,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Per-vector state of one index: host vector and trigger eventfd */
+        /**
+         * Per-vector state of one index: host vector, trigger eventfd, mask and pending bits, counters
+         * @description Every vector of the index, in vector order, unless filtered (`active`, `lost`) or paged (`limit`, then `cursor` from `nextCursor`).
+         */
         get: operations["listVectors"];
         put?: never;
         post?: never;
@@ -478,7 +481,7 @@ export interface paths {
         };
         /**
          * WebSocket: read many eventfds and fire interrupts at high rates
-         * @description Upgrade to a WebSocket. Messages are JSON: `subscribe`/`unsubscribe` eventfds, `fire` interrupts, `watch`/`unwatch` devices; the server sends `signal` (the value one read took), `fired`, `subscribed`, `watching`, `rates`, `trace`, `error`, `closed`. See stream.md beside this document.
+         * @description Upgrade to a WebSocket. Messages are JSON: `subscribe`/`unsubscribe` eventfds, `fire` interrupts, `watch`/`unwatch` devices; the server sends `signal` (the value one read took), `fired`, `subscribed`, `watching`, `rates`, `trace`, `error`, `closed`. See /docs/stream.md.
          */
         get: operations["openStream"];
         put?: never;
@@ -571,19 +574,47 @@ export interface components {
             status: number;
             detail: string;
             instance?: string;
-            /** @description Stable kebab-case code of the rule that rejected the request */
+            /** @description Stable kebab-case code of the rule that rejected the request; each is explained at /problems/{reason} (the problem's type URI) */
             reason: string;
             /** @description Linux errno name, where the model produced one */
             errno?: string;
             errnoValue?: number;
             /** @description Raw ioctl routes: the ioctl return value (-1) */
             result?: number;
+            /** @description True when the request failed yet changed the device, as the kernel's partial effects do (a SET_IRQS block that fails half-way); the device is then at `version` */
+            stateChanged?: boolean;
+            /** @description With stateChanged: the device's version after the change (its new ETag) */
+            version?: number;
             errors?: {
                 path: string;
                 message: string;
             }[];
         } & {
             [key: string]: unknown;
+        };
+        Totals: {
+            /** @description Interrupts the device fired */
+            fired: number;
+            /** @description Of those, signalled to a trigger eventfd (deliveredFromPending included) */
+            delivered: number;
+            /** @description Of those, lost (sum of lostBy); every reason is explained at /problems */
+            lost: number;
+            lostBy: {
+                /** @description Fired while the index was not enabled */
+                "index-disabled": number;
+                /** @description Fired on a vector without a host vector */
+                "not-allocated": number;
+                /** @description Fired on a vector without an eventfd and without a mask bit to hold it */
+                "no-trigger": number;
+            };
+            /** @description Fires that set a pending bit */
+            pended: number;
+            /** @description Fires that joined a pending message already set */
+            coalesced: number;
+            /** @description Pending messages sent on unmask */
+            deliveredFromPending: number;
+            /** @description Pending bits set now (fired = delivered + lost + coalesced + pending) */
+            pending: number;
         };
         Device: {
             id: string;
@@ -617,6 +648,7 @@ export interface components {
                 numIrqs: number;
             };
             irqType: "none" | "intx" | "msi" | "msix";
+            totals: components["schemas"]["Totals"];
             version: number;
         };
         IrqIndex: {
@@ -625,6 +657,7 @@ export interface components {
             count: number;
             flags: string[];
             flagsValue: number;
+            totals: components["schemas"]["Totals"];
             /** @description INTx/MSI/MSI-X: this index is the enabled type. ERR/REQ: a trigger is set */
             enabled: boolean;
             trigger?: number | null;
@@ -1235,7 +1268,15 @@ export interface operations {
     };
     listVectors: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description true: only vectors with a host vector or a trigger; false: only the others */
+                active?: boolean;
+                /** @description true: only vectors that lost interrupts; false: only those that lost none */
+                lost?: boolean;
+                /** @description At most this many vectors (default: all) */
+                limit?: number;
+                cursor?: string;
+            };
             header?: never;
             path: {
                 id: string;
@@ -1287,6 +1328,8 @@ export interface operations {
                             /** @description Of delivered, pending messages sent when the vector was unmasked (docs/model.md 11.3) */
                             deliveredFromPending: number;
                         }[];
+                        /** @description Pass as `cursor` for the next page; absent on the last page */
+                        nextCursor?: string;
                     };
                 };
             };

@@ -22,7 +22,7 @@ import backup from './http/routes/backup.ts'
 import tenancy from './http/tenancy.ts'
 import { DEFAULT_LIMITS } from './config.ts'
 import openapi from './http/openapi.ts'
-import { DeviceSchema, EventfdSchema, IrqIndexSchema, Problem } from './http/schemas.ts'
+import { DeviceSchema, EventfdSchema, IrqIndexSchema, Problem, Totals } from './http/schemas.ts'
 import { openDb, type SyncMode } from './store/db.ts'
 import { DEFAULT_TRACE_RETENTION } from './store/trace.ts'
 import { canonicalIntegers, parseJsonBody } from './http/strict-input.ts'
@@ -133,7 +133,7 @@ export async function buildApp (opts: AppOptions) {
   app.addHook('preClose', async () => engine.endStreams())
   app.addHook('onClose', async () => engine.close())
 
-  for (const schema of [Problem, DeviceSchema, IrqIndexSchema, EventfdSchema]) app.addSchema(schema)
+  for (const schema of [Problem, Totals, DeviceSchema, IrqIndexSchema, EventfdSchema]) app.addSchema(schema)
 
   app.setErrorHandler((err, req, reply) => {
     const problem = toProblem(err, req)

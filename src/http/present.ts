@@ -13,6 +13,45 @@ import type { Binding } from '../core/world.ts'
 
 const fdOrNull = (fd: number): number | null => (fd === NO_TRIGGER ? null : fd)
 
+/**
+ * Interrupt totals over vectors [0, size) of one index: what was fired, delivered and lost
+ * (by reason), as the per-vector counters say, so that loss shows at a glance.
+ */
+export function indexTotals (dev: Device, index: number) {
+  const c = dev.counters[index]
+  const t = { fired: 0, delivered: 0, lost: 0, lostBy: { 'index-disabled': 0, 'not-allocated': 0, 'no-trigger': 0 }, pended: 0, coalesced: 0, deliveredFromPending: 0, pending: 0 }
+  for (let v = 0; v < c.size; v++) {
+    t.fired += c.fired[v]
+    t.delivered += c.delivered[v]
+    t.lostBy['index-disabled'] += c.lost[0][v]
+    t.lostBy['not-allocated'] += c.lost[1][v]
+    t.lostBy['no-trigger'] += c.lost[2][v]
+    t.pended += c.pended[v]
+    t.coalesced += c.coalesced[v]
+    t.deliveredFromPending += c.deliveredFromPending[v]
+    t.pending += c.pending[v]
+  }
+  t.lost = t.lostBy['index-disabled'] + t.lostBy['not-allocated'] + t.lostBy['no-trigger']
+  return t
+}
+
+/** The same totals over every index of the device. */
+export function deviceTotals (dev: Device) {
+  const sum = indexTotals(dev, 0)
+  for (let index = 1; index < dev.counters.length; index++) {
+    const t = indexTotals(dev, index)
+    sum.fired += t.fired
+    sum.delivered += t.delivered
+    sum.lost += t.lost
+    for (const k of Object.keys(sum.lostBy) as Array<keyof typeof sum.lostBy>) sum.lostBy[k] += t.lostBy[k]
+    sum.pended += t.pended
+    sum.coalesced += t.coalesced
+    sum.deliveredFromPending += t.deliveredFromPending
+    sum.pending += t.pending
+  }
+  return sum
+}
+
 export function presentDevice (dev: Device) {
   const info = deviceInfo(dev)
   return {
@@ -30,6 +69,7 @@ export function presentDevice (dev: Device) {
     ...(dev.caps.msixTableSize > 0 ? { msix: { tableSize: dev.caps.msixTableSize, dynamic: hasDynamicMsix(dev), maskable: dev.caps.msixMaskable === true } } : {}),
     info: { flags: flagNames(info.flags, DEVICE_FLAG_NAMES), flagsValue: info.flags, numRegions: info.numRegions, numIrqs: info.numIrqs },
     irqType: dev.irqType,
+    totals: deviceTotals(dev),
     version: dev.version
   }
 }
@@ -42,7 +82,8 @@ export function presentIrq (dev: Device, index: number) {
     name: IRQ_INDEX_NAMES[index],
     count: info.count,
     flags: flagNames(info.flags, IRQ_INFO_FLAG_NAMES),
-    flagsValue: info.flags
+    flagsValue: info.flags,
+    totals: indexTotals(dev, index)
   }
   if (index === VFIO_PCI_INTX_IRQ_INDEX) {
     return {

@@ -84,6 +84,22 @@ const FlagSet = {
   flagsValue: Type.Integer()
 }
 
+/** Interrupt totals of an index or a device: loss at a glance (per vector at .../vectors). */
+export const Totals = Type.Object({
+  fired: Type.Integer({ description: 'Interrupts the device fired' }),
+  delivered: Type.Integer({ description: 'Of those, signalled to a trigger eventfd (deliveredFromPending included)' }),
+  lost: Type.Integer({ description: 'Of those, lost (sum of lostBy); every reason is explained at /problems' }),
+  lostBy: Type.Object({
+    'index-disabled': Type.Integer({ description: 'Fired while the index was not enabled' }),
+    'not-allocated': Type.Integer({ description: 'Fired on a vector without a host vector' }),
+    'no-trigger': Type.Integer({ description: 'Fired on a vector without an eventfd and without a mask bit to hold it' })
+  }),
+  pended: Type.Integer({ description: 'Fires that set a pending bit' }),
+  coalesced: Type.Integer({ description: 'Fires that joined a pending message already set' }),
+  deliveredFromPending: Type.Integer({ description: 'Pending messages sent on unmask' }),
+  pending: Type.Integer({ description: 'Pending bits set now (fired = delivered + lost + coalesced + pending)' })
+}, { $id: 'Totals' })
+
 export const DeviceSchema = Type.Object({
   id: Type.String(),
   name: Type.String(),
@@ -99,6 +115,7 @@ export const DeviceSchema = Type.Object({
   msix: Type.Optional(Type.Object({ tableSize: Type.Integer(), dynamic: Type.Boolean(), maskable: Type.Boolean() })),
   info: Type.Object({ ...FlagSet, numRegions: Type.Integer(), numIrqs: Type.Integer() }),
   irqType: Type.Union([Type.Literal('none'), Type.Literal('intx'), Type.Literal('msi'), Type.Literal('msix')]),
+  totals: Type.Ref(Totals),
   version: Type.Integer()
 }, { $id: 'Device' })
 /** A reference to the shared Device schema (a component of the OpenAPI document). */
@@ -129,6 +146,13 @@ export const PageQuery = Type.Object({
   cursor: Type.Optional(Type.String({ maxLength: 64 }))
 }, strict)
 
+export const VectorQuery = Type.Object({
+  active: Type.Optional(Type.Boolean({ description: 'true: only vectors with a host vector or a trigger; false: only the others' })),
+  lost: Type.Optional(Type.Boolean({ description: 'true: only vectors that lost interrupts; false: only those that lost none' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 2048, description: 'At most this many vectors (default: all)' })),
+  cursor: Type.Optional(Type.String({ maxLength: 64 }))
+}, strict)
+
 // Response-only: the coercion pitfall of nullable unions concerns validation, not serialisation.
 const NullableFd = Type.Union([Type.Integer(), Type.Null()])
 
@@ -137,6 +161,7 @@ export const IrqIndexSchema = Type.Object({
   name: Type.String(),
   count: Type.Integer(),
   ...FlagSet,
+  totals: Type.Ref(Totals),
   enabled: Type.Boolean({ description: 'INTx/MSI/MSI-X: this index is the enabled type. ERR/REQ: a trigger is set' }),
   trigger: Type.Optional(NullableFd),
   masked: Type.Optional(Type.Boolean()),

@@ -6,7 +6,7 @@ import { ABIS, DEFAULT_ABI } from '../../core/profiles.ts'
 import { TEMPLATE_NAMES } from '../../core/templates.ts'
 import { seg } from '../client.ts'
 import { ctx, examples, listAction, ifMatch, int, show } from '../common.ts'
-import { list, record, table } from '../format.ts'
+import { list, nonZero, record, table } from '../format.ts'
 
 type Device = Static<typeof DeviceSchema>
 
@@ -29,6 +29,8 @@ export function deviceRecord (d: Device): string {
     ['template', d.template ?? '-'],
     ['capabilities', caps(d)],
     ['irq type', d.irqType],
+    ['interrupts', `fired ${d.totals.fired}, delivered ${d.totals.delivered}, lost ${d.totals.lost}` +
+      `${d.totals.lost > 0 ? ` (${nonZero(d.totals.lostBy)})` : ''}, pended ${d.totals.pended}, pending ${d.totals.pending}`],
     ['flags', `${list(d.info.flags)} (0x${d.info.flagsValue.toString(16)})`],
     ['regions', d.info.numRegions],
     ['irqs', d.info.numIrqs],

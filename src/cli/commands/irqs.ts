@@ -26,8 +26,9 @@ function state (i: Irq): string {
 }
 
 export function irqTable (items: Irq[]): string {
-  return table(['INDEX', 'NAME', 'COUNT', 'FLAGS', 'ENABLED', 'STATE'],
-    items.map((i) => [i.index, i.name, i.count, `${list(i.flags)} (0x${i.flagsValue.toString(16)})`, i.enabled, state(i)]))
+  return table(['INDEX', 'NAME', 'COUNT', 'FLAGS', 'ENABLED', 'FIRED', 'DELIVERED', 'LOST', 'PENDING', 'STATE'],
+    items.map((i) => [i.index, i.name, i.count, `${list(i.flags)} (0x${i.flagsValue.toString(16)})`, i.enabled,
+      i.totals.fired, i.totals.delivered, i.totals.lost, i.totals.pending, state(i)]))
 }
 
 function vectorTable (v: Vectors): string {
@@ -101,12 +102,15 @@ export function irqsCommand (): Command {
     .description('per-vector state of an index: host vector, trigger eventfd, fired/delivered/lost counters')
     .argument('<id>', 'device id')
     .argument('<index>', 'IRQ index (intx, msi, msix, err, req or 0-4)', irqIndex)
-    .action(async (id: string, index: string, _opts: unknown, cmd: Command) => {
+    .option('--active', 'only vectors with a host vector or a trigger')
+    .option('--lost', 'only vectors that lost interrupts')
+    .action(async (id: string, index: string, opts: { active?: boolean, lost?: boolean }, cmd: Command) => {
       const c = ctx(cmd)
-      const res = await c.client.get<Vectors>(`/v1/devices/${seg(id)}/irqs/${seg(index)}/vectors`)
+      const query = [opts.active === true ? 'active=true' : '', opts.lost === true ? 'lost=true' : ''].filter((q) => q !== '').join('&')
+      const res = await c.client.get<Vectors>(`/v1/devices/${seg(id)}/irqs/${seg(index)}/vectors${query === '' ? '' : `?${query}`}`)
       show(c, res.body, () => vectorTable(res.body as Vectors))
     }),
-  'virq irqs vectors $ID msix')
+  'virq irqs vectors $ID msix', 'virq irqs vectors $ID msix --lost     # only the vectors that lost interrupts')
 
   examples(irqs.command('pba')
     .description('the Pending Bit Array of MSI-X (or per-vector-mask MSI) as a guest reads it: pending vectors and 64-bit words')

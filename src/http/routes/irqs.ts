@@ -12,7 +12,8 @@ import { deviceForUpdate, findDevice, parseIndex, sendEtag } from '../device-con
 import { presentIrq, presentIrqs, presentVectors } from '../present.ts'
 import { HttpProblem } from '../problem.ts'
 import { problemResponses } from '../responses.ts'
-import { IdParams, IrqIndex, IrqParams, PendingBitArray, SetIrqsBody, Vector } from '../schemas.ts'
+import { IdParams, IrqIndex, IrqParams, PendingBitArray, SetIrqsBody, Vector, VectorQuery } from '../schemas.ts'
+import { decodeCursor, encodeCursor } from '../pagination.ts'
 
 const ACTIONS = { mask: VFIO_IRQ_SET_ACTION_MASK, unmask: VFIO_IRQ_SET_ACTION_UNMASK, trigger: VFIO_IRQ_SET_ACTION_TRIGGER }
 
@@ -60,11 +61,19 @@ const irqs: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/devices/:id/irqs/:index/vectors', {
     schema: {
       operationId: 'listVectors',
-      summary: 'Per-vector state of one index: host vector and trigger eventfd',
+      summary: 'Per-vector state of one index: host vector, trigger eventfd, mask and pending bits, counters',
+      description: 'Every vector of the index, in vector order, unless filtered (`active`, `lost`) or paged (`limit`, then `cursor` from `nextCursor`).',
       tags: ['irqs'],
       params: IrqParams,
+      querystring: VectorQuery,
       response: {
-        200: Type.Object({ index: Type.Integer(), name: Type.String(), count: Type.Integer(), items: Type.Array(Vector) }),
+        200: Type.Object({
+          index: Type.Integer(),
+          name: Type.String(),
+          count: Type.Integer(),
+          items: Type.Array(Vector),
+          nextCursor: Type.Optional(Type.String({ description: 'Pass as `cursor` for the next page; absent on the last page' }))
+        }),
         ...problemResponses(400, 404)
       }
     }
@@ -72,7 +81,16 @@ const irqs: FastifyPluginAsyncTypebox = async (app) => {
     const dev = findDevice(req, req.params.id)
     const index = parseIndex(req.params.index)
     getIrqInfo(dev, 16, index) // same EINVAL answers as GET_IRQ_INFO
-    return presentVectors(dev, index)
+    const all = presentVectors(dev, index)
+    // Filters first, then the page: a cursor is the vector number to go on from.
+    const { active, lost, limit } = req.query
+    const from = decodeCursor(req.query.cursor)
+    const wanted = all.items.filter((v) => v.vector >= from &&
+      (active === undefined || (v.allocated || v.trigger !== null) === active) &&
+      (lost === undefined || (v.lost > 0) === lost))
+    const items = limit === undefined ? wanted : wanted.slice(0, limit)
+    const more = items.length < wanted.length
+    return { ...all, items, ...(more ? { nextCursor: encodeCursor(wanted[items.length].vector) } : {}) }
   })
 
   app.get('/v1/devices/:id/irqs/:index/pba', {
