@@ -98,19 +98,12 @@ async function metrics (app: FastifyInstance): Promise<void> {
     registers: [registry],
     collect () { this.set(engine.waiting) }
   })
-  // eslint-disable-next-line no-new
-  new Gauge({
-    name: 'virq_host_vectors',
-    help: 'Host vector pool, by state',
-    labelNames: ['state'],
-    registers: [registry],
-    collect () {
-      const { pool } = engine.world
-      this.set({ state: 'capacity' }, pool.capacity)
-      this.set({ state: 'used' }, pool.used)
-      this.set({ state: 'free' }, pool.free)
-    }
+  // One metric per meaning (a gauge summed over a `state` label would add capacity to use).
+  const poolGauge = (name: string, help: string, read: () => number) => new Gauge({
+    name, help, registers: [registry], collect () { this.set(read()) }
   })
+  poolGauge('virq_host_vectors_capacity', 'Host vectors in the pool (--host-vectors)', () => engine.world.pool.capacity)
+  poolGauge('virq_host_vectors_used', 'Host vectors held by devices now', () => engine.world.pool.used)
   const flush = new Histogram({
     name: 'virq_sqlite_flush_seconds',
     help: 'Duration of each flush of interrupt-path state to SQLite',
