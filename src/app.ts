@@ -145,6 +145,16 @@ export async function buildApp (opts: AppOptions) {
     } else if (problem.status >= 500) req.log.error({ err, reqId: req.id, url: req.url }, 'request failed')
     return sendProblem(reply, problem)
   })
+  // At debug level (--log-level debug), one line per request: method, route, status and
+  // duration, never a body, a query string or a header (tokens travel in one). The hook only
+  // exists at that level, so the default costs the request path nothing.
+  const log = app.log as typeof app.log & { isLevelEnabled?: (level: string) => boolean }
+  if (typeof log.isLevelEnabled === 'function' && log.isLevelEnabled('debug')) {
+    app.addHook('onResponse', (req, reply, done) => {
+      req.log.debug({ reqId: req.id, method: req.method, route: req.routeOptions.url ?? null, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 }, 'request')
+      done()
+    })
+  }
   app.setNotFoundHandler((req, reply) => sendProblem(reply, {
     type: '/problems/route-not-found', title: 'Not Found', status: 404, detail: `no route ${req.method} ${req.url}`, instance: req.url, reason: 'route-not-found'
   }))

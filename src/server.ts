@@ -40,7 +40,14 @@ async function main (): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
 
-  await app.listen({ host: config.host, port: config.port })
+  // One listening line, ours, below: fastify would log its own as well at info.
+  const level = app.log.level
+  app.log.level = 'warn'
+  try {
+    await app.listen({ host: config.host, port: config.port })
+  } finally {
+    app.log.level = level
+  }
   const address = app.server.address()
   const port = typeof address === 'object' && address !== null ? address.port : config.port
   const host = config.host.includes(':') ? `[${config.host}]` : config.host

@@ -34,6 +34,10 @@ export function checkIfMatch (req: FastifyRequest, dev: Device): void {
   if (value.trim() === '*') return
   const current = String(dev.version)
   const tags = value.split(',').map((t) => t.trim())
+  const bad = tags.find((t) => !/^(W\/)?"[^"]*"$/.test(t))
+  if (bad !== undefined) {
+    throw new HttpProblem(400, 'invalid-if-match', `If-Match takes entity tags in double quotes, as the ETag header gives them (If-Match: "${/^[0-9]+$/.test(bad) ? bad : current}"), not ${bad}`)
+  }
   if (!tags.includes(`"${current}"`)) {
     throw new HttpProblem(412, 'version-mismatch', `device ${dev.id} is at version ${current}, not ${value}`)
   }

@@ -94,6 +94,7 @@ export const PROBLEM_TYPES: Record<string, ProblemType> = {
   'headers-too-large': http(431, 'The request headers are larger than the limit.'),
   'route-not-found': http(404, 'No route has this method and path: see /docs for the API.'),
   'upgrade-required': http(426, 'This route is a WebSocket: send an Upgrade request.'),
+  'invalid-if-match': http(400, 'If-Match takes entity tags in double quotes, exactly as the ETag header gives them: If-Match: "17", not If-Match: 17.'),
   'version-mismatch': http(412, 'If-Match does not match the device\'s version (its ETag): someone changed it since you read it. Read it again.'),
   'device-not-found': http(404, 'No device of yours has this id.'),
   'eventfd-not-found': http(404, 'No eventfd of yours has this number.'),
