@@ -111,6 +111,21 @@ async function metrics (app: FastifyInstance): Promise<void> {
       this.set({ state: 'free' }, pool.free)
     }
   })
+  // One series pair per parent: a scrape reads two numbers each, never the devices (docs/model.md 13).
+  // eslint-disable-next-line no-new
+  new Gauge({
+    name: 'virq_ims_slots',
+    help: 'IMS slots of each parent, by state',
+    labelNames: ['parent', 'name', 'state'],
+    registers: [registry],
+    collect () {
+      this.reset()
+      for (const p of engine.world.parents.values()) {
+        this.set({ parent: p.id, name: p.name, state: 'used' }, p.used)
+        this.set({ parent: p.id, name: p.name, state: 'free' }, p.free)
+      }
+    }
+  })
   const flush = new Histogram({
     name: 'virq_sqlite_flush_seconds',
     help: 'Duration of each flush of interrupt-path state to SQLite',
