@@ -121,7 +121,7 @@ export interface paths {
         get: operations["getDevice"];
         put?: never;
         post?: never;
-        /** Close and delete a device: disable its interrupts, release ERR/REQ, return its host vectors */
+        /** Close and delete a device: disable its interrupts, release ERR/REQ, return its host vectors and IMS slots */
         delete: operations["deleteDevice"];
         options?: never;
         head?: never;
@@ -140,6 +140,42 @@ export interface paths {
         /** VFIO_DEVICE_RESET: keeps the interrupt configuration, lowers the INTx line */
         post: operations["resetDevice"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/parents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the caller's parents in creation order, with their slots */
+        get: operations["listParents"];
+        put?: never;
+        /** Create an IMS parent: a physical function with an interrupt message store of `imsSlots` entries */
+        post: operations["createParent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/parents/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a parent: slots total, used and free, and the slots each of its devices holds */
+        get: operations["getParent"];
+        put?: never;
+        post?: never;
+        /** Delete a parent; 409 EBUSY while devices are created under it */
+        delete: operations["deleteParent"];
         options?: never;
         head?: never;
         patch?: never;
@@ -626,8 +662,8 @@ export interface components {
             /** @description Whose answers the device gives (default vfio-pci): vfio-pci, the mtty sample mdev, or i915 GVT-g's kvmgt */
             driver: "vfio-pci" | "mtty" | "kvmgt";
             /** @description The template it was created from, or null */
-            template: ("virtio-net" | "e1000e" | "nec-xhci" | "edu" | "mtty" | "kvmgt") | null;
-            /** @description The IMS parent backing its MSI-X, or null (parents are not built yet: always null) */
+            template: ("virtio-net" | "e1000e" | "nec-xhci" | "edu" | "mtty" | "kvmgt" | "idxd-vdev") | null;
+            /** @description The IMS parent whose store backs its MSI-X (docs/model.md 13), or null */
             parent: string | null;
             pcie: boolean;
             reset: boolean;
@@ -640,6 +676,8 @@ export interface components {
                 tableSize: number;
                 dynamic: boolean;
                 maskable: boolean;
+                /** @description IMS-backed devices: the vectors signalled in software (no slot) */
+                emulated?: number[];
             };
             info: {
                 flags: string[];
@@ -689,6 +727,26 @@ export interface components {
                 name: string;
                 vector: number;
                 role: "trigger" | "unmask";
+            }[];
+        };
+        Parent: {
+            id: string;
+            name: string;
+            /** Format: date-time */
+            createdAt: string;
+            imsSlots: number;
+            slots: {
+                total: number;
+                /** @description IMS-backed vectors with an eventfd, across its devices */
+                used: number;
+                free: number;
+            };
+            /** @description Every device created under it, in creation order, with the slots it holds */
+            devices: {
+                id: string;
+                name: string;
+                /** @description Slots this device holds */
+                slots: number;
             }[];
         };
     };
@@ -808,6 +866,14 @@ export interface operations {
                             tableEntries: number;
                         };
                         abis: string[];
+                        /** @description The caller's IMS parents and their slots (docs/model.md 13) */
+                        parents: {
+                            id: string;
+                            name: string;
+                            total: number;
+                            used: number;
+                            free: number;
+                        }[];
                     };
                 };
             };
@@ -865,7 +931,7 @@ export interface operations {
                     /** @description Whose answers the device gives (default vfio-pci): vfio-pci, the mtty sample mdev, or i915 GVT-g's kvmgt */
                     driver?: "vfio-pci" | "mtty" | "kvmgt";
                     /** @description A known device whose capabilities (and driver) the device gets; listed at GET /v1/templates */
-                    template?: "virtio-net" | "e1000e" | "nec-xhci" | "edu" | "mtty" | "kvmgt";
+                    template?: "virtio-net" | "e1000e" | "nec-xhci" | "edu" | "mtty" | "kvmgt" | "idxd-vdev";
                     /** @description PCI Express: adds the ERR index */
                     pcie?: boolean;
                     /** @description Supports VFIO_DEVICE_RESET */
@@ -884,7 +950,11 @@ export interface operations {
                         dynamic?: boolean;
                         /** @description MSI-X MASKABLE, a virq extension: GET_IRQ_INFO reports MASKABLE and SET_IRQS MASK/UNMASK work on MSI-X (docs/model.md 11.4). Default false */
                         maskable?: boolean;
+                        /** @description IMS-backed devices only: MSI-X vectors the device signals in software; they hold an eventfd but no IMS slot (docs/model.md 13). idxd-vdev: [0] */
+                        emulated?: number[];
                     };
+                    /** @description An IMS parent's id (POST /v1/parents): the device's MSI-X is IMS-backed, always dynamic, a slot per vector with an eventfd (docs/model.md 13). Required by idxd-vdev */
+                    parent?: string;
                 };
             };
         };
@@ -936,7 +1006,7 @@ export interface operations {
                     "application/json": {
                         items: {
                             /** @description A known device whose capabilities (and driver) the device gets; listed at GET /v1/templates */
-                            name: "virtio-net" | "e1000e" | "nec-xhci" | "edu" | "mtty" | "kvmgt";
+                            name: "virtio-net" | "e1000e" | "nec-xhci" | "edu" | "mtty" | "kvmgt" | "idxd-vdev";
                             summary: string;
                             pci: {
                                 vendor: number;
@@ -983,7 +1053,7 @@ export interface operations {
                     "application/json": components["schemas"]["Device"];
                 };
             };
-            /** @description Unknown device or eventfd */
+            /** @description Unknown device, eventfd or parent */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1012,7 +1082,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Unknown device or eventfd */
+            /** @description Unknown device, eventfd or parent */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1061,7 +1131,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unknown device or eventfd */
+            /** @description Unknown device, eventfd or parent */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1072,6 +1142,149 @@ export interface operations {
             };
             /** @description If-Match does not match the device version */
             412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listParents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["Parent"][];
+                    };
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createParent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "dsa0",
+                 *       "imsSlots": 2048
+                 *     }
+                 */
+                "application/json": {
+                    name?: string;
+                    /** @description Entries in the IMS store shared by the devices created under it */
+                    imsSlots: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Parent"];
+                };
+            };
+            /** @description Invalid request, or the model answered EINVAL, ENOTTY, EBADF, ERANGE or EFAULT */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getParent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Parent"];
+                };
+            };
+            /** @description Unknown device, eventfd or parent */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteParent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unknown device, eventfd or parent */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description EBUSY (also: a parent that still has devices, an IMS store with no free slot), or the eventfd counter would overflow */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1103,7 +1316,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Unknown device or eventfd */
+            /** @description Unknown device, eventfd or parent */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1145,7 +1358,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unknown device or eventfd */
+            /** @description Unknown device, eventfd or parent */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1228,7 +1441,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unknown device or eventfd */
+            /** @description Unknown device, eventfd or parent */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1237,7 +1450,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description EBUSY, or the eventfd counter would overflow */
+            /** @description EBUSY (also: a parent that still has devices, an IMS store with no free slot), or the eventfd counter would overflow */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1319,7 +1532,7 @@ export interface operations {
                             maskedBy: ("host" | "user")[];
                             /** @description The pending bit: a fire on the masked vector waits to be sent when it is unmasked (docs/model.md 11.2) */
                             pending: boolean;
-                            /** @description MSI/MSI-X: `host` while a host vector backs it, else null */
+                            /** @description MSI/MSI-X: `host` while a host vector backs it; on an IMS-backed device `ims` while it holds a slot of its parent (and a host vector), `emulated` while an emulated vector holds an eventfd; else null (docs/model.md 13) */
                             backing: "host" | "ims" | "emulated" | null;
                             /** @description Fires that set the pending bit */
                             pended: number;
@@ -1342,7 +1555,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unknown device or eventfd */
+            /** @description Unknown device, eventfd or parent */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1400,7 +1613,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unknown device or eventfd */
+            /** @description Unknown device, eventfd or parent */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1456,7 +1669,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unknown device or eventfd */
+            /** @description Unknown device, eventfd or parent */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1514,7 +1727,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unknown device or eventfd */
+            /** @description Unknown device, eventfd or parent */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1579,7 +1792,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unknown device or eventfd */
+            /** @description Unknown device, eventfd or parent */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1588,7 +1801,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description EBUSY, or the eventfd counter would overflow */
+            /** @description EBUSY (also: a parent that still has devices, an IMS store with no free slot), or the eventfd counter would overflow */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1648,7 +1861,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unknown device or eventfd */
+            /** @description Unknown device, eventfd or parent */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1776,7 +1989,7 @@ export interface operations {
                     "application/json": components["schemas"]["Eventfd"];
                 };
             };
-            /** @description Unknown device or eventfd */
+            /** @description Unknown device, eventfd or parent */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1807,7 +2020,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Unknown device or eventfd */
+            /** @description Unknown device, eventfd or parent */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1816,7 +2029,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description EBUSY, or the eventfd counter would overflow */
+            /** @description EBUSY (also: a parent that still has devices, an IMS store with no free slot), or the eventfd counter would overflow */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1868,7 +2081,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unknown device or eventfd */
+            /** @description Unknown device, eventfd or parent */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1922,7 +2135,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unknown device or eventfd */
+            /** @description Unknown device, eventfd or parent */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1931,7 +2144,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description EBUSY, or the eventfd counter would overflow */
+            /** @description EBUSY (also: a parent that still has devices, an IMS store with no free slot), or the eventfd counter would overflow */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1995,7 +2208,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unknown device or eventfd */
+            /** @description Unknown device, eventfd or parent */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2026,7 +2239,7 @@ export interface operations {
                     "text/event-stream": string;
                 };
             };
-            /** @description Unknown device or eventfd */
+            /** @description Unknown device, eventfd or parent */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2099,7 +2312,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unknown device or eventfd */
+            /** @description Unknown device, eventfd or parent */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2146,7 +2359,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Unknown device or eventfd */
+            /** @description Unknown device, eventfd or parent */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2218,7 +2431,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unknown device or eventfd */
+            /** @description Unknown device, eventfd or parent */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2249,7 +2462,7 @@ export interface operations {
                     "text/event-stream": string;
                 };
             };
-            /** @description Unknown device or eventfd */
+            /** @description Unknown device, eventfd or parent */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2334,7 +2547,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unknown device or eventfd */
+            /** @description Unknown device, eventfd or parent */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2423,7 +2636,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unknown device or eventfd */
+            /** @description Unknown device, eventfd or parent */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2472,6 +2685,15 @@ export interface operations {
                             /** @description Host vectors it holds */
                             hostVectors: number;
                         }[];
+                        /** @description Every IMS parent and its slots (docs/model.md 13) */
+                        parents: {
+                            id: string;
+                            name: string;
+                            total: number;
+                            used: number;
+                            free: number;
+                            tenant: string;
+                        }[];
                     };
                 };
             };
@@ -2493,7 +2715,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unknown device or eventfd */
+            /** @description Unknown device, eventfd or parent */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2540,7 +2762,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unknown device or eventfd */
+            /** @description Unknown device, eventfd or parent */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -6,6 +6,7 @@ import type { ServerOptions } from 'node:http'
 import { Engine } from './engine.ts'
 import { clientError, isStorageProblem, sendProblem, STORAGE_RETRY_AFTER_S, toProblem } from './http/problem.ts'
 import devices from './http/routes/devices.ts'
+import parents from './http/routes/parents.ts'
 import events from './http/routes/events.ts'
 import eventfds from './http/routes/eventfds.ts'
 import interrupts from './http/routes/interrupts.ts'
@@ -22,7 +23,7 @@ import backup from './http/routes/backup.ts'
 import tenancy from './http/tenancy.ts'
 import { DEFAULT_LIMITS } from './config.ts'
 import openapi from './http/openapi.ts'
-import { DeviceSchema, EventfdSchema, IrqIndexSchema, Problem, Totals } from './http/schemas.ts'
+import { DeviceSchema, EventfdSchema, IrqIndexSchema, ParentSchema, Problem, Totals } from './http/schemas.ts'
 import { openDb, type SyncMode } from './store/db.ts'
 import { DEFAULT_TRACE_RETENTION } from './store/trace.ts'
 import { canonicalIntegers, parseJsonBody } from './http/strict-input.ts'
@@ -133,7 +134,7 @@ export async function buildApp (opts: AppOptions) {
   app.addHook('preClose', async () => engine.endStreams())
   app.addHook('onClose', async () => engine.close())
 
-  for (const schema of [Problem, Totals, DeviceSchema, IrqIndexSchema, EventfdSchema]) app.addSchema(schema)
+  for (const schema of [Problem, Totals, DeviceSchema, IrqIndexSchema, EventfdSchema, ParentSchema]) app.addSchema(schema)
 
   app.setErrorHandler((err, req, reply) => {
     const problem = toProblem(err, req)
@@ -186,6 +187,7 @@ export async function buildApp (opts: AppOptions) {
   await app.register(metrics)
   await app.register(service)
   await app.register(devices)
+  await app.register(parents)
   await app.register(irqs)
   await app.register(ioctl)
   await app.register(eventfds)

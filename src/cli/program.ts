@@ -3,6 +3,7 @@ import { Command, Option } from 'commander'
 import { DEFAULT_URL } from './common.ts'
 import { backupCommand } from './commands/backup.ts'
 import { devicesCommand } from './commands/devices.ts'
+import { parentsCommand } from './commands/parents.ts'
 import { eventfdCommand } from './commands/eventfd.ts'
 import { fireCommand } from './commands/fire.ts'
 import { irqsCommand } from './commands/irqs.ts'
@@ -45,6 +46,7 @@ export function buildProgram (): Command {
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', HELP)
   program.addCommand(devicesCommand())
+  program.addCommand(parentsCommand())
   program.addCommand(irqsCommand())
   program.addCommand(eventfdCommand())
   program.addCommand(fireCommand())

@@ -12,6 +12,7 @@ import { IrqCounters } from './counters.ts'
 import { NO_TRIGGER, VectorTable } from './vectors.ts'
 
 import { abiProfile, type Abi, type AbiProfile } from './profiles.ts'
+import { IMS_BACKING, type MsixBacking } from './ims.ts'
 
 export { ABIS, DEFAULT_ABI, type Abi } from './profiles.ts'
 
@@ -33,6 +34,10 @@ export interface DeviceCaps {
   msiPerVectorMask?: boolean
   /** MSI-X MASKABLE, a virq extension: MASK/UNMASK on MSI-X (docs/model.md 11.4). Default false. */
   msixMaskable?: boolean
+  /** The parent whose IMS store backs the MSI-X vectors (docs/model.md 13); absent: host vectors. */
+  parent?: string
+  /** IMS-backed devices: MSI-X vectors signalled in software, holding no slot (docs/model.md 13). */
+  msixEmulated?: readonly number[]
 }
 
 export interface IntxState {
@@ -68,6 +73,8 @@ export interface Device {
   readonly intx: IntxState
   readonly msi: VectorTable
   readonly msix: VectorTable
+  /** How MSI-X vectors get their backing: null for host vectors (docs/model.md 5-6), IMS_BACKING under a parent (13). */
+  readonly msixBacking: MsixBacking | null
   errTrigger: number
   reqTrigger: number
   /** Device-originated interrupts per index and vector (docs/model.md 7). */
@@ -96,6 +103,7 @@ export function createDevice (id: string, name: string, createdAt: string, abi: 
     intx: { trigger: NO_TRIGGER, unmaskFd: NO_TRIGGER, masked: false, line: false },
     msi: new VectorTable(caps.msiVectors),
     msix: new VectorTable(caps.msixTableSize),
+    msixBacking: caps.parent !== undefined ? IMS_BACKING : null,
     errTrigger: NO_TRIGGER,
     reqTrigger: NO_TRIGGER,
     counters: [
@@ -117,9 +125,13 @@ export function irqCount (dev: Device, index: number): number {
   }
 }
 
-/** vdev->has_dyn_msix: needs a kernel with dynamic MSI-X and an MSI-X capability. */
+/**
+ * vdev->has_dyn_msix: needs a kernel with dynamic MSI-X and an MSI-X capability. IMS-backed
+ * MSI-X is dynamic under every abi (docs/model.md 13).
+ */
 export function hasDynamicMsix (dev: Device): boolean {
-  return dev.profile.dynamicMsix && dev.caps.msixDynamic && dev.caps.msixTableSize > 0
+  const dynamic = dev.msixBacking?.alwaysDynamic === true || (dev.profile.dynamicMsix && dev.caps.msixDynamic)
+  return dynamic && dev.caps.msixTableSize > 0
 }
 
 export function vectorTable (dev: Device, index: number): VectorTable {

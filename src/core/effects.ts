@@ -1,5 +1,6 @@
 import type { Device } from './device.ts'
 import type { Eventfd } from './eventfds.ts'
+import type { Parent } from './ims.ts'
 import type { TraceEntry } from './trace.ts'
 
 /**
@@ -16,6 +17,9 @@ export class Effects {
   readonly counters = new Set<Device>()
   readonly deletedDevices = new Set<Device>()
   readonly deletedEventfds = new Set<Eventfd>()
+  /** IMS parents created (their slots in use are not stored: they are the vectors' backing). */
+  readonly parents = new Set<Parent>()
+  readonly deletedParents = new Set<Parent>()
   /** Configuration calls to append to their device's trace, in the same transaction. */
   readonly traces: TraceEntry[] = []
 
@@ -53,6 +57,11 @@ export class Effects {
     for (const dev of other.deletedDevices) this.deletedDevices.add(dev)
     for (const efd of other.deletedEventfds) this.deletedEventfds.add(efd)
     for (const e of other.traces) this.traces.push(e)
+    for (const p of other.parents) this.parents.add(p)
+    for (const p of other.deletedParents) {
+      this.parents.delete(p)
+      this.deletedParents.add(p)
+    }
   }
 
   clear (): void {
@@ -63,10 +72,13 @@ export class Effects {
     this.deletedDevices.clear()
     this.deletedEventfds.clear()
     this.traces.length = 0
+    this.parents.clear()
+    this.deletedParents.clear()
   }
 
   get empty (): boolean {
     return this.devices.size === 0 && this.eventfds.size === 0 && this.counters.size === 0 &&
-      this.deletedDevices.size === 0 && this.deletedEventfds.size === 0 && this.traces.length === 0
+      this.deletedDevices.size === 0 && this.deletedEventfds.size === 0 && this.traces.length === 0 &&
+      this.parents.size === 0 && this.deletedParents.size === 0
   }
 }

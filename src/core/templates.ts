@@ -12,9 +12,11 @@ export interface Template {
   readonly summary: string
   readonly pci: { readonly vendor: number, readonly device: number }
   readonly driver: DriverName
-  readonly caps: Readonly<Omit<DeviceCaps, 'msixDynamic'>>
+  readonly caps: Readonly<Omit<DeviceCaps, 'msixDynamic' | 'parent'>>
   /** Create-body fields that may be given beside the template to override it. */
   readonly overridable: readonly OverridableField[]
+  /** A virtual device of a parent's IMS store: `parent` must be given (docs/model.md 13). */
+  readonly needsParent?: boolean
 }
 
 /** The capability fields of a create body. */
@@ -71,6 +73,15 @@ export const TEMPLATES = {
     driver: 'kvmgt',
     caps: { pcie: false, reset: true, intx: true, msiVectors: 1, msixTableSize: 0 },
     overridable: []
+  },
+  'idxd-vdev': {
+    name: 'idxd-vdev',
+    summary: "the 2021 idxd mdev (an Intel DSA work queue as a virtual device): MSI-X 2, vector 0 emulated (completion and errors), vector 1 IMS-backed; PCIe, no MSI, no INTx; needs a parent",
+    pci: { vendor: 0x8086, device: 0x0b25 }, // PCI_DEVICE_ID_INTEL_DSA_SPR0
+    driver: 'vfio-pci',
+    caps: { pcie: true, reset: true, intx: false, msiVectors: 0, msixTableSize: 2, msixEmulated: [0] },
+    overridable: ['msix'],
+    needsParent: true
   }
 } as const satisfies Record<string, Template>
 
@@ -91,12 +102,37 @@ export interface DeviceRequest {
   reset?: boolean
   intx?: boolean
   msi?: { vectors: number, perVectorMask?: boolean }
-  msix?: { tableSize: number, dynamic?: boolean, maskable?: boolean }
+  msix?: { tableSize: number, dynamic?: boolean, maskable?: boolean, emulated?: number[] }
+  /** The parent's id (its existence and owner are the caller's to check). */
+  parent?: string
 }
 
 export type DeviceSpec =
   | { ok: true, driver: DriverName, template: TemplateName | null, caps: DeviceCaps }
   | { ok: false, reason: string, detail: string }
+
+/** The IMS fields of a create request (docs/model.md 13): a parent where needed, emulated vectors only under one. */
+function imsFields (req: DeviceRequest, template: Template | undefined): { ok: true, emulated: number[] } | { ok: false, reason: string, detail: string } {
+  if (template?.needsParent === true && req.parent === undefined) {
+    return { ok: false, reason: 'parent-required', detail: `${template.name} is a virtual device of an IMS parent: give parent (POST /v1/parents creates one)` }
+  }
+  const given = req.msix?.emulated
+  if (req.parent === undefined) {
+    if (given !== undefined) return { ok: false, reason: 'emulated-needs-parent', detail: 'msix.emulated names vectors of an IMS-backed device: give parent too' }
+    return { ok: true, emulated: [] }
+  }
+  if (req.driver !== undefined && req.driver !== 'vfio-pci') {
+    return { ok: false, reason: 'parent-needs-vfio-pci', detail: `${req.driver} has no MSI-X; only vfio-pci devices can be IMS-backed` }
+  }
+  if (req.msix?.dynamic === false) {
+    return { ok: false, reason: 'ims-always-dynamic', detail: 'IMS-backed MSI-X is always dynamic; omit msix.dynamic or set it to true' }
+  }
+  const emulated = given ?? [...(template?.caps.msixEmulated ?? [])]
+  if (new Set(emulated).size !== emulated.length) {
+    return { ok: false, reason: 'emulated-duplicate', detail: 'msix.emulated names a vector twice' }
+  }
+  return { ok: true, emulated: [...emulated].sort((a, b) => a - b) }
+}
 
 /**
  * A device's driver, template and capabilities from a create request: the template's (or a
@@ -119,7 +155,9 @@ export function resolveDevice (req: DeviceRequest): DeviceSpec {
       detail: `${base?.name ?? driver} has fixed capabilities (its driver's answers); ${refused.join(', ')} cannot be given beside it`
     }
   }
-  if (!profile.dynamicMsix && req.msix?.dynamic === true) {
+  const ims = imsFields(req, template)
+  if (!ims.ok) return ims
+  if (!profile.dynamicMsix && req.msix?.dynamic === true && req.parent === undefined) {
     return { ok: false, reason: 'dynamic-msix-needs-linux-6.5', detail: `${req.abi} has no dynamic MSI-X; omit msix.dynamic or set it to false` }
   }
   const caps: DeviceCaps = {
@@ -128,9 +166,17 @@ export function resolveDevice (req: DeviceRequest): DeviceSpec {
     intx: req.intx ?? base?.caps.intx ?? false,
     msiVectors: req.msi !== undefined ? req.msi.vectors : base?.caps.msiVectors ?? 0,
     msixTableSize: req.msix !== undefined ? req.msix.tableSize : base?.caps.msixTableSize ?? 0,
-    msixDynamic: profile.dynamicMsix && (req.msix?.dynamic ?? true),
+    msixDynamic: req.parent !== undefined || (profile.dynamicMsix && (req.msix?.dynamic ?? true)),
     msiPerVectorMask: req.msi?.perVectorMask ?? false,
-    msixMaskable: req.msix?.maskable ?? false
+    msixMaskable: req.msix?.maskable ?? false,
+    ...(req.parent !== undefined ? { parent: req.parent, msixEmulated: ims.emulated } : {})
+  }
+  if (req.parent !== undefined && caps.msixTableSize === 0) {
+    return { ok: false, reason: 'parent-needs-msix', detail: 'an IMS-backed device needs an MSI-X table (msix.tableSize)' }
+  }
+  const tooBig = ims.emulated.filter((v) => v >= caps.msixTableSize)
+  if (tooBig.length > 0) {
+    return { ok: false, reason: 'emulated-out-of-range', detail: `emulated vector(s) ${tooBig.join(', ')} are not below the table size ${caps.msixTableSize}` }
   }
   return { ok: true, driver, template: template === undefined ? null : template.name as TemplateName, caps }
 }

@@ -8,6 +8,7 @@ import { VFIO_PCI_MSI_IRQ_INDEX, VFIO_PCI_MSIX_IRQ_INDEX } from './constants.ts'
 import { NO_TRIGGER } from './vectors.ts'
 import { LOST_NO_TRIGGER } from './counters.ts'
 import { InterruptTotals } from './totals.ts'
+import { deassignImsVector, Parent } from './ims.ts'
 
 /** Where an eventfd is used: the answer to "what is it bound to". */
 export interface Binding { deviceId: string, index: number, vector: number, role: 'trigger' | 'unmask' }
@@ -24,6 +25,8 @@ export const tableEntries = (caps: DeviceCaps): number => caps.msiVectors + caps
  */
 export class World {
   readonly devices = new Map<string, Device>()
+  /** IMS parents (docs/model.md 13), by id. */
+  readonly parents = new Map<string, Parent>()
   readonly eventfds: EventfdTable
   readonly pool: HostPool
   /** Interrupt counters summed over every device (metrics read these, never the devices). */
@@ -81,9 +84,43 @@ export class World {
     this.usageTotal.tableEntries += sign * entries
   }
 
+  // ---- IMS parents (docs/model.md 13) ----
+
+  addParent (id: string, name: string, owner: string, createdAt: string, imsSlots: number, fx: Effects): Parent {
+    const parent = new Parent(id, name, owner, createdAt, imsSlots)
+    this.parents.set(id, parent)
+    fx.parents.add(parent)
+    return parent
+  }
+
+  restoreParent (parent: Parent): void {
+    this.parents.set(parent.id, parent)
+  }
+
+  /** A parent goes only once no device is created under it (EBUSY, like removing a busy PF's driver). */
+  deleteParent (parent: Parent, fx: Effects): void {
+    if (parent.devices.size > 0) {
+      fail('EBUSY', 'parent-has-devices', `parent ${parent.name} still has ${parent.devices.size} device(s); delete them first`)
+    }
+    this.parents.delete(parent.id)
+    fx.parents.delete(parent)
+    fx.deletedParents.add(parent)
+  }
+
+  private parentOf (dev: Device): Parent {
+    const parent = dev.caps.parent === undefined ? undefined : this.parents.get(dev.caps.parent)
+    if (parent === undefined) throw new Error(`device ${dev.id}: parent ${String(dev.caps.parent)} does not exist`)
+    return parent
+  }
+
   // ---- devices ----
 
   addDevice (id: string, name: string, createdAt: string, abi: Abi, caps: DeviceCaps, fx: Effects, owner = 'default', origin: DeviceOrigin = {}): Device {
+    if (caps.parent !== undefined) {
+      const parent = this.parents.get(caps.parent)
+      if (parent === undefined || parent.owner !== owner) fail('EINVAL', 'unknown-parent', `no parent ${caps.parent}`)
+      parent.devices.add(id)
+    }
     const dev = createDevice(id, name, createdAt, abi, caps, owner, origin)
     this.devices.set(id, dev)
     this.countDevice(dev, 1)
@@ -96,7 +133,9 @@ export class World {
     this.devices.set(dev.id, dev)
     this.countDevice(dev, 1)
     this.totals.addRestored(dev.counters)
-    if (dev.ops.hostVectors) this.pool.take(dev.msi.allocatedCount + dev.msix.allocatedCount, dev.owner)
+    if (dev.ops.hostVectors) this.pool.take(dev.msi.hostHeld + dev.msix.hostHeld, dev.owner)
+    if (dev.caps.parent !== undefined) this.parentOf(dev).devices.add(dev.id)
+    dev.msixBacking?.restored(this, dev)
     if (dev.intx.unmaskFd !== NO_TRIGGER) this.watchUnmask(dev.intx.unmaskFd, dev)
     this.reindex(dev)
   }
@@ -108,6 +147,7 @@ export class World {
     dev.errTrigger = NO_TRIGGER
     dev.reqTrigger = NO_TRIGGER
     this.devices.delete(dev.id)
+    if (dev.caps.parent !== undefined) this.parentOf(dev).devices.delete(dev.id)
     this.totals.dropPending(dev.counters)
     this.countDevice(dev, -1)
     this.reindex(dev)
@@ -316,6 +356,7 @@ export class World {
   /** vfio_msi_enable(): 0, or the positive "only this many" answer with nothing enabled. */
   enableMsi (dev: Device, type: IrqType, nvec: number, fx: Effects): number {
     if (nvec === 0) fail('ERANGE', 'no-vectors', 'enabling needs at least one vector (start + count is 0)')
+    if (type === 'msix' && dev.msixBacking !== null) return dev.msixBacking.enable(this, dev, nvec, fx) // docs/model.md 13
     const partial = this.pool.allocate(nvec, dev.owner)
     if (partial > 0) return partial
     const table = type === 'msix' ? dev.msix : dev.msi
@@ -338,6 +379,7 @@ export class World {
     }
     const held = table.clear()
     if (dev.ops.hostVectors) this.pool.release(held, dev.owner)
+    if (msix) dev.msixBacking?.released(this, dev, held)
     dev.irqType = 'none'
     fx.device(dev)
   }
@@ -413,6 +455,7 @@ export class World {
       else if (b.index === 0) this.setIntxTrigger(dev, NO_TRIGGER, fx)
       else if (b.index === 3) { dev.errTrigger = NO_TRIGGER; fx.device(dev) }
       else if (b.index === 4) { dev.reqTrigger = NO_TRIGGER; fx.device(dev) }
+      else if (b.index === VFIO_PCI_MSIX_IRQ_INDEX && dev.msixBacking !== null) deassignImsVector(this, dev, b.vector, fx)
       else {
         vectorTable(dev, b.index).trigger[b.vector] = NO_TRIGGER
         fx.vector(dev, b.index === VFIO_PCI_MSIX_IRQ_INDEX, b.vector)

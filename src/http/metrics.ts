@@ -104,6 +104,16 @@ async function metrics (app: FastifyInstance): Promise<void> {
   })
   poolGauge('virq_host_vectors_capacity', 'Host vectors in the pool (--host-vectors)', () => engine.world.pool.capacity)
   poolGauge('virq_host_vectors_used', 'Host vectors held by devices now', () => engine.world.pool.used)
+  // One series per parent in each: a scrape reads two numbers a parent, never the devices (docs/model.md 13).
+  const slotGauge = (name: string, help: string, read: (p: { used: number, imsSlots: number }) => number) => new Gauge({
+    name, help, labelNames: ['parent', 'name'], registers: [registry],
+    collect () {
+      this.reset()
+      for (const p of engine.world.parents.values()) this.set({ parent: p.id, name: p.name }, read(p))
+    }
+  })
+  slotGauge('virq_ims_slots_capacity', 'IMS slots in each parent\'s store', (p) => p.imsSlots)
+  slotGauge('virq_ims_slots_used', 'IMS slots of each parent held by its virtual devices\' vectors', (p) => p.used)
   const flush = new Histogram({
     name: 'virq_sqlite_flush_seconds',
     help: 'Duration of each flush of interrupt-path state to SQLite',

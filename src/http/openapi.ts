@@ -28,6 +28,7 @@ async function openapi (app: FastifyInstance): Promise<void> {
       servers: [{ url: 'http://127.0.0.1:8080', description: 'the default local instance' }],
       tags: [
         { name: 'devices', description: 'Emulated VFIO PCI devices' },
+        { name: 'parents', description: 'IMS parents: interrupt message stores that back the MSI-X of the devices under them' },
         { name: 'irqs', description: 'GET_IRQ_INFO and SET_IRQS in JSON' },
         { name: 'ioctl', description: 'The raw ioctls: the kernel structs as numbers' },
         { name: 'interrupts', description: 'What the device does: fire interrupts' },

@@ -6,7 +6,8 @@ import { deviceInfo, getIrqInfo, hasDynamicMsix, irqCount, vectorTable, type Dev
 import { VfioError } from '../core/errno.ts'
 import type { Eventfd } from '../core/eventfds.ts'
 import { hasVectorMasks, isMasked, maskedBy } from '../core/masking.ts'
-import { NO_TRIGGER } from '../core/vectors.ts'
+import { BACKING_EMULATED, BACKING_NAMES, NO_TRIGGER } from '../core/vectors.ts'
+import type { Parent } from '../core/ims.ts'
 import type { Binding } from '../core/world.ts'
 
 // Model state -> JSON. Read-only views; no rule lives here.
@@ -61,12 +62,21 @@ export function presentDevice (dev: Device) {
     abi: dev.abi,
     driver: dev.driver,
     template: dev.template,
-    parent: null,
+    parent: dev.caps.parent ?? null,
     pcie: dev.caps.pcie,
     reset: dev.caps.reset,
     intx: dev.caps.intx,
     ...(dev.caps.msiVectors > 0 ? { msi: { vectors: dev.caps.msiVectors, perVectorMask: dev.caps.msiPerVectorMask === true } } : {}),
-    ...(dev.caps.msixTableSize > 0 ? { msix: { tableSize: dev.caps.msixTableSize, dynamic: hasDynamicMsix(dev), maskable: dev.caps.msixMaskable === true } } : {}),
+    ...(dev.caps.msixTableSize > 0
+      ? {
+          msix: {
+            tableSize: dev.caps.msixTableSize,
+            dynamic: hasDynamicMsix(dev),
+            maskable: dev.caps.msixMaskable === true,
+            ...(dev.caps.parent !== undefined ? { emulated: [...(dev.caps.msixEmulated ?? [])] } : {})
+          }
+        }
+      : {}),
     info: { flags: flagNames(info.flags, DEVICE_FLAG_NAMES), flagsValue: info.flags, numRegions: info.numRegions, numIrqs: info.numIrqs },
     irqType: dev.irqType,
     totals: deviceTotals(dev),
@@ -111,7 +121,7 @@ export function presentIrq (dev: Device, index: number) {
     enabled: dev.irqType === IRQ_INDEX_NAMES[index],
     ...(index === 2 ? { dynamic: hasDynamicMsix(dev) } : {}),
     enabledVectors: table.enabledNvec,
-    hostVectors: table.allocatedCount,
+    hostVectors: table.hostHeld,
     triggers,
     ...(index === 2 && dev.caps.msixMaskable === true ? { userMasked } : {})
   }
@@ -159,14 +169,15 @@ export function presentVectors (dev: Device, index: number) {
   if (index === 1 || index === 2) {
     const table = vectorTable(dev, index)
     for (let v = 0; v < count; v++) {
-      const allocated = table.allocated[v] !== 0
+      // An emulated vector holds an eventfd but no host vector (docs/model.md 13).
+      const allocated = table.allocated[v] !== 0 && table.backing[v] !== BACKING_EMULATED
       items.push({
         vector: v,
         allocated,
         trigger: fdOrNull(table.trigger[v]),
         ...counters(dev, index, v),
         ...maskState(dev, index, v),
-        backing: allocated ? 'host' as const : null
+        backing: BACKING_NAMES[table.backing[v]]
       })
     }
   } else if (count > 0) {
@@ -196,4 +207,21 @@ export function presentEventfd (efd: Eventfd, bindings?: Binding[]) {
     createdAt: efd.createdAt,
     ...(bindings !== undefined ? { bindings: bindings.map((b) => ({ ...b, name: IRQ_INDEX_NAMES[b.index] })) } : {})
   }
+}
+
+/** A parent with its slots and the use of each device under it (docs/model.md 13). */
+export function presentParent (parent: Parent, devices: ReadonlyMap<string, Device>) {
+  return {
+    id: parent.id,
+    name: parent.name,
+    createdAt: parent.createdAt,
+    imsSlots: parent.imsSlots,
+    slots: { total: parent.imsSlots, used: parent.used, free: parent.free },
+    devices: [...parent.devices].map((id) => ({ id, name: devices.get(id)?.name ?? id, slots: parent.usedBy.get(id) ?? 0 }))
+  }
+}
+
+/** A parent's slots, for the host views and metrics. */
+export function parentSlots (parent: Parent) {
+  return { id: parent.id, name: parent.name, total: parent.imsSlots, used: parent.used, free: parent.free }
 }

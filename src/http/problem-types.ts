@@ -59,6 +59,19 @@ export const PROBLEM_TYPES: Record<string, ProblemType> = {
   'eventfd-bound': model('EBUSY', '8', 'The eventfd is bound to interrupts; de-assign it (fd -1) first, or close it with force=true.', 409),
   'reset-unsupported': model('EINVAL', '9', 'The device does not support VFIO_DEVICE_RESET (create it with "reset": true).'),
 
+  // IMS-backed MSI-X (docs/model.md 13).
+  'ims-slots-exhausted': model('EBUSY', '13', 'The parent\'s IMS store has no free slot (msi_insert_desc() finds its index space full): that vector is left as it was, and the rest of the block is rolled back (5.4). Free a slot (fd -1 on another vector, disable or delete a device of this parent) and retry.', 409),
+  'parent-has-devices': model('EBUSY', '13', 'The parent still has virtual devices: delete them before the parent.', 409),
+  'unknown-parent': http(400, 'No parent of yours has this id: create one with POST /v1/parents.'),
+  'parent-not-found': http(404, 'No parent of yours has this id.'),
+  'parent-required': http(400, 'This template is a virtual device of an IMS parent (idxd-vdev): give "parent".'),
+  'parent-needs-vfio-pci': http(400, 'Only vfio-pci devices can be IMS-backed: the mdev drivers have no MSI-X.'),
+  'parent-needs-msix': http(400, 'An IMS-backed device needs an MSI-X table (msix.tableSize).'),
+  'ims-always-dynamic': http(400, 'IMS-backed MSI-X is always dynamic: leave out msix.dynamic or set it to true.'),
+  'emulated-needs-parent': http(400, 'msix.emulated names vectors of an IMS-backed device: give "parent" too.'),
+  'emulated-duplicate': http(400, 'msix.emulated names a vector twice.'),
+  'emulated-out-of-range': http(400, 'An emulated vector is not below the MSI-X table size.'),
+
   // Device creation.
   'template-driver-mismatch': http(400, 'The template is a device of another driver than the one asked for: leave out "driver", or pick a template of that driver.'),
   'template-fixed-field': http(400, 'This template\'s capabilities are fixed (its driver\'s answers): leave out the capability fields given beside it.'),

@@ -5,8 +5,8 @@ const DESCRIPTIONS: Record<number, string> = {
   403: 'The token is of the wrong kind for this route',
   429: "A limit is reached: the tenant's own or the instance's (reason says which)",
   400: 'Invalid request, or the model answered EINVAL, ENOTTY, EBADF, ERANGE or EFAULT',
-  404: 'Unknown device or eventfd',
-  409: 'EBUSY, or the eventfd counter would overflow',
+  404: 'Unknown device, eventfd or parent',
+  409: 'EBUSY (also: a parent that still has devices, an IMS store with no free slot), or the eventfd counter would overflow',
   412: 'If-Match does not match the device version',
   507: 'ENOSPC: the host vector pool is exhausted'
 }

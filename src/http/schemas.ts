@@ -67,14 +67,24 @@ export const DeviceCreate = Type.Object({
   msix: Type.Optional(Type.Object({
     tableSize: Type.Integer({ minimum: 1, maximum: 2048 }),
     dynamic: Type.Optional(Type.Boolean({ description: `Dynamic MSI-X (default true under ${ABIS.filter((a) => ABI_PROFILES[a].dynamicMsix).join(', ')}; must be false under the others)` })),
-    maskable: Type.Optional(Type.Boolean({ description: 'MSI-X MASKABLE, a virq extension: GET_IRQ_INFO reports MASKABLE and SET_IRQS MASK/UNMASK work on MSI-X (docs/model.md 11.4). Default false' }))
-  }, strict))
+    maskable: Type.Optional(Type.Boolean({ description: 'MSI-X MASKABLE, a virq extension: GET_IRQ_INFO reports MASKABLE and SET_IRQS MASK/UNMASK work on MSI-X (docs/model.md 11.4). Default false' })),
+    emulated: Type.Optional(Type.Array(Type.Integer({ minimum: 0, maximum: 2047 }), {
+      maxItems: 2048,
+      description: 'IMS-backed devices only: MSI-X vectors the device signals in software; they hold an eventfd but no IMS slot (docs/model.md 13). idxd-vdev: [0]'
+    }))
+  }, strict)),
+  parent: Type.Optional(Type.String({
+    minLength: 1,
+    maxLength: 64,
+    description: "An IMS parent's id (POST /v1/parents): the device's MSI-X is IMS-backed, always dynamic, a slot per vector with an eventfd (docs/model.md 13). Required by idxd-vdev"
+  }))
 }, {
   ...strict,
   examples: [
     { name: 'nic0', abi: 'linux-6.12', pcie: true, reset: true, intx: true, msi: { vectors: 8 }, msix: { tableSize: 64, dynamic: true } },
     { name: 'tty0', abi: 'linux-6.1', template: 'mtty' },
-    { name: 'nic1', abi: 'tglx-2021', template: 'virtio-net', msix: { tableSize: 16 } }
+    { name: 'nic1', abi: 'tglx-2021', template: 'virtio-net', msix: { tableSize: 16 } },
+    { name: 'wq0', template: 'idxd-vdev', parent: '0b6c5a8e-2f0e-4a55-9d5e-8f6f0c1d2e3f' }
   ]
 })
 export type DeviceCreate = Static<typeof DeviceCreate>
@@ -107,12 +117,17 @@ export const DeviceSchema = Type.Object({
   abi: Abi,
   driver: DriverName,
   template: Type.Union([TemplateName, Type.Null()], { description: 'The template it was created from, or null' }),
-  parent: Type.Union([Type.String(), Type.Null()], { description: "The IMS parent backing its MSI-X, or null (parents are not built yet: always null)" }),
+  parent: Type.Union([Type.String(), Type.Null()], { description: 'The IMS parent whose store backs its MSI-X (docs/model.md 13), or null' }),
   pcie: Type.Boolean(),
   reset: Type.Boolean(),
   intx: Type.Boolean(),
   msi: Type.Optional(Type.Object({ vectors: Type.Integer(), perVectorMask: Type.Boolean() })),
-  msix: Type.Optional(Type.Object({ tableSize: Type.Integer(), dynamic: Type.Boolean(), maskable: Type.Boolean() })),
+  msix: Type.Optional(Type.Object({
+    tableSize: Type.Integer(),
+    dynamic: Type.Boolean(),
+    maskable: Type.Boolean(),
+    emulated: Type.Optional(Type.Array(Type.Integer(), { description: 'IMS-backed devices: the vectors signalled in software (no slot)' }))
+  })),
   info: Type.Object({ ...FlagSet, numRegions: Type.Integer(), numIrqs: Type.Integer() }),
   irqType: Type.Union([Type.Literal('none'), Type.Literal('intx'), Type.Literal('msi'), Type.Literal('msix')]),
   totals: Type.Ref(Totals),
@@ -192,7 +207,7 @@ export const Vector = Type.Object({
     description: '`host`: no trigger on an enabled index (no handler installed), or the index is disabled; `user`: SET_IRQS MASK (MSI-X MASKABLE)'
   }),
   pending: Type.Boolean({ description: 'The pending bit: a fire on the masked vector waits to be sent when it is unmasked (docs/model.md 11.2)' }),
-  backing: Type.Union([Type.Literal('host'), Type.Literal('ims'), Type.Literal('emulated'), Type.Null()], { description: 'MSI/MSI-X: `host` while a host vector backs it, else null' }),
+  backing: Type.Union([Type.Literal('host'), Type.Literal('ims'), Type.Literal('emulated'), Type.Null()], { description: 'MSI/MSI-X: `host` while a host vector backs it; on an IMS-backed device `ims` while it holds a slot of its parent (and a host vector), `emulated` while an emulated vector holds an eventfd; else null (docs/model.md 13)' }),
   pended: Type.Integer({ description: 'Fires that set the pending bit' }),
   coalesced: Type.Integer({ description: 'Fires that joined a pending message already set (fired = delivered + lost + coalesced + pending)' }),
   deliveredFromPending: Type.Integer({ description: 'Of delivered, pending messages sent when the vector was unmasked (docs/model.md 11.3)' })
@@ -256,3 +271,36 @@ export const FdParams = Type.Object({ fd: Type.Integer({ minimum: 1, maximum: Nu
 export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) })
 export const IrqParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }), index: IrqIndexParam })
 export const EventfdValue = Type.Object({ value: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }) }, { ...strict, examples: [{ value: 1 }] })
+
+export const ParentCreate = Type.Object({
+  name: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+  imsSlots: Type.Integer({ minimum: 1, maximum: 65536, description: 'Entries in the IMS store shared by the devices created under it' })
+}, { ...strict, examples: [{ name: 'dsa0', imsSlots: 2048 }] })
+
+export const ParentSchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  createdAt: Type.String({ format: 'date-time' }),
+  imsSlots: Type.Integer(),
+  slots: Type.Object({
+    total: Type.Integer(),
+    used: Type.Integer({ description: 'IMS-backed vectors with an eventfd, across its devices' }),
+    free: Type.Integer()
+  }),
+  devices: Type.Array(Type.Object({
+    id: Type.String(),
+    name: Type.String(),
+    slots: Type.Integer({ description: 'Slots this device holds' })
+  }), { description: 'Every device created under it, in creation order, with the slots it holds' })
+}, { $id: 'Parent' })
+/** A reference to the shared Parent schema (a component of the OpenAPI document). */
+export const Parent = Type.Ref(ParentSchema)
+
+/** A parent's slots in the host views. */
+export const ParentSlots = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  total: Type.Integer(),
+  used: Type.Integer(),
+  free: Type.Integer()
+})

@@ -5,6 +5,8 @@ import type { DriverName } from '../core/drivers/index.ts'
 import type { TemplateName } from '../core/templates.ts'
 import type { Effects } from '../core/effects.ts'
 import { World } from '../core/world.ts'
+import { Parent } from '../core/ims.ts'
+import type { Backing } from '../core/vectors.ts'
 import type { Db } from './db.ts'
 import { TraceStore } from './trace.ts'
 
@@ -15,9 +17,11 @@ interface DeviceRow {
   intx_trigger: number, intx_unmask_fd: number, intx_masked: number, intx_line: number
   msi_enabled_nvec: number, msix_enabled_nvec: number, err_trigger: number, req_trigger: number
   driver: DriverName, template: TemplateName | null, driver_state: number
+  parent: string | null, msix_emulated: string | null
 }
 
-interface VectorRow { device_id: string, irq_index: number, vector: number, trigger: number }
+interface VectorRow { device_id: string, irq_index: number, vector: number, trigger: number, backing: Backing }
+interface ParentRow { id: string, owner: string, name: string, ims_slots: number, created_at: string }
 interface CounterRow {
   device_id: string, irq_index: number, vector: number, fired: number, delivered: number
   lost_index_disabled: number, lost_not_allocated: number, lost_no_trigger: number
@@ -45,6 +49,8 @@ export class Repository {
   private readonly upsertCounters: Database.Statement
   private readonly upsertMasking: Database.Statement
   private readonly pageDevices: Database.Statement
+  private readonly insertParent: Database.Statement
+  private readonly deleteParentStmt: Database.Statement
   private readonly writeTx: (world: World, fx: Effects) => void
   /** The configuration trace; its entries are written in the same transaction as their change. */
   readonly trace: TraceStore
@@ -53,18 +59,20 @@ export class Repository {
     this.db = db
     this.upsertDevice = db.prepare(`INSERT INTO devices (id, owner, name, created_at, abi, pcie, reset, intx,
         msi_vectors, msix_table_size, msix_dynamic, version, irq_type, intx_trigger, intx_unmask_fd,
-        intx_masked, intx_line, msi_enabled_nvec, msix_enabled_nvec, err_trigger, req_trigger, driver, template, driver_state)
+        intx_masked, intx_line, msi_enabled_nvec, msix_enabled_nvec, err_trigger, req_trigger, driver, template, driver_state,
+        parent, msix_emulated)
       VALUES (@id, @owner, @name, @created_at, @abi, @pcie, @reset, @intx, @msi_vectors, @msix_table_size,
         @msix_dynamic, @version, @irq_type, @intx_trigger, @intx_unmask_fd, @intx_masked, @intx_line,
-        @msi_enabled_nvec, @msix_enabled_nvec, @err_trigger, @req_trigger, @driver, @template, @driver_state)
+        @msi_enabled_nvec, @msix_enabled_nvec, @err_trigger, @req_trigger, @driver, @template, @driver_state,
+        @parent, @msix_emulated)
       ON CONFLICT (id) DO UPDATE SET version = excluded.version, irq_type = excluded.irq_type,
         intx_trigger = excluded.intx_trigger, intx_unmask_fd = excluded.intx_unmask_fd,
         intx_masked = excluded.intx_masked, intx_line = excluded.intx_line,
         msi_enabled_nvec = excluded.msi_enabled_nvec, msix_enabled_nvec = excluded.msix_enabled_nvec,
         err_trigger = excluded.err_trigger, req_trigger = excluded.req_trigger, driver_state = excluded.driver_state`)
     this.deleteDeviceStmt = db.prepare('DELETE FROM devices WHERE id = ?')
-    this.upsertVector = db.prepare(`INSERT INTO vectors (device_id, irq_index, vector, trigger) VALUES (?, ?, ?, ?)
-      ON CONFLICT (device_id, irq_index, vector) DO UPDATE SET trigger = excluded.trigger`)
+    this.upsertVector = db.prepare(`INSERT INTO vectors (device_id, irq_index, vector, trigger, backing) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (device_id, irq_index, vector) DO UPDATE SET trigger = excluded.trigger, backing = excluded.backing`)
     this.deleteVector = db.prepare('DELETE FROM vectors WHERE device_id = ? AND irq_index = ? AND vector = ?')
     this.upsertEventfd = db.prepare(`INSERT INTO eventfds (owner, fd, value, semaphore, label, created_at)
       VALUES (@owner, @fd, @value, @semaphore, @label, @created_at)
@@ -83,6 +91,9 @@ export class Repository {
     this.upsertMasking = db.prepare(`INSERT INTO device_masking (device_id, msi_per_vector_mask, msix_maskable, msix_user_mask)
       VALUES (?, ?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET msix_user_mask = excluded.msix_user_mask`)
     this.pageDevices = db.prepare('SELECT seq, id FROM devices WHERE owner = ? AND seq > ? ORDER BY seq LIMIT ?')
+    this.insertParent = db.prepare(`INSERT INTO parents (id, owner, name, ims_slots, created_at)
+      VALUES (@id, @owner, @name, @ims_slots, @created_at) ON CONFLICT (id) DO NOTHING`)
+    this.deleteParentStmt = db.prepare('DELETE FROM parents WHERE id = ?')
     this.trace = new TraceStore(db)
     this.writeTx = db.transaction((world: World, fx: Effects) => this.write(world, fx))
   }
@@ -97,6 +108,10 @@ export class Repository {
   private write (world: World, fx: Effects): void {
     // A long-lived Effects (the interrupt path's) may still name something deleted since: skip it.
     const live = (dev: Device): boolean => world.devices.get(dev.id) === dev
+    // Parents before the devices that name them; deleted ones after the devices deleted with them.
+    for (const p of fx.parents) {
+      if (world.parents.get(p.id) === p) this.insertParent.run({ id: p.id, owner: p.owner, name: p.name, ims_slots: p.imsSlots, created_at: p.createdAt })
+    }
     for (const dev of fx.deletedDevices) {
       this.deleteDeviceStmt.run(dev.id)
       this.trace.drop(dev.id)
@@ -113,7 +128,7 @@ export class Repository {
       if (!live(dev)) continue
       for (const [index, table, set] of [[1, dev.msi, sets.msi], [2, dev.msix, sets.msix]] as const) {
         for (const v of set) {
-          if (table.allocated[v] !== 0) this.upsertVector.run(dev.id, index, v, table.trigger[v])
+          if (table.allocated[v] !== 0) this.upsertVector.run(dev.id, index, v, table.trigger[v], table.backing[v])
           else this.deleteVector.run(dev.id, index, v)
         }
       }
@@ -131,6 +146,7 @@ export class Repository {
       this.upsertEventfd.run({ fd: efd.fd, value: efd.value, semaphore: b(efd.semaphore), label: efd.label, created_at: efd.createdAt, owner: efd.owner })
     }
     for (const owner of numbered) this.setNextFd.run(owner, world.eventfds.nextFdOf(owner))
+    for (const p of fx.deletedParents) this.deleteParentStmt.run(p.id)
     for (const e of fx.traces) if (world.devices.has(e.deviceId)) this.trace.append(e)
   }
 
@@ -154,6 +170,9 @@ export class Repository {
     for (const r of this.db.prepare('SELECT owner, next_fd FROM eventfd_numbering').all() as Array<{ owner: string, next_fd: number }>) {
       world.eventfds.restoreNextFd(r.owner, r.next_fd)
     }
+    for (const r of this.db.prepare('SELECT * FROM parents ORDER BY seq').all() as ParentRow[]) {
+      world.restoreParent(new Parent(r.id, r.name, r.owner, r.created_at, r.ims_slots))
+    }
     const devices = new Map<string, Device>()
     const masking = new Map<string, MaskingRow>()
     for (const r of this.db.prepare('SELECT * FROM device_masking').all() as MaskingRow[]) masking.set(r.device_id, r)
@@ -165,7 +184,8 @@ export class Repository {
         msiVectors: r.msi_vectors,
         msixTableSize: r.msix_table_size,
         msixDynamic: r.msix_dynamic !== 0,
-        ...maskingCaps(masking.get(r.id))
+        ...maskingCaps(masking.get(r.id)),
+        ...(r.parent !== null ? { parent: r.parent, msixEmulated: JSON.parse(r.msix_emulated ?? '[]') as number[] } : {})
       }, r.owner, { driver: r.driver, template: r.template })
       const userMask = masking.get(r.id)?.msix_user_mask
       if (userMask !== undefined) dev.msix.userMask.set(userMask.subarray(0, dev.msix.size))
@@ -183,7 +203,7 @@ export class Repository {
       const dev = devices.get(r.device_id)
       if (dev === undefined) continue
       const table = r.irq_index === 2 ? dev.msix : dev.msi
-      table.allocate(r.vector)
+      table.allocate(r.vector, r.backing)
       table.trigger[r.vector] = r.trigger
     }
     for (const r of this.db.prepare('SELECT * FROM irq_counters').all() as CounterRow[]) {
@@ -254,6 +274,8 @@ function deviceRow (dev: Device): DeviceRow {
     req_trigger: dev.reqTrigger,
     driver: dev.driver,
     template: dev.template,
-    driver_state: dev.driverState
+    driver_state: dev.driverState,
+    parent: dev.caps.parent ?? null,
+    msix_emulated: dev.caps.parent !== undefined ? JSON.stringify(dev.caps.msixEmulated ?? []) : null
   }
 }

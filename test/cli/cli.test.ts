@@ -56,6 +56,33 @@ t.test('devices: create, show, list, reset, delete', async (t) => {
   t.match(gone.stderr, /device-not-found/)
 })
 
+t.test('13 parents: create, list, show, a full store exits 16 (EBUSY), delete refused while it has devices', async (t) => {
+  const parent = await json('parents', 'create', '--name', 'dsa-cli', '--slots', '1')
+  t.match(parent, { name: 'dsa-cli', slots: { total: 1, used: 0, free: 1 } })
+  const [a, b] = await Promise.all([
+    json('devices', 'create', '--template', 'idxd-vdev', '--parent', parent.id),
+    json('devices', 'create', '--template', 'idxd-vdev', '--parent', parent.id, '--msix', '4', '--emulated', '0', '--emulated', '3')
+  ])
+  t.match(b, { parent: parent.id, msix: { tableSize: 4, emulated: [0, 3] } })
+  const e = await json('eventfd', 'create')
+  await json('irqs', 'set', a.id, 'msix', '--action', 'trigger', '--fds', `${e.fd},${e.fd}`)
+  const full = await virq('irqs', 'set', b.id, 'msix', '--action', 'trigger', '--fds', `-1,${e.fd}`)
+  t.equal(full.code, 16)
+  t.match(full.stderr, /EBUSY.*ims-slots-exhausted/)
+  const [list, shown, vectors, busy] = await Promise.all([
+    json('parents', 'list'), virq('parents', 'show', parent.id), virq('irqs', 'vectors', a.id, 'msix'), virq('parents', 'delete', parent.id)
+  ])
+  t.match(list.items.find((p: { id: string }) => p.id === parent.id), { slots: { used: 1, free: 0 } })
+  t.match(shown.stdout, /1\/1 used, 0 free/)
+  t.match(shown.stdout, new RegExp(`${a.id}\\s+\\S+\\s+1`))
+  t.match(vectors.stdout, /emulated/)
+  t.match(vectors.stdout, /ims/)
+  t.equal(busy.code, 16)
+  t.match(busy.stderr, /parent-has-devices/)
+  await Promise.all([json('devices', 'delete', a.id), json('devices', 'delete', b.id)])
+  t.same(await virq('--json', 'parents', 'delete', parent.id), { code: 0, stdout: '', stderr: '' })
+})
+
 t.test('unknown device, bad input without errno, usage errors, unreachable server: exit 1', async (t) => {
   const port = await new Promise<number>((resolve) => {
     const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)) })

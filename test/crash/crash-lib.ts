@@ -8,7 +8,8 @@ import { ABI_PROFILES, ABIS, type Abi } from '../../src/core/profiles.ts'
 import { Effects } from '../../src/core/effects.ts'
 import { VfioError } from '../../src/core/errno.ts'
 import { World } from '../../src/core/world.ts'
-import { NO_TRIGGER } from '../../src/core/vectors.ts'
+import { BACKING_NAMES, NO_TRIGGER, type Backing } from '../../src/core/vectors.ts'
+import { Parent } from '../../src/core/ims.ts'
 import { toIrqSet } from '../../src/http/routes/irqs.ts'
 import type { IrqSetRequest } from '../../src/core/set-irqs/request.ts'
 
@@ -24,7 +25,9 @@ import type { IrqSetRequest } from '../../src/core/set-irqs/request.ts'
 // request. At a kill it has at most one request in flight: after the restart its objects must
 // be exactly as before that request (B) or exactly as after it (A), nothing else. The host
 // vector pool is sized so that it never runs out (at most 3 devices of at most 16 vectors per
-// client), so the shadow's answers never depend on other clients.
+// client), so the shadow's answers never depend on other clients. Each client also owns an IMS
+// parent (docs/model.md 13) of a few slots, and some of its devices are IMS-backed under it: its
+// slots in use, per device, and every vector's backing are part of what must survive.
 
 export interface CrashOptions {
   seed: number
@@ -130,7 +133,13 @@ async function http (base: string, method: string, path: string, body?: unknown)
 }
 
 async function getOk (base: string, path: string): Promise<any> {
-  const a = await http(base, 'GET', path)
+  let a = await http(base, 'GET', path)
+  // A fresh server on a busy machine may refuse with 503 (its overload guard) until its event
+  // loop settles: a refusal changes nothing, so ask again.
+  for (let i = 0; i < 100 && a.status === 503 && a.body?.reason === 'overloaded'; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    a = await http(base, 'GET', path)
+  }
   if (a.status !== 200) throw new Error(`GET ${path} answered ${a.status}: ${JSON.stringify(a.body)}`)
   return a.body
 }
@@ -149,7 +158,7 @@ async function listAll (base: string, path: string): Promise<any[]> {
 // ---------------------------------------------------------------- observing the server
 
 interface ObservedDevice { device: any, irqs: any[], vectors: Record<string, any> }
-interface Observed { devices: ObservedDevice[], eventfds: any[], host: any }
+interface Observed { devices: ObservedDevice[], eventfds: any[], host: any, parents: any[] }
 
 async function observe (base: string): Promise<Observed> {
   const devices: ObservedDevice[] = []
@@ -163,7 +172,7 @@ async function observe (base: string): Promise<Observed> {
     }
     devices.push({ device: d, irqs, vectors })
   }
-  return { devices, eventfds: await listAll(base, '/v1/eventfds'), host: await getOk(base, '/v1/host') }
+  return { devices, eventfds: await listAll(base, '/v1/eventfds'), host: await getOk(base, '/v1/host'), parents: (await getOk(base, '/v1/parents')).items }
 }
 
 const fdOf = (x: number | null | undefined): number => (x === null || x === undefined ? NO_TRIGGER : x)
@@ -174,6 +183,12 @@ const fdOf = (x: number | null | undefined): number => (x === null || x === unde
  */
 function worldFromObserved (obs: Observed, prefix: string, problems: string[]): World {
   const world = new World(1 << 24)
+  const observedSlots = new Map<string, any>()
+  for (const p of obs.parents) {
+    if (!String(p.name).startsWith(prefix)) continue
+    world.restoreParent(new Parent(p.id, p.name, 'default', p.createdAt, p.imsSlots))
+    observedSlots.set(p.id, p)
+  }
   for (const e of obs.eventfds) {
     if (typeof e.label === 'string' && e.label.startsWith(prefix)) {
       world.eventfds.restore({ fd: e.fd, value: e.value, semaphore: e.semaphore, label: e.label, createdAt: e.createdAt })
@@ -184,7 +199,8 @@ function worldFromObserved (obs: Observed, prefix: string, problems: string[]): 
     if (!String(d.name).startsWith(prefix)) continue
     const dev = createDevice(d.id, d.name, d.createdAt, d.abi as Abi, {
       pcie: d.pcie, reset: d.reset, intx: d.intx, msiVectors: d.msi?.vectors ?? 0,
-      msixTableSize: d.msix?.tableSize ?? 0, msixDynamic: d.msix?.dynamic ?? false
+      msixTableSize: d.msix?.tableSize ?? 0, msixDynamic: d.msix?.dynamic ?? false,
+      ...(d.parent !== null ? { parent: d.parent, msixEmulated: d.msix?.emulated ?? [] } : {})
     })
     dev.version = d.version
     dev.irqType = d.irqType
@@ -196,16 +212,25 @@ function worldFromObserved (obs: Observed, prefix: string, problems: string[]): 
         const table = irq.name === 'msi' ? dev.msi : dev.msix
         table.enabledNvec = irq.enabledVectors
         for (const v of o.vectors[irq.name]?.items ?? []) {
-          if (v.allocated) table.allocate(v.vector)
+          if (v.backing !== null) table.allocate(v.vector, BACKING_NAMES.indexOf(v.backing) as Backing)
+          if (v.allocated !== (v.backing === 'host' || v.backing === 'ims')) problems.push(`${d.name} ${irq.name} vector ${v.vector}: allocated ${v.allocated} with backing ${v.backing}`)
           table.trigger[v.vector] = fdOf(v.trigger)
         }
-        if (table.allocatedCount !== irq.hostVectors) {
-          problems.push(`${d.name} ${irq.name}: hostVectors ${irq.hostVectors} but ${table.allocatedCount} vectors allocated`)
+        if (table.hostHeld !== irq.hostVectors) {
+          problems.push(`${d.name} ${irq.name}: hostVectors ${irq.hostVectors} but ${table.hostHeld} vectors hold one`)
         }
         if ((irq.enabled === true) !== (d.irqType === irq.name)) problems.push(`${d.name} ${irq.name}: enabled ${irq.enabled} but irqType ${d.irqType}`)
       }
     }
     world.restoreDevice(dev)
+  }
+  // The parents' own figures must be what their devices' vectors add up to.
+  for (const [id, p] of observedSlots) {
+    const parent = world.parents.get(id)!
+    if (p.slots.used !== parent.used || p.slots.free !== parent.free) problems.push(`${p.name}: slots ${JSON.stringify(p.slots)}, its devices' vectors hold ${parent.used}`)
+    for (const d of p.devices) {
+      if ((parent.usedBy.get(d.id) ?? 0) !== d.slots) problems.push(`${p.name}: says ${d.name} holds ${d.slots} slots, its vectors hold ${parent.usedBy.get(d.id) ?? 0}`)
+    }
   }
   return world
 }
@@ -216,9 +241,9 @@ function worldFromObserved (obs: Observed, prefix: string, problems: string[]): 
 function canon (world: World): Map<string, string> {
   const label = (fd: number): string | null => (fd === NO_TRIGGER ? null : world.eventfds.get(fd, 'default')?.label ?? `#${fd}`)
   const vectors = (t: Device['msi']) => {
-    const out: Array<[number, boolean, string | null]> = []
-    for (let v = 0; v < t.size; v++) if (t.allocated[v] !== 0 || t.trigger[v] !== NO_TRIGGER) out.push([v, t.allocated[v] !== 0, label(t.trigger[v])])
-    return { nvec: t.enabledNvec, held: t.allocatedCount, vectors: out }
+    const out: Array<[number, string | null, string | null]> = []
+    for (let v = 0; v < t.size; v++) if (t.allocated[v] !== 0 || t.trigger[v] !== NO_TRIGGER) out.push([v, BACKING_NAMES[t.backing[v]], label(t.trigger[v])])
+    return { nvec: t.enabledNvec, held: t.hostHeld, vectors: out }
   }
   const m = new Map<string, string>()
   for (const dev of world.devices.values()) {
@@ -226,8 +251,13 @@ function canon (world: World): Map<string, string> {
       abi: dev.abi, pcie: dev.caps.pcie, reset: dev.caps.reset, intx: dev.caps.intx, msi: dev.caps.msiVectors,
       msix: dev.caps.msixTableSize, dynamic: hasDynamicMsix(dev), version: dev.version, irqType: dev.irqType,
       intxState: { trigger: label(dev.intx.trigger), unmask: label(dev.intx.unmaskFd), masked: dev.intx.masked, line: dev.intx.line },
-      err: label(dev.errTrigger), req: label(dev.reqTrigger), msiState: vectors(dev.msi), msixState: vectors(dev.msix)
+      err: label(dev.errTrigger), req: label(dev.reqTrigger), msiState: vectors(dev.msi), msixState: vectors(dev.msix),
+      parent: dev.caps.parent === undefined ? null : world.parents.get(dev.caps.parent)?.name ?? '?', emulated: dev.caps.msixEmulated ?? []
     }))
+  }
+  for (const p of world.parents.values()) {
+    const byName = [...p.devices].map((id) => [world.devices.get(id)?.name ?? id, p.usedBy.get(id) ?? 0])
+    m.set(`p:${p.name}`, JSON.stringify({ slots: p.imsSlots, used: p.used, devices: byName }))
   }
   for (const e of world.eventfds.values()) m.set(`e:${e.label ?? '?'}`, JSON.stringify({ value: e.value, semaphore: e.semaphore }))
   return m
@@ -241,6 +271,7 @@ type Op =
   | { kind: 'writeEventfd', fd: number, value: number }
   | { kind: 'readEventfd', fd: number }
   | { kind: 'createDevice', name: string, body: any }
+  | { kind: 'createParent', name: string, slots: number }
   | { kind: 'deleteDevice', name: string }
   | { kind: 'resetDevice', name: string }
   | { kind: 'setIrqs', name: string, index: number, friendly?: any, raw?: any }
@@ -296,6 +327,8 @@ class Client {
   private devices (): Device[] { return [...this.world.devices.values()] }
   private fds (): number[] { return [...this.world.eventfds.values()].map((e) => e.fd).filter((fd) => fd < PLACEHOLDER_FD) }
   private byName (name: string): Device { return this.devices().find((d) => d.name === name)! }
+  /** The client's IMS parent (one, created first), if the shadow has it. */
+  private parent (): Parent | undefined { return [...this.world.parents.values()][0] }
 
   /** An fd for a data element: mostly an own eventfd, sometimes -1, rarely a closed/never number or < -1. */
   private fdPick (): number {
@@ -312,7 +345,7 @@ class Client {
     const r = this.rng
     const devs = this.devices()
     const fds = this.fds()
-    const kind = r.weighted<string>([
+    const kind = this.parent() === undefined ? 'createParent' : r.weighted<string>([
       [fds.length < 2 ? 6 : fds.length < MAX_EVENTFDS ? 1 : 0, 'createEventfd'],
       [fds.length > 0 ? 0.4 : 0, 'deleteEventfd'],
       [fds.length > 0 ? 1 : 0, 'writeEventfd'],
@@ -323,6 +356,7 @@ class Client {
       [devs.length > 0 ? 8 : 0, 'setIrqs']
     ])
     switch (kind) {
+      case 'createParent': return { kind, name: `${this.prefix}p`, slots: r.int(1, 4) }
       case 'createEventfd': return { kind, label: `${this.prefix}e${this.nEventfds++}`, semaphore: r.bool(0.3) }
       case 'deleteEventfd': return { kind, fd: r.pick(fds), force: r.bool(0.6) }
       case 'writeEventfd': return { kind, fd: r.pick(fds), value: r.int(0, 5) }
@@ -335,6 +369,11 @@ class Client {
           body.msix = { tableSize: r.int(1, 16) }
           if (ABI_PROFILES[abi].dynamicMsix && r.bool(0.3)) body.msix.dynamic = r.bool()
           if (!ABI_PROFILES[abi].dynamicMsix && r.bool(0.3)) body.msix.dynamic = false
+          if (r.bool(0.4)) { // IMS-backed under the client's parent, vector 0 emulated or not
+            delete body.msix.dynamic
+            body.parent = this.parent()!.id
+            if (r.bool(0.6)) body.msix.emulated = [0]
+          }
         }
         return { kind, name: body.name, body }
       }
@@ -410,6 +449,7 @@ class Client {
       case 'writeEventfd': return { method: 'POST', path: `/v1/eventfds/${op.fd}/write`, body: { value: op.value } }
       case 'readEventfd': return { method: 'POST', path: `/v1/eventfds/${op.fd}/read` }
       case 'createDevice': return { method: 'POST', path: '/v1/devices', body: op.body }
+      case 'createParent': return { method: 'POST', path: '/v1/parents', body: { name: op.name, imsSlots: op.slots } }
       case 'deleteDevice': return { method: 'DELETE', path: `/v1/devices/${this.byName(op.name).id}` }
       case 'resetDevice': return { method: 'POST', path: `/v1/devices/${this.byName(op.name).id}/${this.rng.bool() ? 'reset' : 'ioctl/reset'}` }
       case 'setIrqs': {
@@ -444,10 +484,16 @@ class Client {
         const id = answer?.body?.id ?? `pending-${op.name}`
         const caps = {
           pcie: b.pcie, reset: b.reset, intx: b.intx, msiVectors: b.msi?.vectors ?? 0, msixTableSize: b.msix?.tableSize ?? 0,
-          msixDynamic: ABI_PROFILES[b.abi as Abi].dynamicMsix && (b.msix?.dynamic ?? true)
+          msixDynamic: b.parent !== undefined || (ABI_PROFILES[b.abi as Abi].dynamicMsix && (b.msix?.dynamic ?? true)),
+          ...(b.parent !== undefined ? { parent: b.parent as string, msixEmulated: (b.msix?.emulated ?? []) as number[] } : {})
         }
         const out = shadowApply((fx) => w.addDevice(id, op.name, '', b.abi, caps, fx))
         return { ok: out.ok, version: out.value?.version }
+      }
+      case 'createParent': {
+        const id = answer?.body?.id ?? `pending-${op.name}`
+        shadowApply((fx) => w.addParent(id, op.name, 'default', '', op.slots, fx))
+        return { ok: true }
       }
       case 'deleteDevice': return status(shadowApply((fx) => w.deleteDevice(this.byName(op.name), fx)))
       case 'resetDevice': return status(shadowApply((fx) => w.resetDevice(this.byName(op.name), fx)))
@@ -573,6 +619,9 @@ export async function runCrash (opts: CrashOptions): Promise<CrashReport> {
   let kills = 0
   let inFlight = 0
   let inFlightApplied = 0
+  /** The most IMS-backed devices and IMS slots in use seen at one restart (docs/model.md 13). */
+  let imsDevices = 0
+  let slotsHeld = 0
   const count = (kind: 'lost' | 'violation', msg: string): void => {
     if (kind === 'lost') lost++
     else violations++
@@ -591,6 +640,8 @@ export async function runCrash (opts: CrashOptions): Promise<CrashReport> {
   /** Checks after a restart; then every shadow is the observed state. */
   const verify = async (base: string): Promise<void> => {
     const obs = await observe(base)
+    imsDevices = Math.max(imsDevices, obs.devices.filter((o) => o.device.parent !== null).length)
+    slotsHeld = Math.max(slotsHeld, obs.parents.reduce((n: number, p: any) => n + p.slots.used, 0))
     for (const c of clients) {
       if (c.pending !== null) inFlight++
       const verdict = c.check(obs, count)
@@ -656,6 +707,6 @@ export async function runCrash (opts: CrashOptions): Promise<CrashReport> {
     inFlightApplied,
     perKill,
     details,
-    figures: `kills=${kills} acknowledged=${acknowledged} lost=${lost} violations=${violations}`
+    figures: `kills=${kills} acknowledged=${acknowledged} lost=${lost} violations=${violations} ims-devices=${imsDevices} ims-slots=${slotsHeld}`
   }
 }

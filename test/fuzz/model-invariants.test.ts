@@ -6,7 +6,8 @@ import { VfioError } from '../../src/core/errno.ts'
 import { driveIntx, fireErrReq, fireVector, FireTally } from '../../src/core/interrupts.ts'
 import type { IrqSetRequest } from '../../src/core/set-irqs/request.ts'
 import { hasVectorMasks, isMasked } from '../../src/core/masking.ts'
-import { NO_TRIGGER, type VectorTable } from '../../src/core/vectors.ts'
+import { BACKING_EMULATED, BACKING_HOST, BACKING_IMS, BACKING_NONE, NO_TRIGGER, type VectorTable } from '../../src/core/vectors.ts'
+import { isEmulated } from '../../src/core/ims.ts'
 import { tableEntries, World } from '../../src/core/world.ts'
 import { build } from '../helper.ts'
 import { deviceCapsArb, FUZZ_SEED, resolveStep, runs, setIrqsStepArb, type DeviceSpec, type SetIrqsStep } from './model-lib.ts'
@@ -25,6 +26,10 @@ import { deviceCapsArb, FUZZ_SEED, resolveStep, runs, setIrqsStepArb, type Devic
 //   pended = deliveredFromPending + pendingNow; a pending bit only where the vector has a mask
 //   bit and only while it is masked; user masks only on a MASKABLE device's enabled MSI-X;
 //   a rejected SET_IRQS signals nothing but the pending messages its partial block sent.
+// - model 13: a parent's slots in use = its devices' IMS-backed vectors with a trigger, never
+//   above the store, per device too; on an IMS-backed MSI-X a vector holds a slot (or, when
+//   emulated, its eventfd) exactly while it has a trigger; the pool holds one host vector per
+//   slot and none for emulated vectors.
 // A second property runs the same kind of sequences through app.inject and checks versions.
 
 const SEED = FUZZ_SEED
@@ -36,6 +41,14 @@ type Step =
   | { kind: 'fire', dev: number, index: number, vector: number, level: 'assert' | 'deassert' | 'pulse' }
   | { kind: 'efd', op: 'create' | 'write' | 'read' | 'delete', efd: number, value: number, force: boolean }
   | { kind: 'device', op: 'reset' | 'delete' | 'create', dev: number, spec: DeviceSpec }
+
+/** A quarter of the devices are IMS-backed under the scenario's parent `p` (docs/model.md 13), some vectors emulated. */
+const PARENT = 'p'
+const modelDeviceArb: fc.Arbitrary<DeviceSpec> = fc.tuple(deviceCapsArb, fc.nat(3), fc.array(fc.nat(9), { maxLength: 3 })).map(([spec, ims, emulated]) => {
+  if (ims !== 0 || spec.caps.msixTableSize === 0) return spec
+  const inTable = [...new Set(emulated.filter((v) => v < spec.caps.msixTableSize))].sort((a, b) => a - b)
+  return { abi: spec.abi, caps: { ...spec.caps, msixDynamic: true, parent: PARENT, msixEmulated: inTable } }
+})
 
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 14, arbitrary: setIrqsStepArb.map((s) => ({ kind: 'set' as const, s })) },
@@ -51,27 +64,34 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   },
   {
     weight: 1,
-    arbitrary: fc.record({ op: fc.constantFrom('reset' as const, 'delete' as const, 'create' as const), dev: fc.nat(3), spec: deviceCapsArb })
+    arbitrary: fc.record({ op: fc.constantFrom('reset' as const, 'delete' as const, 'create' as const), dev: fc.nat(3), spec: modelDeviceArb })
       .map((x) => ({ kind: 'device' as const, ...x }))
   }
 )
 
 const scenarioArb = fc.record({
   pool: fc.integer({ min: 0, max: 12 }),
-  devices: fc.array(deviceCapsArb, { minLength: 1, maxLength: 3 }),
+  slots: fc.integer({ min: 1, max: 6 }),
+  devices: fc.array(modelDeviceArb, { minLength: 1, maxLength: 3 }),
   eventfds: fc.integer({ min: 0, max: 4 }),
   steps: fc.array(stepArb, { minLength: 1, maxLength: 40, size: 'large' })
 })
 
 // ---------------------------------------------------------------- invariants
 
-function tableProblems (name: string, table: VectorTable, enabled: boolean, world: World): string[] {
+function tableProblems (name: string, table: VectorTable, enabled: boolean, world: World, ims?: Device): string[] {
   const out: string[] = []
   let allocated = 0
   for (let v = 0; v < table.size; v++) {
     if (table.allocated[v] !== 0) allocated++
     const trig = table.trigger[v]
     if (trig !== NO_TRIGGER && table.allocated[v] === 0) out.push(`${name}: vector ${v} has trigger ${trig} but no host vector`)
+    if (ims !== undefined) {
+      // Model 13: a slot (or an emulated vector's eventfd) exactly while there is a trigger.
+      if (trig === NO_TRIGGER && table.allocated[v] !== 0) out.push(`${name}: IMS vector ${v} holds a backing without a trigger`)
+      const want = table.allocated[v] === 0 ? BACKING_NONE : isEmulated(ims, v) ? BACKING_EMULATED : BACKING_IMS
+      if (table.backing[v] !== want) out.push(`${name}: vector ${v} backing ${table.backing[v]}, expected ${want}`)
+    } else if (table.allocated[v] !== 0 && table.backing[v] !== BACKING_HOST) out.push(`${name}: vector ${v} backing ${table.backing[v]} on host vectors`)
     if (trig !== NO_TRIGGER && world.eventfds.get(trig, 'default') === undefined) out.push(`${name}: vector ${v} triggers closed eventfd ${trig}`)
   }
   if (allocated !== table.allocatedCount) out.push(`${name}: allocatedCount ${table.allocatedCount} but ${allocated} allocated`)
@@ -80,7 +100,8 @@ function tableProblems (name: string, table: VectorTable, enabled: boolean, worl
     if (table.enabledNvec !== 0) out.push(`${name}: disabled but enabledNvec ${table.enabledNvec}`)
   } else {
     if (table.enabledNvec < 1) out.push(`${name}: enabled with enabledNvec ${table.enabledNvec}`)
-    for (let v = 0; v < Math.min(table.enabledNvec, table.size); v++) if (table.allocated[v] === 0) out.push(`${name}: vector ${v} < nvec not allocated`)
+    // IMS takes nothing at enable (model 13); host vectors are all taken then.
+    if (ims === undefined) for (let v = 0; v < Math.min(table.enabledNvec, table.size); v++) if (table.allocated[v] === 0) out.push(`${name}: vector ${v} < nvec not allocated`)
     if (table.enabledNvec > table.size) out.push(`${name}: enabledNvec ${table.enabledNvec} > size ${table.size}`)
   }
   return out
@@ -91,7 +112,7 @@ function deviceProblems (dev: Device, world: World): string[] {
   const tag = `${dev.name}(${dev.abi})`
   if (!['none', 'intx', 'msi', 'msix'].includes(dev.irqType)) out.push(`${tag}: irqType ${dev.irqType}`)
   out.push(...tableProblems(`${tag} msi`, dev.msi, dev.irqType === 'msi', world))
-  out.push(...tableProblems(`${tag} msix`, dev.msix, dev.irqType === 'msix', world))
+  out.push(...tableProblems(`${tag} msix`, dev.msix, dev.irqType === 'msix', world, dev.msixBacking !== null ? dev : undefined))
   // Static MSI-X (linux-6.1 or not dynamic) and MSI hold exactly [0, nvec).
   for (const [name, table, fixed] of [['msi', dev.msi, true], ['msix', dev.msix, !hasDynamicMsix(dev)]] as const) {
     if (fixed && table.allocatedCount !== table.enabledNvec) out.push(`${tag} ${name}: cannot grow, yet holds ${table.allocatedCount} with nvec ${table.enabledNvec}`)
@@ -141,9 +162,26 @@ function worldProblems (world: World): string[] {
   let held = 0
   for (const dev of world.devices.values()) {
     out.push(...deviceProblems(dev, world))
-    held += dev.msi.allocatedCount + dev.msix.allocatedCount
+    held += dev.msi.hostHeld + dev.msix.hostHeld
   }
   if (world.pool.used !== held) out.push(`pool.used ${world.pool.used} but devices hold ${held}`)
+  // Model 13: slots in use = IMS-backed vectors with a trigger across the parent's devices, never above the store.
+  for (const parent of world.parents.values()) {
+    let used = 0
+    const members: string[] = []
+    for (const dev of world.devices.values()) {
+      if (dev.caps.parent !== parent.id) continue
+      members.push(dev.id)
+      let mine = 0
+      for (let v = 0; v < dev.msix.size; v++) if (dev.msix.trigger[v] !== NO_TRIGGER && !isEmulated(dev, v)) mine++
+      if ((parent.usedBy.get(dev.id) ?? 0) !== mine) out.push(`parent ${parent.id}: says ${dev.name} holds ${parent.usedBy.get(dev.id) ?? 0} slots, it has ${mine} IMS vectors with a trigger`)
+      used += mine
+    }
+    if (parent.used !== used) out.push(`parent ${parent.id}: ${parent.used} slots used but ${used} IMS-backed vectors have a trigger`)
+    if (parent.used > parent.imsSlots || parent.used < 0) out.push(`parent ${parent.id}: ${parent.used} slots used of ${parent.imsSlots}`)
+    if ([...parent.devices].join() !== members.join()) out.push(`parent ${parent.id}: devices ${[...parent.devices].join()} but ${members.join()} name it`)
+    for (const id of parent.usedBy.keys()) if (!members.includes(id)) out.push(`parent ${parent.id}: slots held by ${id}, not one of its devices`)
+  }
   if (world.pool.used < 0 || world.pool.used > world.pool.capacity) out.push(`pool.used ${world.pool.used} outside [0, ${world.pool.capacity}]`)
   // The bindings index says what a scan of every device says.
   for (const efd of world.eventfds.values()) {
@@ -261,6 +299,7 @@ function rejectedProblems (world: World, before: Before, dev: Device, req: IrqSe
   const [allocated, trigger] = msix ? [snap.msixAllocated, snap.msixTrigger] : [snap.msiAllocated, snap.msiTrigger]
   const other = msix ? { a: snap.msiAllocated, t: snap.msiTrigger, now: dev.msi } : { a: snap.msixAllocated, t: snap.msixTrigger, now: dev.msix }
   const end = req.start + req.count
+  const ims = msix && dev.msixBacking !== null
   let grown = 0
   let suffix = false // once a vector in range kept its old trigger (and had one), all after must too
   for (let v = 0; v < table.size; v++) {
@@ -270,8 +309,13 @@ function rejectedProblems (world: World, before: Before, dev: Device, req: IrqSe
       continue
     }
     if (table.allocated[v] !== allocated[v]) {
-      if (allocated[v] !== 0 || !msix) out.push(`partial rollback changed allocation of vector ${v}`)
-      grown++
+      if (ims) {
+        // Model 13: a slot goes with its trigger, and comes only with a new one.
+        if (!isEmulated(dev, v)) grown += table.allocated[v] !== 0 ? 1 : -1
+      } else {
+        if (allocated[v] !== 0 || !msix) out.push(`partial rollback changed allocation of vector ${v}`)
+        grown++
+      }
     }
     if (table.trigger[v] === trigger[v] && trigger[v] !== NO_TRIGGER) suffix = true
     else if (table.trigger[v] !== NO_TRIGGER) out.push(`partial rollback: vector ${v} has trigger ${table.trigger[v]}, neither its old ${trigger[v]} nor none`)
@@ -289,11 +333,12 @@ function rejectedProblems (world: World, before: Before, dev: Device, req: IrqSe
 
 interface Stats {
   steps: number, setIrqs: number, errors: Record<string, number>, reasons: Record<string, number>, partial: number, enospc: number, ok: number
-  pended: number, coalesced: number, sentFromPending: number, userMaskChanges: number
+  pended: number, coalesced: number, sentFromPending: number, userMaskChanges: number, ebusySlots: number, slotsHeld: number
 }
 
 function runScenario (sc: any, stats: Stats): void {
   const world = new World(sc.pool)
+  world.addParent(PARENT, 'dsa0', 'default', '', sc.slots, new Effects())
   const fds: number[] = []
   let stale = 1_000_000
   const devices: Device[] = []
@@ -322,6 +367,7 @@ function runScenario (sc: any, stats: Stats): void {
         what = `setIrqs ${dev.name} ${JSON.stringify({ ...req, data: req.data.length > 8 ? `[${req.data.length} elements]` : req.data })}`
         const enabledBefore = dev.irqType === (req.index === 1 ? 'msi' : req.index === 2 ? 'msix' : '?')
         const freeBefore = world.pool.free
+        const slotsFreeBefore = world.parents.get(PARENT)!.free
         const userMaskBefore = dev.msix.userMask.join()
         stats.setIrqs++
         try {
@@ -338,7 +384,24 @@ function runScenario (sc: any, stats: Stats): void {
           stats.reasons[err.reason] = (stats.reasons[err.reason] ?? 0) + 1
           if (err.errno === 'ENOSPC') {
             stats.enospc++
-            if (freeBefore !== 0 && !(req.index === 2 && enabledBefore)) problems.push(`ENOSPC with ${freeBefore} free`)
+            // IMS takes a host vector per vector of the block, enabled or not (model 13).
+            if (freeBefore !== 0 && !(req.index === 2 && (enabledBefore || dev.msixBacking !== null))) problems.push(`ENOSPC with ${freeBefore} free`)
+          }
+          if (err.errno === 'EBUSY' && err.reason === 'ims-slots-exhausted') {
+            // Only a vector that needs a slot when none is free runs out: replay the block's
+            // slot accounting in order (a vector gives its slot back before it asks again).
+            stats.ebusySlots++
+            let free = slotsFreeBefore
+            let ranOut = false
+            const snap = before.devices.get(dev)!
+            for (let v = req.start; v < req.start + req.count && v < dev.msix.size && !ranOut; v++) {
+              if (isEmulated(dev, v)) continue
+              if (snap.msixTrigger[v] !== NO_TRIGGER) free++
+              if (req.data[v - req.start] < 0) continue
+              if (free === 0) ranOut = true
+              else free--
+            }
+            if (!ranOut) problems.push(`EBUSY, but the block never needed a slot with none free (${slotsFreeBefore} free before)`)
           }
           problems.push(...rejectedProblems(world, before, dev, req, enabledBefore, err))
         }
@@ -410,6 +473,7 @@ function runScenario (sc: any, stats: Stats): void {
       problems.push(`threw ${(err as Error).stack ?? String(err)}`)
     }
     problems.push(...effectsProblems(world, before, fx, versioned), ...worldProblems(world))
+    stats.slotsHeld += world.parents.get(PARENT)!.used
     if (problems.length > 0) {
       throw new Error(`step ${i} (${what}), pool ${world.pool.used}/${world.pool.capacity}:\n  ${problems.join('\n  ')}`)
     }
@@ -417,7 +481,7 @@ function runScenario (sc: any, stats: Stats): void {
 }
 
 t.test(`model invariants under random SET_IRQS sequences (seed ${SEED}, ${MODEL_RUNS} runs)`, async (t) => {
-  const stats: Stats = { steps: 0, setIrqs: 0, errors: {}, reasons: {}, partial: 0, enospc: 0, ok: 0, pended: 0, coalesced: 0, sentFromPending: 0, userMaskChanges: 0 }
+  const stats: Stats = { steps: 0, setIrqs: 0, errors: {}, reasons: {}, partial: 0, enospc: 0, ok: 0, pended: 0, coalesced: 0, sentFromPending: 0, userMaskChanges: 0, ebusySlots: 0, slotsHeld: 0 }
   const t0 = Date.now()
   const details = await fc.check(fc.property(scenarioArb, (sc) => { runScenario(sc, stats) }), { seed: SEED, numRuns: MODEL_RUNS })
   t.comment(`seed ${SEED}: ${details.numRuns} runs, ${stats.steps} steps in ${Date.now() - t0} ms; SET_IRQS ${stats.setIrqs}: ok ${stats.ok} (partial ${stats.partial}), errors ${JSON.stringify(stats.errors)}`)
@@ -437,6 +501,8 @@ t.test(`model invariants under random SET_IRQS sequences (seed ${SEED}, ${MODEL_
   t.ok(stats.pended > 0 && stats.coalesced > 0, `fires pended (${stats.pended}) and coalesced (${stats.coalesced})`)
   t.ok(stats.sentFromPending > 0, `SET_IRQS sent pending messages (${stats.sentFromPending})`)
   t.ok(stats.userMaskChanges > 0, `MSI-X user masks changed (${stats.userMaskChanges})`)
+  t.ok(stats.ebusySlots > 0, `a full IMS store answered EBUSY (${stats.ebusySlots})`)
+  t.ok(stats.slotsHeld > 0, `IMS slots were held (${stats.slotsHeld} slot-steps)`)
 })
 
 // ---------------------------------------------------------------- versions through HTTP

@@ -47,7 +47,7 @@ export async function snapshot (app: App, opts: { pageSize?: number } = {}): Pro
   const eventfdList = await listAll(app, '/v1/eventfds', opts.pageSize)
   const eventfds: Json[] = []
   for (const e of eventfdList) eventfds.push(await getJson(app, `/v1/eventfds/${e.fd}`))
-  return { devices, eventfdList, eventfds, host: await getJson(app, '/v1/host') }
+  return { devices, eventfdList, eventfds, host: await getJson(app, '/v1/host'), parents: await getJson(app, '/v1/parents') }
 }
 
 /** POST JSON and insist on a 2xx: for building state in test setups. */

@@ -42,12 +42,13 @@ t.test('12 tglx-2021 vfio-pci MSI-X: flags 0x1, and a dynamic add of vector 5 is
   t.match(await raw(app, id, 'set-irqs', { flags: 0x24, index: 2, start: 5, count: 1, data: [e5] }), { result: -1, errno: 'EINVAL', reason: 'beyond-enabled-vectors' })
 })
 
-t.test('12 GET /v1/templates lists the six templates', async (t) => {
+t.test('12 GET /v1/templates lists the seven templates', async (t) => {
   const app = await build(t)
   const res = await app.inject({ method: 'GET', url: '/v1/templates' })
   t.equal(res.statusCode, 200)
-  t.same(res.json().items.map((i: { name: string }) => i.name), ['virtio-net', 'e1000e', 'nec-xhci', 'edu', 'mtty', 'kvmgt'])
-  t.same([...TEMPLATE_NAMES], ['virtio-net', 'e1000e', 'nec-xhci', 'edu', 'mtty', 'kvmgt'])
+  t.same(res.json().items.map((i: { name: string }) => i.name), ['virtio-net', 'e1000e', 'nec-xhci', 'edu', 'mtty', 'kvmgt', 'idxd-vdev'])
+  t.same([...TEMPLATE_NAMES], ['virtio-net', 'e1000e', 'nec-xhci', 'edu', 'mtty', 'kvmgt', 'idxd-vdev'])
+  t.match(res.json().items[6], { pci: { id: '8086:0b25' }, driver: 'vfio-pci', intx: false, msix: { tableSize: 2 }, overridable: ['msix'] }, 'docs/model.md 13')
   t.match(res.json().items[0], { pci: { id: '1af4:1041' }, driver: 'vfio-pci', msix: { tableSize: 64 } })
 })
 

@@ -18,7 +18,7 @@ interface Tap { teardown: (fn: () => unknown) => void }
 type Req = (method: string, url: string, payload?: unknown) => Promise<any>
 
 async function open (t: Tap, file: string) {
-  const app = await buildApp({ db: file, hostVectors: 64, adminToken: ADMIN })
+  const app = await buildApp({ db: file, hostVectors: 64, adminToken: ADMIN, maxEventLoopDelayMs: 0 }) // no overload guard: see test/helper.ts
   let closed = false
   const close = async (): Promise<void> => {
     if (closed) return

@@ -17,6 +17,7 @@ function caps (d: Device): string {
   if (d.intx) out.push('intx')
   if (d.msi !== undefined) out.push(`msi ${d.msi.vectors}`)
   if (d.msix !== undefined) out.push(`msix ${d.msix.tableSize}${d.msix.dynamic ? ' dynamic' : ' noresize'}`)
+  if (d.parent !== null) out.push(`ims${(d.msix?.emulated ?? []).length > 0 ? ` (emulated ${(d.msix?.emulated ?? []).join(' ')})` : ''}`)
   return out.length === 0 ? '-' : out.join(', ')
 }
 
@@ -27,6 +28,7 @@ export function deviceRecord (d: Device): string {
     ['abi', d.abi],
     ['driver', d.driver],
     ['template', d.template ?? '-'],
+    ['parent', d.parent ?? '-'],
     ['capabilities', caps(d)],
     ['irq type', d.irqType],
     ['interrupts', `fired ${d.totals.fired}, delivered ${d.totals.delivered}, lost ${d.totals.lost}` +
@@ -45,7 +47,7 @@ export function deviceTable (items: Device[]): string {
     items.map((d) => [d.id, d.name, d.abi, d.irqType, caps(d), d.version]))
 }
 
-interface CreateOpts { name?: string, abi?: string, driver?: string, template?: string, pcie?: boolean, reset?: boolean, intx?: boolean, msi?: number, msix?: number, dynamic?: boolean }
+interface CreateOpts { name?: string, abi?: string, driver?: string, template?: string, pcie?: boolean, reset?: boolean, intx?: boolean, msi?: number, msix?: number, dynamic?: boolean, parent?: string, emulated?: number[] }
 
 export function devicesCommand (): Command {
   const devices = new Command('devices').description('create, list, inspect, reset and delete emulated vfio-pci devices')
@@ -64,9 +66,12 @@ export function devicesCommand (): Command {
     .option('--msix <n>', 'MSI-X table size, 1..2048', int(1, 2048))
     .option('--dynamic', 'dynamic MSI-X (the linux-6.12 default)')
     .option('--no-dynamic', 'MSI-X without dynamic allocation (NORESIZE), also under linux-6.12')
+    .option('--parent <id>', 'IMS-backed MSI-X: a slot of this parent per vector with an eventfd (virq parents create)')
+    .option('--emulated <vector>', 'with --parent: an MSI-X vector signalled in software, no slot (repeatable)', (v: string, all: number[] = []) => [...all, int(0, 2047)(v)])
     .action(async (opts: CreateOpts, cmd: Command) => {
       const c = ctx(cmd)
       if (opts.dynamic !== undefined && opts.msix === undefined) cmd.error('error: --dynamic/--no-dynamic need --msix N')
+      if (opts.emulated !== undefined && opts.msix === undefined) cmd.error('error: --emulated needs --msix N')
       const body = {
         ...(opts.name !== undefined ? { name: opts.name } : {}),
         ...(opts.abi !== undefined ? { abi: opts.abi } : {}),
@@ -76,7 +81,10 @@ export function devicesCommand (): Command {
         ...(opts.reset === true ? { reset: true } : {}),
         ...(opts.intx === true ? { intx: true } : {}),
         ...(opts.msi !== undefined ? { msi: { vectors: opts.msi } } : {}),
-        ...(opts.msix !== undefined ? { msix: { tableSize: opts.msix, ...(opts.dynamic !== undefined ? { dynamic: opts.dynamic } : {}) } } : {})
+        ...(opts.msix !== undefined
+          ? { msix: { tableSize: opts.msix, ...(opts.dynamic !== undefined ? { dynamic: opts.dynamic } : {}), ...(opts.emulated !== undefined ? { emulated: opts.emulated } : {}) } }
+          : {}),
+        ...(opts.parent !== undefined ? { parent: opts.parent } : {})
       }
       const res = await c.client.post<Device>('/v1/devices', { body })
       show(c, res.body, () => deviceRecord(res.body as Device))
@@ -85,6 +93,7 @@ export function devicesCommand (): Command {
   'virq devices create --abi linux-6.1 --msi 8 --msix 16',
   'virq devices create --abi tglx-2021 --template virtio-net',
   'virq devices create --abi linux-6.1 --template mtty',
+  'virq devices create --template idxd-vdev --parent 5d1e... --msix 16 --emulated 0',
   'ID=$(virq --json devices create --intx | jq -r .id)')
 
   examples(devices.command('list')

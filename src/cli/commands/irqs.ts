@@ -33,8 +33,8 @@ export function irqTable (items: Irq[]): string {
 
 function vectorTable (v: Vectors): string {
   if (v.items.length === 0) return `${v.name}: no vectors (count ${v.count})`
-  return table(['VECTOR', 'ALLOCATED', 'TRIGGER', 'MASKED BY', 'PENDING', 'FIRED', 'DELIVERED', 'FROM PENDING', 'PENDED', 'COALESCED', 'LOST', 'LOST BY'],
-    v.items.map((x) => [x.vector, x.allocated, x.trigger, list(x.maskedBy), x.pending, x.fired, x.delivered, x.deliveredFromPending,
+  return table(['VECTOR', 'ALLOCATED', 'BACKING', 'TRIGGER', 'MASKED BY', 'PENDING', 'FIRED', 'DELIVERED', 'FROM PENDING', 'PENDED', 'COALESCED', 'LOST', 'LOST BY'],
+    v.items.map((x) => [x.vector, x.allocated, x.backing, x.trigger, list(x.maskedBy), x.pending, x.fired, x.delivered, x.deliveredFromPending,
       x.pended, x.coalesced, x.lost, nonZero(x.lostBy)]))
 }
 

@@ -38,6 +38,11 @@ export function triggerMsi (c: HandlerContext): number {
   return loopback(c)
 }
 
+/** The abi checks blocks up front, unless MSI-X is IMS-backed (always dynamic: docs/model.md 13). */
+function staticRange (c: HandlerContext): boolean {
+  return c.dev.profile.staticRangeCheck && !(c.index === VFIO_PCI_MSIX_IRQ_INDEX && c.dev.msixBacking !== null)
+}
+
 /** Before 6.5 a block is checked against the vectors allocated at enable time, before anything changes. */
 function checkStaticRange (c: HandlerContext): void {
   const nvec = vectorTable(c.dev, c.index).enabledNvec
@@ -49,7 +54,7 @@ function checkStaticRange (c: HandlerContext): void {
 
 /** vfio_msi_set_block(): each vector in order; on the first error, de-assign what came before. */
 function assignBlock (c: HandlerContext): number {
-  if (c.dev.profile.staticRangeCheck) checkStaticRange(c)
+  if (staticRange(c)) checkStaticRange(c)
   const end = c.start + c.count
   let v = c.start
   try {
@@ -66,6 +71,7 @@ function assignBlock (c: HandlerContext): number {
 function setVectorTrigger (c: HandlerContext, v: number, fd: number): void {
   const { dev, world, fx } = c
   const msix = c.index === VFIO_PCI_MSIX_IRQ_INDEX
+  if (msix && dev.msixBacking !== null) return dev.msixBacking.setVector(world, dev, v, fd, fx) // docs/model.md 13
   const table = vectorTable(dev, c.index)
   if (table.trigger[v] !== NO_TRIGGER) {
     table.trigger[v] = NO_TRIGGER // the host vector stays allocated until disable
@@ -87,7 +93,7 @@ function setVectorTrigger (c: HandlerContext, v: number, fd: number): void {
 
 /** NONE/BOOL with the index enabled: signal the vectors in range that have a trigger. */
 function loopback (c: HandlerContext): number {
-  if (c.dev.profile.staticRangeCheck) checkStaticRange(c)
+  if (staticRange(c)) checkStaticRange(c)
   const table = vectorTable(c.dev, c.index)
   const end = c.start + c.count
   for (let v = c.start; v < end; v++) {

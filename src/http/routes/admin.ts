@@ -4,6 +4,8 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import { HttpProblem, notFound } from '../problem.ts'
 import { problemResponses } from '../responses.ts'
 import { sha256 } from '../tenancy.ts'
+import { parentSlots } from '../present.ts'
+import { ParentSlots } from '../schemas.ts'
 
 const Limit = Type.Union([Type.Integer({ minimum: 0, maximum: 1_000_000 }), Type.Null()])
 const Limits = Type.Object({
@@ -85,7 +87,8 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
             tableEntries: Type.Integer(),
             eventfds: Type.Integer(),
             hostVectors: Type.Integer({ description: 'Host vectors it holds' })
-          }))
+          })),
+          parents: Type.Array(Type.Composite([ParentSlots, Type.Object({ tenant: Type.String() })]), { description: 'Every IMS parent and its slots (docs/model.md 13)' })
         }),
         ...problemResponses(401, 403, 404)
       }
@@ -106,7 +109,8 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
       tableEntries: usageTotal.tableEntries,
       eventfds: eventfds.size,
       limits: { ...tenancy.instanceLimits },
-      tenants
+      tenants,
+      parents: [...world.parents.values()].map((p) => ({ ...parentSlots(p), tenant: p.owner }))
     }
   })
 

@@ -30,6 +30,11 @@ const devices: FastifyPluginAsyncTypebox = async (app) => {
     const abi = body.abi ?? DEFAULT_ABI
     const spec = resolveDevice({ ...body, abi })
     if (!spec.ok) throw new HttpProblem(400, spec.reason, spec.detail)
+    if (body.parent !== undefined) {
+      const parent = engine.world.parents.get(body.parent)
+      // Another tenant's parent is as unknown as one that does not exist.
+      if (parent === undefined || parent.owner !== req.tenant) throw new HttpProblem(400, 'unknown-parent', `no parent ${body.parent}; POST /v1/parents creates one`)
+    }
     checkDeviceLimits(req, spec.caps)
     const id = randomUUID()
     const origin = { driver: spec.driver, template: spec.template }
@@ -97,7 +102,7 @@ const devices: FastifyPluginAsyncTypebox = async (app) => {
   app.delete('/v1/devices/:id', {
     schema: {
       operationId: 'deleteDevice',
-      summary: 'Close and delete a device: disable its interrupts, release ERR/REQ, return its host vectors',
+      summary: 'Close and delete a device: disable its interrupts, release ERR/REQ, return its host vectors and IMS slots',
       tags: ['devices'],
       params: IdParams,
       response: { 204: Type.Null(), ...problemResponses(404, 412) }

@@ -3,6 +3,8 @@ import { Type } from '@sinclair/typebox'
 import { ABIS } from '../../core/device.ts'
 import { STORAGE_RETRY_AFTER_S } from '../problem.ts'
 import { problemResponses } from '../responses.ts'
+import { parentSlots } from '../present.ts'
+import { ParentSlots } from '../schemas.ts'
 
 const Limits = Type.Object({
   devices: Type.Integer(),
@@ -17,7 +19,8 @@ const Host = Type.Object({
   eventfds: Type.Integer(),
   nextEventfd: Type.Integer({ description: 'The number the next eventfd gets (each tenant numbers its own, from 1)' }),
   limits: Limits,
-  abis: Type.Array(Type.String())
+  abis: Type.Array(Type.String()),
+  parents: Type.Array(ParentSlots, { description: "The caller's IMS parents and their slots (docs/model.md 13)" })
 })
 
 const service: FastifyPluginAsyncTypebox = async (app) => {
@@ -88,7 +91,8 @@ const service: FastifyPluginAsyncTypebox = async (app) => {
         eventfds: least(own?.eventfds, instance.eventfds),
         tableEntries: least(own?.tableEntries, instance.tableEntries)
       },
-      abis: [...ABIS]
+      abis: [...ABIS],
+      parents: [...world.parents.values()].filter((p) => p.owner === tenant).map(parentSlots)
     }
   })
 }
