@@ -153,6 +153,7 @@ export function presentEventfd (efd: Eventfd, bindings?: Binding[]) {
     semaphore: efd.semaphore,
     label: efd.label,
     createdAt: efd.createdAt,
+    ...(efd.external === true ? { external: true } : {}),
     ...(bindings !== undefined ? { bindings: bindings.map((b) => ({ ...b, name: IRQ_INDEX_NAMES[b.index] })) } : {})
   }
 }

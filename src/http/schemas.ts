@@ -221,6 +221,7 @@ export const EventfdSchema = Type.Object({
   semaphore: Type.Boolean(),
   label: Type.Union([Type.String(), Type.Null()]),
   createdAt: Type.String({ format: 'date-time' }),
+  external: Type.Optional(Type.Boolean({ description: "A vfio-user client's eventfd: its counter is the client's (reads answer 409 external-eventfd); closed when its connection ends" })),
   bindings: Type.Optional(Type.Array(Binding))
 }, { $id: 'Eventfd' })
 export const Eventfd = Type.Ref(EventfdSchema)
@@ -229,3 +230,23 @@ export const FdParams = Type.Object({ fd: Type.Integer({ minimum: 1, maximum: Nu
 export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) })
 export const IrqParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }), index: IrqIndexParam })
 export const EventfdValue = Type.Object({ value: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }) }, { ...strict, examples: [{ value: 1 }] })
+
+const VfioUserClient = Type.Object({
+  connectedAt: Type.String({ format: 'date-time' }),
+  version: Type.Union([Type.Object({ major: Type.Integer(), minor: Type.Integer() }), Type.Null()], { description: 'Negotiated protocol version (null before VERSION)' }),
+  clientCapabilities: Type.Unknown({ description: 'The capabilities JSON the client sent with VERSION' }),
+  messages: Type.Record(Type.String(), Type.Integer(), { description: 'Messages received, per command' }),
+  errors: Type.Integer({ description: 'Error replies sent' }),
+  fdsReceived: Type.Integer(),
+  externalEventfds: Type.Integer({ description: 'Eventfds of this client virq holds now (external: true in GET /v1/eventfds)' })
+})
+
+export const VfioUserState = Type.Object({
+  socket: Type.String({ description: 'Absolute path of the UNIX socket (mode 0600)' }),
+  state: Type.Union([Type.Literal('listening'), Type.Literal('connected')]),
+  startedAt: Type.String({ format: 'date-time' }),
+  connections: Type.Integer({ description: 'Clients served since start' }),
+  refused: Type.Integer({ description: 'Clients refused while another was connected (one at a time)' }),
+  client: Type.Union([VfioUserClient, Type.Null()], { description: 'The connected client, or null' }),
+  lastClient: Type.Union([VfioUserClient, Type.Null()], { description: 'The previous client, once one has disconnected' })
+}, { examples: [{ socket: '/var/lib/virq/vfio-user/3f0c.sock', state: 'listening', startedAt: '2026-11-28T09:00:00.000Z', connections: 0, refused: 0, client: null, lastClient: null }] })

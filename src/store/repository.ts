@@ -128,6 +128,7 @@ export class Repository {
     for (const efd of fx.eventfds) {
       numbered.add(efd.owner)
       if (world.eventfds.get(efd.fd, efd.owner) !== efd) continue
+      if (efd.external === true) continue // a vfio-user client's: lives with its connection (docs/model.md 14)
       this.upsertEventfd.run({ fd: efd.fd, value: efd.value, semaphore: b(efd.semaphore), label: efd.label, created_at: efd.createdAt, owner: efd.owner })
     }
     for (const owner of numbered) this.setNextFd.run(owner, world.eventfds.nextFdOf(owner))
