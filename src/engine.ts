@@ -453,6 +453,11 @@ export class Engine {
     for (const finish of [...set]) finish()
   }
 
+  /** One tenant's external eventfds (a vfio-user client's; not in SQLite). */
+  * vfioExternal (owner: string): IterableIterator<Eventfd> {
+    for (const efd of this.world.eventfds.ownedBy(owner)) if (efd.external === true) yield efd
+  }
+
   ping (): boolean {
     try {
       return this.db.prepare('SELECT 1').pluck().get() === 1

@@ -66,6 +66,13 @@ const eventfds: FastifyPluginAsyncTypebox = async (app) => {
     const page = engine.repo.eventfdPage(req.tenant, decodeCursor(req.query.cursor), limit)
     const items = page.fds.map((fd) => engine.world.eventfds.get(fd, req.tenant)).filter((e) => e !== undefined)
     const last = page.fds[page.fds.length - 1]
+    // A vfio-user client's eventfds are not in SQLite (they live with the connection): merged
+    // into the page whose number range they fall in.
+    const after = decodeCursor(req.query.cursor)
+    for (const efd of engine.vfioExternal(req.tenant)) {
+      if (efd.fd > after && (!page.more || efd.fd < last)) items.push(efd)
+    }
+    items.sort((a, b) => a.fd - b.fd)
     return { items: items.map((e) => presentEventfd(e)), ...(page.more ? { nextCursor: encodeCursor(last) } : {}) }
   })
 
