@@ -22,6 +22,7 @@ export function presentDevice (dev: Device) {
     abi: dev.abi,
     driver: dev.driver,
     template: dev.template,
+    ...(dev.pci !== null ? { pci: { ...dev.pci } } : {}),
     parent: null,
     pcie: dev.caps.pcie,
     reset: dev.caps.reset,

@@ -62,6 +62,11 @@ export const DeviceCreate = Type.Object({
     vectors: Type.Union([1, 2, 4, 8, 16, 32].map((n) => Type.Literal(n)), { description: 'MSI vector count' }),
     perVectorMask: Type.Optional(Type.Boolean({ description: 'MSI per-vector masking: its vectors get mask and pending bits (docs/model.md 11.1). Default false' }))
   }, strict)),
+  pci: Type.Optional(Type.Object({
+    vendor: Type.Integer({ minimum: 0, maximum: 0xffff }),
+    device: Type.Integer({ minimum: 0, maximum: 0xffff }),
+    class: Type.Integer({ minimum: 0, maximum: 0xffffff, description: 'Class code: base class, subclass, programming interface (24 bits)' })
+  }, { ...strict, description: 'PCI identity a vfio-user client reads (docs/model.md 14); default: the template\'s IDs, else 1b36:0005 class ff0000' })),
   msix: Type.Optional(Type.Object({
     tableSize: Type.Integer({ minimum: 1, maximum: 2048 }),
     dynamic: Type.Optional(Type.Boolean({ description: `Dynamic MSI-X (default true under ${ABIS.filter((a) => ABI_PROFILES[a].dynamicMsix).join(', ')}; must be false under the others)` })),
@@ -95,6 +100,7 @@ export const DeviceSchema = Type.Object({
   intx: Type.Boolean(),
   msi: Type.Optional(Type.Object({ vectors: Type.Integer(), perVectorMask: Type.Boolean() })),
   msix: Type.Optional(Type.Object({ tableSize: Type.Integer(), dynamic: Type.Boolean(), maskable: Type.Boolean() })),
+  pci: Type.Optional(Type.Object({ vendor: Type.Integer(), device: Type.Integer(), class: Type.Integer() }, { description: 'The PCI identity given on create (absent: the template\'s, else the default)' })),
   info: Type.Object({ ...FlagSet, numRegions: Type.Integer(), numIrqs: Type.Integer() }),
   irqType: Type.Union([Type.Literal('none'), Type.Literal('intx'), Type.Literal('msi'), Type.Literal('msix')]),
   version: Type.Integer()
@@ -243,6 +249,7 @@ const VfioUserClient = Type.Object({
 
 export const VfioUserState = Type.Object({
   socket: Type.String({ description: 'Absolute path of the UNIX socket (mode 0600)' }),
+  pci: Type.Object({ vendor: Type.Integer(), device: Type.Integer(), class: Type.Integer() }, { description: 'The identity the client reads in config space' }),
   state: Type.Union([Type.Literal('listening'), Type.Literal('connected')]),
   startedAt: Type.String({ format: 'date-time' }),
   connections: Type.Integer({ description: 'Clients served since start' }),

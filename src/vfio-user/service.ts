@@ -22,6 +22,7 @@ export class VfioUserError extends Error {
 
 interface Served {
   dev: Device
+  pci: PciIdentity
   path: string
   listenFd: number
   poll: object
@@ -35,6 +36,7 @@ interface Served {
 
 export interface ServingState {
   socket: string
+  pci: PciIdentity
   state: 'listening' | 'connected'
   startedAt: string
   connections: number
@@ -90,7 +92,7 @@ export class VfioUserService {
     return io
   }
 
-  start (dev: Device, pci?: PciIdentity | null): ServingState {
+  start (dev: Device): ServingState {
     if (this.served.has(dev.id)) throw new VfioUserError(409, 'already-serving', `device ${dev.id} is already served over vfio-user`)
     const io = this.native()
     mkdirSync(this.dir, { recursive: true, mode: 0o700 })
@@ -98,8 +100,8 @@ export class VfioUserService {
     rmSync(path, { force: true })
     const listenFd = io.listen(path)
     chmodSync(path, 0o600)
-    const identity = pciIdentity(dev, pci)
-    const s: Served = { dev, path, listenFd, poll: {}, conn: null, connections: 0, refused: 0, startedAt: new Date().toISOString(), last: null }
+    const identity = pciIdentity(dev, dev.pci)
+    const s: Served = { dev, pci: identity, path, listenFd, poll: {}, conn: null, connections: 0, refused: 0, startedAt: new Date().toISOString(), last: null }
     s.poll = io.poll(listenFd, () => {
       for (;;) {
         const fd = io.accept(listenFd)
@@ -125,6 +127,7 @@ export class VfioUserService {
     if (s === undefined) return null
     return {
       socket: s.path,
+      pci: { ...s.pci },
       state: s.conn === null ? 'listening' : 'connected',
       startedAt: s.startedAt,
       connections: s.connections,
