@@ -256,4 +256,4 @@ export const VfioUserState = Type.Object({
   refused: Type.Integer({ description: 'Clients refused while another was connected (one at a time)' }),
   client: Type.Union([VfioUserClient, Type.Null()], { description: 'The connected client, or null' }),
   lastClient: Type.Union([VfioUserClient, Type.Null()], { description: 'The previous client, once one has disconnected' })
-}, { examples: [{ socket: '/var/lib/virq/vfio-user/3f0c.sock', state: 'listening', startedAt: '2026-11-28T09:00:00.000Z', connections: 0, refused: 0, client: null, lastClient: null }] })
+}, { examples: [{ socket: '/var/lib/virq/vfio-user/3f0c.sock', pci: { vendor: 6966, device: 5, class: 16711680 }, state: 'listening', startedAt: '2026-11-28T09:00:00.000Z', connections: 0, refused: 0, client: null, lastClient: null }] })
