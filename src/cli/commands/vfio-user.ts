@@ -22,7 +22,7 @@ function render (s: State): string {
 export function vfioUserCommand (): Command {
   const cmd = new Command('vfio-user')
     .description('serve a device to a VMM over vfio-user (QEMU: -device \'{"driver":"vfio-user-pci","socket":{"path":"SOCKET","type":"unix"}}\')')
-  cmd.command('start')
+  const start = cmd.command('start')
     .description('start serving the device on a UNIX socket (POST /v1/devices/ID/vfio-user); prints the socket path')
     .argument('<id>', 'device id')
     .action(async (id: string, _opts: unknown, sub: Command) => {
@@ -30,7 +30,8 @@ export function vfioUserCommand (): Command {
       const res = await c.client.post<State>(`/v1/devices/${seg(id)}/vfio-user`, { body: undefined })
       show(c, res.body, () => render(res.body as State))
     })
-  cmd.command('status')
+  examples(start, 'virq vfio-user start $ID    # then: qemu-system-x86_64 ... -device \'{"driver":"vfio-user-pci","socket":{"path":"SOCKET","type":"unix"}}\'')
+  const status = cmd.command('status')
     .description('listening or connected, the negotiated version and message counts (GET /v1/devices/ID/vfio-user)')
     .argument('<id>', 'device id')
     .action(async (id: string, _opts: unknown, sub: Command) => {
@@ -38,7 +39,8 @@ export function vfioUserCommand (): Command {
       const res = await c.client.get<State>(`/v1/devices/${seg(id)}/vfio-user`)
       show(c, res.body, () => render(res.body as State))
     })
-  cmd.command('stop')
+  examples(status, 'virq vfio-user status $ID', 'virq --json vfio-user status $ID | jq .client.messages')
+  const stop = cmd.command('stop')
     .description('stop serving: the client is disconnected (its interrupts torn down) and the socket removed')
     .argument('<id>', 'device id')
     .action(async (id: string, _opts: unknown, sub: Command) => {
@@ -46,6 +48,7 @@ export function vfioUserCommand (): Command {
       await c.client.delete(`/v1/devices/${seg(id)}/vfio-user`)
       show(c, { stopped: id }, () => `stopped serving ${id}`)
     })
+  examples(stop, 'virq vfio-user stop $ID')
   return examples(cmd,
     'virq vfio-user start $ID',
     'virq vfio-user status $ID',
