@@ -28,7 +28,8 @@ let loaded: NativeIo | Error | undefined
 /** The addon, or the error that says why it is missing (loaded once, on first use). */
 export function nativeIo (): NativeIo | Error {
   if (loaded !== undefined) return loaded
-  const file = join(root, 'build', 'Release', 'vfio_user_io.node')
+  // VIRQ_VFIO_USER_ADDON points elsewhere (tests use it to show the service without the addon).
+  const file = process.env.VIRQ_VFIO_USER_ADDON ?? join(root, 'build', 'Release', 'vfio_user_io.node')
   try {
     if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm ci\` (or \`npx node-gyp rebuild\`) with a C++ compiler and Node's headers`)
     loaded = createRequire(import.meta.url)(file) as NativeIo
