@@ -600,6 +600,25 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/devices/{id}/vfio-user": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether the device is served over vfio-user: listening, or connected (negotiated version, capabilities, message counts) */
+        get: operations["getVfioUser"];
+        put?: never;
+        /** Serve the device over vfio-user on a UNIX socket (QEMU -device vfio-user-pci connects to it) */
+        post: operations["startVfioUser"];
+        /** Stop serving: disconnect the client (its interrupts are torn down as close does) and remove the socket */
+        delete: operations["stopVfioUser"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -679,6 +698,12 @@ export interface components {
                 /** @description IMS-backed devices: the vectors signalled in software (no slot) */
                 emulated?: number[];
             };
+            /** @description The PCI identity given on create (absent: the template's, else the default) */
+            pci?: {
+                vendor: number;
+                device: number;
+                class: number;
+            };
             info: {
                 flags: string[];
                 flagsValue: number;
@@ -721,6 +746,8 @@ export interface components {
             label: string | null;
             /** Format: date-time */
             createdAt: string;
+            /** @description A vfio-user client's eventfd: its counter is the client's (reads answer 409 external-eventfd); closed when its connection ends */
+            external?: boolean;
             bindings?: {
                 deviceId: string;
                 index: number;
@@ -943,6 +970,13 @@ export interface operations {
                         vectors: 1 | 2 | 4 | 8 | 16 | 32;
                         /** @description MSI per-vector masking: its vectors get mask and pending bits (docs/model.md 11.1). Default false */
                         perVectorMask?: boolean;
+                    };
+                    /** @description PCI identity a vfio-user client reads (docs/model.md 14); default: the template's IDs, else 1b36:0005 class ff0000 */
+                    pci?: {
+                        vendor: number;
+                        device: number;
+                        /** @description Class code: base class, subclass, programming interface (24 bits) */
+                        class: number;
                     };
                     msix?: {
                         tableSize: number;
@@ -2090,6 +2124,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description EBUSY (also: a parent that still has devices, an IMS store with no free slot), or the eventfd counter would overflow */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     writeEventfd: {
@@ -2802,6 +2845,263 @@ export interface operations {
             };
             /** @description The token is of the wrong kind for this route */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getVfioUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "socket": "/var/lib/virq/vfio-user/3f0c.sock",
+                     *       "pci": {
+                     *         "vendor": 6966,
+                     *         "device": 5,
+                     *         "class": 16711680
+                     *       },
+                     *       "state": "listening",
+                     *       "startedAt": "2026-11-28T09:00:00.000Z",
+                     *       "connections": 0,
+                     *       "refused": 0,
+                     *       "client": null,
+                     *       "lastClient": null
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description Absolute path of the UNIX socket (mode 0600) */
+                        socket: string;
+                        /** @description The identity the client reads in config space */
+                        pci: {
+                            vendor: number;
+                            device: number;
+                            class: number;
+                        };
+                        state: "listening" | "connected";
+                        /** Format: date-time */
+                        startedAt: string;
+                        /** @description Clients served since start */
+                        connections: number;
+                        /** @description Clients refused while another was connected (one at a time) */
+                        refused: number;
+                        /** @description The connected client, or null */
+                        client: {
+                            /** Format: date-time */
+                            connectedAt: string;
+                            /** @description Negotiated protocol version (null before VERSION) */
+                            version: {
+                                major: number;
+                                minor: number;
+                            } | null;
+                            /** @description The capabilities JSON the client sent with VERSION */
+                            clientCapabilities: unknown;
+                            /** @description Messages received, per command */
+                            messages: {
+                                [key: string]: number;
+                            };
+                            /** @description Error replies sent */
+                            errors: number;
+                            fdsReceived: number;
+                            /** @description Eventfds of this client virq holds now (external: true in GET /v1/eventfds) */
+                            externalEventfds: number;
+                        } | null;
+                        /** @description The previous client, once one has disconnected */
+                        lastClient: {
+                            /** Format: date-time */
+                            connectedAt: string;
+                            /** @description Negotiated protocol version (null before VERSION) */
+                            version: {
+                                major: number;
+                                minor: number;
+                            } | null;
+                            /** @description The capabilities JSON the client sent with VERSION */
+                            clientCapabilities: unknown;
+                            /** @description Messages received, per command */
+                            messages: {
+                                [key: string]: number;
+                            };
+                            /** @description Error replies sent */
+                            errors: number;
+                            fdsReceived: number;
+                            /** @description Eventfds of this client virq holds now (external: true in GET /v1/eventfds) */
+                            externalEventfds: number;
+                        } | null;
+                    };
+                };
+            };
+            /** @description Unknown device, eventfd or parent */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    startVfioUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "socket": "/var/lib/virq/vfio-user/3f0c.sock",
+                     *       "pci": {
+                     *         "vendor": 6966,
+                     *         "device": 5,
+                     *         "class": 16711680
+                     *       },
+                     *       "state": "listening",
+                     *       "startedAt": "2026-11-28T09:00:00.000Z",
+                     *       "connections": 0,
+                     *       "refused": 0,
+                     *       "client": null,
+                     *       "lastClient": null
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description Absolute path of the UNIX socket (mode 0600) */
+                        socket: string;
+                        /** @description The identity the client reads in config space */
+                        pci: {
+                            vendor: number;
+                            device: number;
+                            class: number;
+                        };
+                        state: "listening" | "connected";
+                        /** Format: date-time */
+                        startedAt: string;
+                        /** @description Clients served since start */
+                        connections: number;
+                        /** @description Clients refused while another was connected (one at a time) */
+                        refused: number;
+                        /** @description The connected client, or null */
+                        client: {
+                            /** Format: date-time */
+                            connectedAt: string;
+                            /** @description Negotiated protocol version (null before VERSION) */
+                            version: {
+                                major: number;
+                                minor: number;
+                            } | null;
+                            /** @description The capabilities JSON the client sent with VERSION */
+                            clientCapabilities: unknown;
+                            /** @description Messages received, per command */
+                            messages: {
+                                [key: string]: number;
+                            };
+                            /** @description Error replies sent */
+                            errors: number;
+                            fdsReceived: number;
+                            /** @description Eventfds of this client virq holds now (external: true in GET /v1/eventfds) */
+                            externalEventfds: number;
+                        } | null;
+                        /** @description The previous client, once one has disconnected */
+                        lastClient: {
+                            /** Format: date-time */
+                            connectedAt: string;
+                            /** @description Negotiated protocol version (null before VERSION) */
+                            version: {
+                                major: number;
+                                minor: number;
+                            } | null;
+                            /** @description The capabilities JSON the client sent with VERSION */
+                            clientCapabilities: unknown;
+                            /** @description Messages received, per command */
+                            messages: {
+                                [key: string]: number;
+                            };
+                            /** @description Error replies sent */
+                            errors: number;
+                            fdsReceived: number;
+                            /** @description Eventfds of this client virq holds now (external: true in GET /v1/eventfds) */
+                            externalEventfds: number;
+                        } | null;
+                    };
+                };
+            };
+            /** @description Unknown device, eventfd or parent */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description EBUSY (also: a parent that still has devices, an IMS store with no free slot), or the eventfd counter would overflow */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service cannot do this now (reason says why) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    stopVfioUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unknown device, eventfd or parent */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -27,10 +27,14 @@ import { DeviceSchema, EventfdSchema, IrqIndexSchema, ParentSchema, Problem, Tot
 import { openDb, type SyncMode } from './store/db.ts'
 import { DEFAULT_TRACE_RETENTION } from './store/trace.ts'
 import { canonicalIntegers, parseJsonBody } from './http/strict-input.ts'
+import vfioUser from './http/routes/vfio-user.ts'
+import { VfioUserService } from './vfio-user/service.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
     engine: Engine
+    /** Devices served over vfio-user (docs/model.md 14). */
+    vfioUser: VfioUserService
   }
   interface FastifyContextConfig {
     /** A liveness or readiness probe: answered even under pressure. */
@@ -67,6 +71,8 @@ export interface AppOptions {
   traceRetention?: number
   /** Slow and idle clients (defaults: TIMEOUTS). */
   timeouts?: Partial<Timeouts>
+  /** Where vfio-user sockets are created (default ./data/vfio-user). */
+  vfioUserDir?: string
 }
 
 /**
@@ -133,6 +139,12 @@ export async function buildApp (opts: AppOptions) {
   // Open streams would hold close() open: end them first; then flush and close the database.
   app.addHook('preClose', async () => engine.endStreams())
   app.addHook('onClose', async () => engine.close())
+  const vfioUserService = new VfioUserService(engine, opts.vfioUserDir)
+  app.decorate('vfioUser', vfioUserService)
+  // Triggers that named a vfio-user client's eventfds (not persisted) died with it.
+  await vfioUserService.reapOrphans()
+  // A client is disconnected (its interrupts torn down, durably) before the database closes.
+  app.addHook('preClose', async () => vfioUserService.stopAll())
 
   for (const schema of [Problem, Totals, DeviceSchema, IrqIndexSchema, EventfdSchema, ParentSchema]) app.addSchema(schema)
 
@@ -197,6 +209,7 @@ export async function buildApp (opts: AppOptions) {
   await app.register(stream)
   await app.register(admin)
   await app.register(backup)
+  await app.register(vfioUser)
   await app.register(ui)
   await app.register(problems)
   // Overload: when the event loop lags past a second, answer 503 + Retry-After instead of

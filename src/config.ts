@@ -14,6 +14,7 @@ export interface Config {
   maxEventfds: number
   maxTableEntries: number
   traceRetention: number
+  vfioUserDir: string
 }
 
 /**
@@ -40,6 +41,7 @@ export const SETTINGS = [
   { key: 'flushMs', flag: 'flush-ms', env: 'VIRQ_FLUSH_MS', default: '1000', help: 'how often interrupt and eventfd counters are written to SQLite' },
   { key: 'adminToken', flag: 'admin-token', env: 'VIRQ_ADMIN_TOKEN', default: '', help: 'turns on bearer tokens and tenants; manages them at /v1/admin (required beyond loopback)' },
   { key: 'traceRetention', flag: 'trace-retention', env: 'VIRQ_TRACE_RETENTION', default: '10000', help: 'configuration trace entries kept per device (the oldest go first)' },
+  { key: 'vfioUserDir', flag: 'vfio-user-dir', env: 'VIRQ_VFIO_USER_DIR', default: './data/vfio-user', help: 'where vfio-user sockets are created (one per served device, mode 0600)' },
   { key: 'sync', flag: 'sync', env: 'VIRQ_SYNC', default: 'full', help: 'SQLite synchronous: full (power-cut safe) or normal (crash safe)' },
   { key: 'maxDevices', flag: 'max-devices', env: 'VIRQ_MAX_DEVICES', default: String(DEFAULT_LIMITS.devices), help: 'devices the instance holds at most, all tenants together' },
   { key: 'maxEventfds', flag: 'max-eventfds', env: 'VIRQ_MAX_EVENTFDS', default: String(DEFAULT_LIMITS.eventfds), help: 'eventfds the instance holds at most, all tenants together' },
@@ -82,7 +84,8 @@ export function readConfig (argv: string[], env: NodeJS.ProcessEnv): Config {
     maxDevices: integer('--max-devices', raw.maxDevices, 0, 1 << 24),
     maxEventfds: integer('--max-eventfds', raw.maxEventfds, 0, 1 << 24),
     maxTableEntries: integer('--max-table-entries', raw.maxTableEntries, 0, 1 << 28),
-    traceRetention: integer('--trace-retention', raw.traceRetention, 1, 100_000_000)
+    traceRetention: integer('--trace-retention', raw.traceRetention, 1, 100_000_000),
+    vfioUserDir: raw.vfioUserDir
   }
 }
 

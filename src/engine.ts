@@ -92,6 +92,11 @@ export class Engine {
   private flushTimer: NodeJS.Timeout | undefined
   /** Called with each trace entry once it is committed (live views). */
   onTrace: ((entry: TraceEntry) => void) | null = null
+  /**
+   * Called with each World loaded from SQLite after start (a failed batch reloads it), so that
+   * what is not persisted on purpose (a vfio-user client's eventfds) can be put back.
+   */
+  onLoad: ((world: World) => void) | null = null
   /** Called after each flush with its duration in seconds (metrics). */
   onFlush: ((seconds: number) => void) | null = null
   flushError: Error | null = null
@@ -228,6 +233,7 @@ export class Engine {
       this.wake(efd.owner, efd.fd)
       this.readers.notify(efd.owner, efd.fd)
     }
+    this.onLoad?.(world)
     return world
   }
 
@@ -448,6 +454,11 @@ export class Engine {
     const set = this.waiters.get(owner, fd)
     if (set === undefined) return
     for (const finish of [...set]) finish()
+  }
+
+  /** One tenant's external eventfds (a vfio-user client's; not in SQLite). */
+  * vfioExternal (owner: string): IterableIterator<Eventfd> {
+    for (const efd of this.world.eventfds.ownedBy(owner)) if (efd.external === true) yield efd
   }
 
   ping (): boolean {

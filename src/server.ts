@@ -24,6 +24,7 @@ async function main (): Promise<void> {
     maxEventfds: config.maxEventfds,
     maxTableEntries: config.maxTableEntries,
     traceRetention: config.traceRetention,
+    vfioUserDir: config.vfioUserDir,
     logger: { level: config.logLevel }
   })
 

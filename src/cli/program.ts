@@ -9,6 +9,7 @@ import { fireCommand } from './commands/fire.ts'
 import { irqsCommand } from './commands/irqs.ts'
 import { serveCommand } from './commands/serve.ts'
 import { topCommand } from './commands/top.ts'
+import { vfioUserCommand } from './commands/vfio-user.ts'
 
 // The virq command tree: global options, the command groups, and the help texts.
 
@@ -53,5 +54,6 @@ export function buildProgram (): Command {
   program.addCommand(topCommand())
   program.addCommand(serveCommand())
   program.addCommand(backupCommand())
+  program.addCommand(vfioUserCommand())
   return program
 }

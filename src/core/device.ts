@@ -65,6 +65,8 @@ export interface Device {
   readonly ops: DriverOps
   /** The template the capabilities came from, or null. */
   readonly template: TemplateName | null
+  /** The PCI identity given on create, or null (then the template's, or a default). */
+  readonly pci: PciIds | null
   /** Driver-private state beyond the VFIO state below (a bit set; mtty's, see drivers/mtty.ts). */
   driverState: number
   /** Grows with every state change; also the ETag. */
@@ -81,7 +83,10 @@ export interface Device {
   readonly counters: readonly IrqCounters[]
 }
 
-export interface DeviceOrigin { driver?: DriverName, template?: TemplateName | null }
+/** A PCI identity given on create (vendor, device, 24-bit class code); what a vfio-user client reads (docs/model.md 14). */
+export interface PciIds { vendor: number, device: number, class: number }
+
+export interface DeviceOrigin { driver?: DriverName, template?: TemplateName | null, pci?: PciIds | null }
 
 export function createDevice (id: string, name: string, createdAt: string, abi: Abi, caps: DeviceCaps, owner = 'default', origin: DeviceOrigin = {}): Device {
   const profile = abiProfile(abi)
@@ -97,6 +102,7 @@ export function createDevice (id: string, name: string, createdAt: string, abi: 
     driver,
     ops: driverOps(driver, profile),
     template: origin.template ?? null,
+    pci: origin.pci ?? null,
     driverState: 0,
     version: 0, // the creation itself is the first change: version 1
     irqType: 'none',

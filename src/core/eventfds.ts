@@ -13,6 +13,13 @@ export interface Eventfd {
   readonly createdAt: string
   /** The tenant that created it. */
   readonly owner: string
+  /**
+   * A client's eventfd received over vfio-user (docs/model.md 14): its counter lives in the
+   * client's kernel, so a signal goes to `hostFd` (a descriptor in this process) and `value`
+   * stays 0. Not persisted: it lives as long as the connection that brought it.
+   */
+  readonly external?: boolean
+  readonly hostFd?: number
 }
 
 export const EVENTFD_MAX_VALUE = Number.MAX_SAFE_INTEGER
@@ -81,6 +88,8 @@ export class EventfdTable {
   beforeChange: ((efd: Eventfd) => void) | null = null
   /** Signals ever added since start (metrics). */
   signals = 0
+  /** Signals an external eventfd (its counter is the client's); set by whoever holds the descriptors. */
+  onExternalSignal: ((efd: Eventfd, n: number) => void) | null = null
 
   /** Open eventfds of every tenant. */
   get size (): number {
@@ -111,10 +120,11 @@ export class EventfdTable {
     for (const [owner, t] of this.tables) yield [owner, t.nextFd]
   }
 
-  create (opts: { semaphore: boolean, label: string | null, createdAt: string, owner?: string }): Eventfd {
+  create (opts: { semaphore: boolean, label: string | null, createdAt: string, owner?: string, hostFd?: number }): Eventfd {
     const owner = opts.owner ?? 'default'
     const t = this.table(owner)
     const efd: Eventfd = { fd: t.nextFd++, value: 0, semaphore: opts.semaphore, label: opts.label, createdAt: opts.createdAt, owner }
+    if (opts.hostFd !== undefined) Object.assign(efd, { external: true, hostFd: opts.hostFd })
     t.byFd.set(efd.fd, efd)
     this.count++
     return efd
@@ -169,6 +179,11 @@ export class EventfdTable {
 
   /** eventfd_signal(): adds n, saturating like the kernel rather than failing. */
   signal (efd: Eventfd, n = 1): void {
+    if (efd.external === true) {
+      this.signals += n
+      this.onExternalSignal?.(efd, n)
+      return
+    }
     if (this.beforeChange !== null) this.beforeChange(efd)
     this.signals += n
     const before = efd.value

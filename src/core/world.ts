@@ -142,10 +142,7 @@ export class World {
 
   /** Close (docs/model.md 9): disable through the count-0 path, release ERR/REQ, return host vectors. */
   deleteDevice (dev: Device, fx: Effects): void {
-    if (dev.irqType === 'intx') this.disableIntx(dev, fx)
-    else if (dev.irqType === 'msi' || dev.irqType === 'msix') this.disableMsi(dev, dev.irqType, fx)
-    dev.errTrigger = NO_TRIGGER
-    dev.reqTrigger = NO_TRIGGER
+    this.closeDevice(dev, fx)
     this.devices.delete(dev.id)
     if (dev.caps.parent !== undefined) this.parentOf(dev).devices.delete(dev.id)
     this.totals.dropPending(dev.counters)
@@ -154,6 +151,22 @@ export class World {
     fx.devices.delete(dev)
     fx.vectors.delete(dev)
     fx.deletedDevices.add(dev)
+  }
+
+  /**
+   * The interrupt half of close (docs/model.md 9), for a device that stays: what a VMM's
+   * disconnect does (docs/model.md 14). Disable the enabled index through the count-0 path,
+   * release ERR/REQ, return the host vectors.
+   */
+  closeDevice (dev: Device, fx: Effects): void {
+    if (dev.irqType === 'intx') this.disableIntx(dev, fx)
+    else if (dev.irqType === 'msi' || dev.irqType === 'msix') this.disableMsi(dev, dev.irqType, fx)
+    if (dev.errTrigger !== NO_TRIGGER || dev.reqTrigger !== NO_TRIGGER) {
+      dev.errTrigger = NO_TRIGGER
+      dev.reqTrigger = NO_TRIGGER
+      fx.device(dev)
+    }
+    if (this.devices.get(dev.id) === dev) this.reindex(dev)
   }
 
   /** VFIO_DEVICE_RESET, as the device's driver answers it. */

@@ -62,6 +62,7 @@ export function presentDevice (dev: Device) {
     abi: dev.abi,
     driver: dev.driver,
     template: dev.template,
+    ...(dev.pci !== null ? { pci: { ...dev.pci } } : {}),
     parent: dev.caps.parent ?? null,
     pcie: dev.caps.pcie,
     reset: dev.caps.reset,
@@ -205,6 +206,7 @@ export function presentEventfd (efd: Eventfd, bindings?: Binding[]) {
     semaphore: efd.semaphore,
     label: efd.label,
     createdAt: efd.createdAt,
+    ...(efd.external === true ? { external: true } : {}),
     ...(bindings !== undefined ? { bindings: bindings.map((b) => ({ ...b, name: IRQ_INDEX_NAMES[b.index] })) } : {})
   }
 }

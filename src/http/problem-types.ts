@@ -72,6 +72,12 @@ export const PROBLEM_TYPES: Record<string, ProblemType> = {
   'emulated-duplicate': http(400, 'msix.emulated names a vector twice.'),
   'emulated-out-of-range': http(400, 'An emulated vector is not below the MSI-X table size.'),
 
+  // vfio-user (docs/model.md 14).
+  'already-serving': http(409, 'The device is already served over vfio-user: DELETE .../vfio-user first, or attach to the socket it gives.'),
+  'not-serving': http(404, 'The device is not served over vfio-user: POST .../vfio-user starts it.'),
+  'vfio-user-unavailable': http(503, 'vfio-user needs virq\'s native addon (built by npm ci with node-gyp), which could not be loaded; HTTP works without it. Rebuild with npm rebuild.'),
+  'external-eventfd': http(409, 'The eventfd belongs to a vfio-user client: its counter lives in the client\'s kernel, so virq cannot read, write or close it; it closes with the connection.'),
+
   // Device creation.
   'template-driver-mismatch': http(400, 'The template is a device of another driver than the one asked for: leave out "driver", or pick a template of that driver.'),
   'template-fixed-field': http(400, 'This template\'s capabilities are fixed (its driver\'s answers): leave out the capability fields given beside it.'),

@@ -8,6 +8,7 @@ const DESCRIPTIONS: Record<number, string> = {
   404: 'Unknown device, eventfd or parent',
   409: 'EBUSY (also: a parent that still has devices, an IMS store with no free slot), or the eventfd counter would overflow',
   412: 'If-Match does not match the device version',
+  503: 'The service cannot do this now (reason says why)',
   507: 'ENOSPC: the host vector pool is exhausted'
 }
 

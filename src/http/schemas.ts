@@ -64,6 +64,11 @@ export const DeviceCreate = Type.Object({
     vectors: Type.Union([1, 2, 4, 8, 16, 32].map((n) => Type.Literal(n)), { description: 'MSI vector count' }),
     perVectorMask: Type.Optional(Type.Boolean({ description: 'MSI per-vector masking: its vectors get mask and pending bits (docs/model.md 11.1). Default false' }))
   }, strict)),
+  pci: Type.Optional(Type.Object({
+    vendor: Type.Integer({ minimum: 0, maximum: 0xffff }),
+    device: Type.Integer({ minimum: 0, maximum: 0xffff }),
+    class: Type.Integer({ minimum: 0, maximum: 0xffffff, description: 'Class code: base class, subclass, programming interface (24 bits)' })
+  }, { ...strict, description: 'PCI identity a vfio-user client reads (docs/model.md 14); default: the template\'s IDs, else 1b36:0005 class ff0000' })),
   msix: Type.Optional(Type.Object({
     tableSize: Type.Integer({ minimum: 1, maximum: 2048 }),
     dynamic: Type.Optional(Type.Boolean({ description: `Dynamic MSI-X (default true under ${ABIS.filter((a) => ABI_PROFILES[a].dynamicMsix).join(', ')}; must be false under the others)` })),
@@ -128,6 +133,7 @@ export const DeviceSchema = Type.Object({
     maskable: Type.Boolean(),
     emulated: Type.Optional(Type.Array(Type.Integer(), { description: 'IMS-backed devices: the vectors signalled in software (no slot)' }))
   })),
+  pci: Type.Optional(Type.Object({ vendor: Type.Integer(), device: Type.Integer(), class: Type.Integer() }, { description: 'The PCI identity given on create (absent: the template\'s, else the default)' })),
   info: Type.Object({ ...FlagSet, numRegions: Type.Integer(), numIrqs: Type.Integer() }),
   irqType: Type.Union([Type.Literal('none'), Type.Literal('intx'), Type.Literal('msi'), Type.Literal('msix')]),
   totals: Type.Ref(Totals),
@@ -263,6 +269,7 @@ export const EventfdSchema = Type.Object({
   semaphore: Type.Boolean(),
   label: Type.Union([Type.String(), Type.Null()]),
   createdAt: Type.String({ format: 'date-time' }),
+  external: Type.Optional(Type.Boolean({ description: "A vfio-user client's eventfd: its counter is the client's (reads answer 409 external-eventfd); closed when its connection ends" })),
   bindings: Type.Optional(Type.Array(Binding))
 }, { $id: 'Eventfd' })
 export const Eventfd = Type.Ref(EventfdSchema)
@@ -304,3 +311,24 @@ export const ParentSlots = Type.Object({
   used: Type.Integer(),
   free: Type.Integer()
 })
+
+const VfioUserClient = Type.Object({
+  connectedAt: Type.String({ format: 'date-time' }),
+  version: Type.Union([Type.Object({ major: Type.Integer(), minor: Type.Integer() }), Type.Null()], { description: 'Negotiated protocol version (null before VERSION)' }),
+  clientCapabilities: Type.Unknown({ description: 'The capabilities JSON the client sent with VERSION' }),
+  messages: Type.Record(Type.String(), Type.Integer(), { description: 'Messages received, per command' }),
+  errors: Type.Integer({ description: 'Error replies sent' }),
+  fdsReceived: Type.Integer(),
+  externalEventfds: Type.Integer({ description: 'Eventfds of this client virq holds now (external: true in GET /v1/eventfds)' })
+})
+
+export const VfioUserState = Type.Object({
+  socket: Type.String({ description: 'Absolute path of the UNIX socket (mode 0600)' }),
+  pci: Type.Object({ vendor: Type.Integer(), device: Type.Integer(), class: Type.Integer() }, { description: 'The identity the client reads in config space' }),
+  state: Type.Union([Type.Literal('listening'), Type.Literal('connected')]),
+  startedAt: Type.String({ format: 'date-time' }),
+  connections: Type.Integer({ description: 'Clients served since start' }),
+  refused: Type.Integer({ description: 'Clients refused while another was connected (one at a time)' }),
+  client: Type.Union([VfioUserClient, Type.Null()], { description: 'The connected client, or null' }),
+  lastClient: Type.Union([VfioUserClient, Type.Null()], { description: 'The previous client, once one has disconnected' })
+}, { examples: [{ socket: '/var/lib/virq/vfio-user/3f0c.sock', pci: { vendor: 6966, device: 5, class: 16711680 }, state: 'listening', startedAt: '2026-11-28T09:00:00.000Z', connections: 0, refused: 0, client: null, lastClient: null }] })

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3'
-import type { Abi, Device, IrqType } from '../core/device.ts'
+import type { Abi, Device, IrqType, PciIds } from '../core/device.ts'
 import { createDevice } from '../core/device.ts'
 import type { DriverName } from '../core/drivers/index.ts'
 import type { TemplateName } from '../core/templates.ts'
@@ -43,6 +43,7 @@ export class Repository {
   private readonly upsertVector: Database.Statement
   private readonly deleteVector: Database.Statement
   private readonly upsertEventfd: Database.Statement
+  private readonly insertPci: Database.Statement
   private readonly deleteEventfdStmt: Database.Statement
   private readonly setNextFd: Database.Statement
   private readonly pageEventfds: Database.Statement
@@ -88,6 +89,7 @@ export class Repository {
         lost_index_disabled = excluded.lost_index_disabled, lost_not_allocated = excluded.lost_not_allocated,
         lost_no_trigger = excluded.lost_no_trigger, pending = excluded.pending, pended = excluded.pended,
         coalesced = excluded.coalesced, delivered_from_pending = excluded.delivered_from_pending`)
+    this.insertPci = db.prepare('INSERT OR IGNORE INTO device_pci (device_id, vendor, device, class) VALUES (?, ?, ?, ?)')
     this.upsertMasking = db.prepare(`INSERT INTO device_masking (device_id, msi_per_vector_mask, msix_maskable, msix_user_mask)
       VALUES (?, ?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET msix_user_mask = excluded.msix_user_mask`)
     this.pageDevices = db.prepare('SELECT seq, id FROM devices WHERE owner = ? AND seq > ? ORDER BY seq LIMIT ?')
@@ -119,6 +121,7 @@ export class Repository {
     for (const dev of fx.devices) {
       if (!live(dev)) continue
       this.upsertDevice.run(deviceRow(dev))
+      if (dev.pci !== null) this.insertPci.run(dev.id, dev.pci.vendor, dev.pci.device, dev.pci.class)
       if (hasMaskingOptions(dev)) {
         this.upsertMasking.run(dev.id, b(dev.caps.msiPerVectorMask === true), b(dev.caps.msixMaskable === true), Buffer.from(dev.msix.userMask))
       }
@@ -143,6 +146,7 @@ export class Repository {
     for (const efd of fx.eventfds) {
       numbered.add(efd.owner)
       if (world.eventfds.get(efd.fd, efd.owner) !== efd) continue
+      if (efd.external === true) continue // a vfio-user client's: lives with its connection (docs/model.md 14)
       this.upsertEventfd.run({ fd: efd.fd, value: efd.value, semaphore: b(efd.semaphore), label: efd.label, created_at: efd.createdAt, owner: efd.owner })
     }
     for (const owner of numbered) this.setNextFd.run(owner, world.eventfds.nextFdOf(owner))
@@ -176,6 +180,10 @@ export class Repository {
     const devices = new Map<string, Device>()
     const masking = new Map<string, MaskingRow>()
     for (const r of this.db.prepare('SELECT * FROM device_masking').all() as MaskingRow[]) masking.set(r.device_id, r)
+    const pci = new Map<string, PciIds>()
+    for (const r of this.db.prepare('SELECT * FROM device_pci').all() as Array<PciIds & { device_id: string }>) {
+      pci.set(r.device_id, { vendor: r.vendor, device: r.device, class: r.class })
+    }
     for (const r of this.db.prepare('SELECT * FROM devices ORDER BY seq').all() as DeviceRow[]) {
       const dev = createDevice(r.id, r.name, r.created_at, r.abi, {
         pcie: r.pcie !== 0,
@@ -186,7 +194,7 @@ export class Repository {
         msixDynamic: r.msix_dynamic !== 0,
         ...maskingCaps(masking.get(r.id)),
         ...(r.parent !== null ? { parent: r.parent, msixEmulated: JSON.parse(r.msix_emulated ?? '[]') as number[] } : {})
-      }, r.owner, { driver: r.driver, template: r.template })
+      }, r.owner, { driver: r.driver, template: r.template, pci: pci.get(r.id) ?? null })
       const userMask = masking.get(r.id)?.msix_user_mask
       if (userMask !== undefined) dev.msix.userMask.set(userMask.subarray(0, dev.msix.size))
       dev.version = r.version

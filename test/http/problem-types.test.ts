@@ -24,6 +24,7 @@ function reasonsInCode (): Set<string> {
     [/fail\('E[A-Z]+', [^']*\? '([a-z0-9.-]+)' : '([a-z0-9.-]+)'/g, (m) => [m[1], m[2]]],
     [/fail\('E[A-Z]+', `\$\{action\}(-[a-z-]+)`/g, (m) => [`mask${m[1]}`, `unmask${m[1]}`]],
     [/HttpProblem\(\d+, '([a-z0-9.-]+)'/g, (m) => [m[1]]],
+    [/VfioUserError\(\d+, '([a-z0-9.-]+)'/g, (m) => [m[1]]],
     [/FireError\('([a-z0-9.-]+)'/g, (m) => [m[1]]],
     [/reason: '([a-z0-9.-]+)'/g, (m) => [m[1]]],
     [/body\(\d+, '([a-z0-9.-]+)'/g, (m) => [m[1]]],

@@ -37,7 +37,7 @@ const devices: FastifyPluginAsyncTypebox = async (app) => {
     }
     checkDeviceLimits(req, spec.caps)
     const id = randomUUID()
-    const origin = { driver: spec.driver, template: spec.template }
+    const origin = { driver: spec.driver, template: spec.template, pci: body.pci ?? null }
     const dev = await engine.apply((world, fx) => world.addDevice(id, body.name ?? id, new Date().toISOString(), abi, spec.caps, fx, req.tenant, origin),
       { deviceId: id, op: 'create', request: body })
     sendEtag(reply, dev)
@@ -109,6 +109,7 @@ const devices: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (req, reply) => {
     const dev = deviceForUpdate(req, req.params.id)
+    await app.vfioUser.stop(dev.id) // a vfio-user client is disconnected first (docs/model.md 14)
     await engine.apply((world, fx) => world.deleteDevice(dev, fx))
     return reply.code(204).send(null)
   })

@@ -19,6 +19,13 @@ function connected (req: FastifyRequest, reply: FastifyReply): boolean {
   return socket !== null && socket.destroyed !== true && socket.writable !== false && !reply.raw.destroyed
 }
 
+/** A vfio-user client's eventfd: its counter lives in the client's kernel, and its connection owns it (docs/model.md 14). */
+function notExternal (efd: { fd: number, external?: boolean }): void {
+  if (efd.external === true) {
+    throw new HttpProblem(409, 'external-eventfd', `eventfd ${efd.fd} belongs to a vfio-user client: its counter is the client's, and it closes with the connection`)
+  }
+}
+
 const tokenRevoked = (): HttpProblem => new HttpProblem(401, 'token-revoked', 'the token this read was made with has been revoked')
 
 const eventfds: FastifyPluginAsyncTypebox = async (app) => {
@@ -59,6 +66,13 @@ const eventfds: FastifyPluginAsyncTypebox = async (app) => {
     const page = engine.repo.eventfdPage(req.tenant, decodeCursor(req.query.cursor), limit)
     const items = page.fds.map((fd) => engine.world.eventfds.get(fd, req.tenant)).filter((e) => e !== undefined)
     const last = page.fds[page.fds.length - 1]
+    // A vfio-user client's eventfds are not in SQLite (they live with the connection): merged
+    // into the page whose number range they fall in.
+    const after = decodeCursor(req.query.cursor)
+    for (const efd of engine.vfioExternal(req.tenant)) {
+      if (efd.fd > after && (!page.more || efd.fd < last)) items.push(efd)
+    }
+    items.sort((a, b) => a.fd - b.fd)
     return { items: items.map((e) => presentEventfd(e)), ...(page.more ? { nextCursor: encodeCursor(last) } : {}) }
   })
 
@@ -84,11 +98,11 @@ const eventfds: FastifyPluginAsyncTypebox = async (app) => {
       querystring: Type.Object({
         timeoutMs: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_READ_WAIT_MS, description: 'Wait up to this long for a value' }))
       }, { additionalProperties: false }),
-      response: { 200: Type.Object({ value: Type.Integer() }), 204: Type.Null({ description: 'Nothing to read (EAGAIN), or the service is shutting down' }), ...problemResponses(401, 404) }
+      response: { 200: Type.Object({ value: Type.Integer() }), 204: Type.Null({ description: 'Nothing to read (EAGAIN), or the service is shutting down' }), ...problemResponses(401, 404, 409) }
     }
   }, async (req, reply) => {
     const fd = req.params.fd
-    findEventfd(req, fd)
+    notExternal(findEventfd(req, fd))
     const deadline = Date.now() + (req.query.timeoutMs ?? 0)
     // A value is taken only for a client that can still receive it: one that went away (or
     // whose token was revoked) while the read waited gets nothing, and a value taken in the
@@ -135,6 +149,7 @@ const eventfds: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (req) => {
     const efd = findEventfd(req, req.params.fd)
+    notExternal(efd)
     await engine.apply((world, fx) => world.writeEventfd(efd, req.body.value, fx))
     return { value: efd.value }
   })
@@ -150,6 +165,7 @@ const eventfds: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (req, reply) => {
     const efd = findEventfd(req, req.params.fd)
+    notExternal(efd)
     await engine.apply((world, fx) => world.deleteEventfd(efd, req.query.force ?? false, fx))
     return reply.code(204).send(null)
   })
