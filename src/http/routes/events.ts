@@ -3,11 +3,11 @@ import { Type } from '@sinclair/typebox'
 import { EventfdReader } from '../../hot/readers.ts'
 import { findEventfd } from '../device-context.ts'
 import { openStream } from '../tenancy.ts'
+import { answeredHead, beginStream, HEARTBEAT_MS } from '../sse.ts'
 import { problemResponses } from '../responses.ts'
 import { FdParams } from '../schemas.ts'
 
 /** A comment line now and then keeps proxies and idle timeouts from closing a quiet stream. */
-const HEARTBEAT_MS = 15_000
 
 const events: FastifyPluginAsyncTypebox = async (app) => {
   const { engine } = app
@@ -26,19 +26,10 @@ const events: FastifyPluginAsyncTypebox = async (app) => {
   }, (req, reply) => {
     const fd = req.params.fd
     findEventfd(req, fd)
-    // HEAD: the headers a stream would have, and no stream (Node would never send them).
-    if (req.method === 'HEAD') {
-      reply.hijack()
-      reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' })
-      reply.raw.end()
-      return
-    }
+    if (answeredHead(req, reply)) return
     // Revoking the token that opened the stream ends it at once.
     const release = openStream(req, () => close('token-revoked'))
-    reply.hijack()
-    const res = reply.raw
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' })
-    res.write(`: eventfd ${fd}\n\n`)
+    const res = beginStream(reply, `eventfd ${fd}`)
     function end (): void {
       release()
       clearInterval(heartbeat)

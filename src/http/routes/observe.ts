@@ -10,6 +10,7 @@ import { decodeCursor, encodeCursor } from '../pagination.ts'
 import { problemResponses } from '../responses.ts'
 import { IdParams, Page, PageQuery } from '../schemas.ts'
 import { openStream } from '../tenancy.ts'
+import { answeredHead, beginStream, HEARTBEAT_MS } from '../sse.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -80,7 +81,6 @@ const TraceQuery = Type.Object({
 }, { additionalProperties: false })
 
 /** A comment line now and then keeps proxies and idle timeouts from closing a quiet stream. */
-const HEARTBEAT_MS = 15_000
 
 const observe: FastifyPluginAsyncTypebox = async (app) => {
   const { engine } = app
@@ -158,22 +158,13 @@ const observe: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, (req, reply) => {
     const dev = findDevice(req, req.params.id)
-    // HEAD: the headers a stream would have, and no stream (Node would never send them).
-    if (req.method === 'HEAD') {
-      reply.hijack()
-      reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' })
-      reply.raw.end()
-      return
-    }
+    if (answeredHead(req, reply)) return
     // Revoking the token that opened the stream ends it at once.
     const release = openStream(req, () => {
       if (!res.writableEnded) res.write(`event: closed\ndata: ${JSON.stringify({ reason: 'token-revoked' })}\n\n`)
       end()
     })
-    reply.hijack()
-    const res = reply.raw
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' })
-    res.write(`: device ${dev.id}\n\n`)
+    const res = beginStream(reply, `device ${dev.id}`)
     let backedUp = false
     const watcher: Watcher = (kind, json) => {
       if (kind === 'closed') {
