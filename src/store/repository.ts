@@ -17,7 +17,6 @@ interface DeviceRow {
   driver: DriverName, template: TemplateName | null, driver_state: number
 }
 
-interface VectorRow { device_id: string, irq_index: number, vector: number, trigger: number }
 interface CounterRow {
   device_id: string, irq_index: number, vector: number, fired: number, delivered: number
   lost_index_disabled: number, lost_not_allocated: number, lost_no_trigger: number
@@ -148,7 +147,10 @@ export class Repository {
   load (poolCapacity: number): World {
     this.trace.forget()
     const world = new World(poolCapacity)
-    for (const r of this.db.prepare('SELECT * FROM eventfds ORDER BY owner, fd').all() as EventfdRow[]) {
+    // Rows are read one at a time (iterate) rather than all at once (all): a restart of 100,000
+    // devices reads millions of vector rows, and an array of them all would be garbage that
+    // the heap keeps the room of long after the load.
+    for (const r of this.db.prepare('SELECT * FROM eventfds ORDER BY owner, fd').iterate() as IterableIterator<EventfdRow>) {
       world.eventfds.restore({ fd: r.fd, value: r.value, semaphore: r.semaphore !== 0, label: r.label, createdAt: r.created_at, owner: r.owner })
     }
     for (const r of this.db.prepare('SELECT owner, next_fd FROM eventfd_numbering').all() as Array<{ owner: string, next_fd: number }>) {
@@ -156,8 +158,8 @@ export class Repository {
     }
     const devices = new Map<string, Device>()
     const masking = new Map<string, MaskingRow>()
-    for (const r of this.db.prepare('SELECT * FROM device_masking').all() as MaskingRow[]) masking.set(r.device_id, r)
-    for (const r of this.db.prepare('SELECT * FROM devices ORDER BY seq').all() as DeviceRow[]) {
+    for (const r of this.db.prepare('SELECT * FROM device_masking').iterate() as IterableIterator<MaskingRow>) masking.set(r.device_id, r)
+    for (const r of this.db.prepare('SELECT * FROM devices ORDER BY seq').iterate() as IterableIterator<DeviceRow>) {
       const dev = createDevice(r.id, r.name, r.created_at, r.abi, {
         pcie: r.pcie !== 0,
         reset: r.reset !== 0,
@@ -179,16 +181,24 @@ export class Repository {
       dev.reqTrigger = r.req_trigger
       devices.set(dev.id, dev)
     }
-    for (const r of this.db.prepare('SELECT * FROM vectors').all() as VectorRow[]) {
-      const dev = devices.get(r.device_id)
+    // In key order, so a device's rows come together: one lookup per device, not per row.
+    let id = ''
+    let dev: Device | undefined
+    for (const [deviceId, index, vector, trigger] of this.db.prepare('SELECT device_id, irq_index, vector, trigger FROM vectors ORDER BY device_id, irq_index, vector')
+      .raw().iterate() as IterableIterator<[string, number, number, number]>) {
+      if (deviceId !== id) {
+        id = deviceId
+        dev = devices.get(id)
+      }
       if (dev === undefined) continue
-      const table = r.irq_index === 2 ? dev.msix : dev.msi
-      table.allocate(r.vector)
-      table.trigger[r.vector] = r.trigger
+      const table = index === 2 ? dev.msix : dev.msi
+      table.allocate(vector)
+      table.trigger[vector] = trigger
     }
-    for (const r of this.db.prepare('SELECT * FROM irq_counters').all() as CounterRow[]) {
+    for (const r of this.db.prepare('SELECT * FROM irq_counters').iterate() as IterableIterator<CounterRow>) {
       const c = devices.get(r.device_id)?.counters[r.irq_index]
       if (c === undefined || r.vector >= c.size) continue
+      c.materialize()
       c.fired[r.vector] = r.fired
       c.delivered[r.vector] = r.delivered
       c.lost[0][r.vector] = r.lost_index_disabled
