@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { WebSocket } from 'ws'
-import { buildOverHttp, cloneDevice, VECTORS } from './scale-build.ts'
+import { buildOverHttp, cloneDevice, post, VECTORS } from './scale-build.ts'
 
 // npm run bench: virq against a bare fastify route measured in the same run, same client.
 // Prints a table and writes bench/results.json. Both servers run as plain node on JavaScript:
@@ -22,7 +22,7 @@ const START_RUNS = 5
 const CLI_RUNS = 7
 const SCALE = (process.env.BENCH_SCALE ?? '1000,10000,100000').split(',').map(Number)
 /** Up to this many devices the scale state is built over HTTP; beyond, by copying rows. */
-const HTTP_BUILD_MAX = 10_000
+const HTTP_BUILD_MAX = 1000
 const SCALE_ROUNDS = 2
 const SCALE_SECONDS = 2
 
@@ -69,6 +69,7 @@ async function load (opts: autocannon.Options, seconds = DURATION, warm = 2): Pr
 }
 
 async function json (url: string, method: string, body?: unknown): Promise<any> {
+  if (method === 'POST') return await post(url, body)
   const res = await fetch(url, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) })
   if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${await res.text()}`)
   return await res.json()
@@ -182,7 +183,7 @@ function cliBench (url: string): Record<string, unknown> {
 
 /**
  * The cost curve: N devices x 64 MSI-X vectors with a trigger each, N = 1,000, 10,000, 100,000,
- * built cumulatively (over HTTP up to 10,000, by copying rows for the rest). At each N the
+ * built cumulatively (over HTTP up to 1,000, by copying rows for the rest). At each N the
  * server restarts on the file: time to listening, RSS then; and the fire and SET_IRQS rates on
  * the last device, each with the bare route measured just before (their ratio is what is
  * compared across N, as the machine drifts between minutes). All with --sync normal.
@@ -194,6 +195,7 @@ async function scaleBench (dir: string, baselineUrl: string): Promise<Array<Reco
   let built = 0
   let last = { id: '', fd: 0 }
   for (const n of SCALE) {
+    console.error(`scale: building ${n} devices`)
     const t0 = performance.now()
     let how = 'http'
     if (n <= HTTP_BUILD_MAX) {
@@ -206,6 +208,7 @@ async function scaleBench (dir: string, baselineUrl: string): Promise<Array<Reco
     }
     const buildS = (performance.now() - t0) / 1000
     built = n
+    console.error(`scale: built in ${f(buildS, 1)} s; restarting`)
     const s = await start(virqArgs(file, ...caps))
     try {
       await new Promise((resolve) => setTimeout(resolve, 500))

@@ -14,10 +14,18 @@ import Database from 'better-sqlite3'
 export const VECTORS = 64
 const CONCURRENCY = 32
 
-async function post (url: string, body: unknown): Promise<any> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
-  if (!res.ok) throw new Error(`POST ${url}: ${res.status} ${await res.text()}`)
-  return await res.json()
+/** POST, retried after a 503 (overloaded: the shared machine can starve the server for a second). */
+export async function post (url: string, body: unknown): Promise<any> {
+  for (let attempt = 0; ; attempt++) {
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    if (res.status === 503 && attempt < 10) {
+      await res.arrayBuffer()
+      await new Promise((resolve) => setTimeout(resolve, 1000))
+      continue
+    }
+    if (!res.ok) throw new Error(`POST ${url}: ${res.status} ${await res.text()}`)
+    return await res.json()
+  }
 }
 
 /** Adds `count` devices over the API; returns the last one's id and eventfd number. */
