@@ -20,7 +20,7 @@ const dev = (await app.inject({ method: 'POST', url: '/v1/devices', payload: { n
 await app.inject({ method: 'POST', url: `/v1/devices/${dev.id}/irqs/msix`, payload: { action: 'trigger', start: 0, data: { type: 'eventfd', fds: new Array(VECTORS).fill(efd.fd) } } })
 if (typeof dev.id !== 'string') throw new Error(JSON.stringify(dev))
 await app.close()
-cloneDevice(file, dev.id, efd.fd, N - 1)
+cloneDevice(file, N - 1)
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {})
 const mb = (n: number): string => (n / 1048576).toFixed(1)

@@ -204,7 +204,7 @@ async function scaleBench (dir: string, baselineUrl: string): Promise<Array<Reco
       await stop(s.child)
     } else {
       how = 'copy'
-      last = cloneDevice(file, last.id, last.fd, n - built)
+      last = cloneDevice(file, n - built)
     }
     const buildS = (performance.now() - t0) / 1000
     built = n
