@@ -1,12 +1,15 @@
 import autocannon from 'autocannon'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { WebSocket } from 'ws'
+import { buildOverHttp, cloneDevice, post, VECTORS } from './scale-build.ts'
 
 // npm run bench: virq against a bare fastify route measured in the same run, same client.
-// Prints a table and writes bench/results.json.
+// Prints a table and writes bench/results.json. Both servers run as plain node on JavaScript:
+// virq from dist/ (npm run bench builds it first), the baseline from baseline-server.js.
+// BENCH_ONLY=start,cli,load,scale runs some sections only (and writes no results.json).
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 4)
 const CONNECTIONS = 50
@@ -15,9 +18,21 @@ const WS_SECONDS = 10
 const BATCH = 1000
 const COUNT = 100_000
 const ROOT = join(import.meta.dirname, '..')
+const START_RUNS = 5
+const CLI_RUNS = 7
+const SCALE = (process.env.BENCH_SCALE ?? '1000,10000,100000').split(',').map(Number)
+/** Up to this many devices the scale state is built over HTTP; beyond, by copying rows. */
+const HTTP_BUILD_MAX = 1000
+const SCALE_ROUNDS = 2
+const SCALE_SECONDS = 2
 
-async function start (args: string[]): Promise<{ child: ChildProcess, url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
+const VIRQ = 'dist/server.js'
+const BASELINE = 'bench/baseline-server.js'
+
+/** Starts a server; `ms` is from spawn to its "listening on" line, `rssMb` its RSS at that moment. */
+async function start (args: string[]): Promise<{ child: ChildProcess, url: string, ms: number, rssMb: number }> {
+  const t0 = performance.now()
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
   const url = await new Promise<string>((resolve, reject) => {
     let out = ''
     child.stdout!.on('data', (b: Buffer) => {
@@ -27,8 +42,17 @@ async function start (args: string[]): Promise<{ child: ChildProcess, url: strin
     })
     child.on('exit', (code) => reject(new Error(`${args[0]} exited with ${code}`)))
   })
-  return { child, url }
+  const ms = performance.now() - t0
+  return { child, url, ms, rssMb: rssMb(child.pid!) }
 }
+
+/** Resident set size of a process, MiB (Linux). */
+function rssMb (pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  return m === null ? NaN : Number(m[1]) / 1024
+}
+
+const virqArgs = (db: string, ...more: string[]): string[] => [VIRQ, '--port', '0', '--db', db, '--log-level', 'warn', ...more]
 
 async function stop (child: ChildProcess): Promise<void> {
   const done = new Promise((resolve) => child.once('exit', resolve))
@@ -36,15 +60,16 @@ async function stop (child: ChildProcess): Promise<void> {
   await done
 }
 
-/** Requests/s over DURATION seconds, after 2 s of warm-up (JIT on both sides, connections open). */
-async function load (opts: autocannon.Options): Promise<number> {
-  await autocannon({ connections: CONNECTIONS, duration: 2, ...opts })
-  const result = await autocannon({ connections: CONNECTIONS, duration: DURATION, ...opts })
+/** Requests/s over `seconds`, after `warm` s of warm-up (JIT on both sides, connections open). */
+async function load (opts: autocannon.Options, seconds = DURATION, warm = 2): Promise<number> {
+  await autocannon({ connections: CONNECTIONS, duration: warm, ...opts })
+  const result = await autocannon({ connections: CONNECTIONS, duration: seconds, ...opts })
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${opts.url}: ${result.non2xx} non-2xx, ${result.errors} errors`)
   return result.requests.average
 }
 
 async function json (url: string, method: string, body?: unknown): Promise<any> {
+  if (method === 'POST') return await post(url, body)
   const res = await fetch(url, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) })
   if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${await res.text()}`)
   return await res.json()
@@ -115,13 +140,121 @@ const median = (xs: number[]): number => {
  */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'start,cli,load,scale').split(','))
+const spread = (xs: number[], d = 0): string => xs.map((x) => f(x, d)).join(' / ')
+const f = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d })
+
+/** Time to listening and RSS at that moment: virq (empty database) and the bare fastify app, alternately. */
+async function startBench (dir: string): Promise<Record<string, unknown>> {
+  const virq: Array<{ ms: number, rssMb: number }> = []
+  const bare: Array<{ ms: number, rssMb: number }> = []
+  for (let i = 0; i < START_RUNS; i++) {
+    const b = await start([BASELINE])
+    bare.push({ ms: b.ms, rssMb: b.rssMb })
+    await stop(b.child)
+    const v = await start(virqArgs(join(dir, `start-${i}.db`)))
+    virq.push({ ms: v.ms, rssMb: v.rssMb })
+    await stop(v.child)
+  }
+  const m = (xs: Array<{ ms: number, rssMb: number }>, k: 'ms' | 'rssMb'): number => median(xs.map((x) => x[k]))
+  return {
+    virq: { ms: m(virq, 'ms'), rssMb: m(virq, 'rssMb'), runsMs: virq.map((x) => x.ms), runsRssMb: virq.map((x) => x.rssMb) },
+    bare: { ms: m(bare, 'ms'), rssMb: m(bare, 'rssMb'), runsMs: bare.map((x) => x.ms), runsRssMb: bare.map((x) => x.rssMb) },
+    timeRatio: median(virq.map((x, i) => x.ms / bare[i].ms)),
+    rssRatio: median(virq.map((x, i) => x.rssMb / bare[i].rssMb))
+  }
+}
+
+/** `virq devices list --json` (compiled CLI, a running server) against `node -e 0`, alternately. */
+function cliBench (url: string): Record<string, unknown> {
+  const wall = (args: string[]): number => {
+    const t0 = performance.now()
+    execFileSync(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, VIRQ_SOURCE: '' } })
+    return performance.now() - t0
+  }
+  const cli: number[] = []
+  const node: number[] = []
+  for (let i = 0; i < CLI_RUNS; i++) {
+    node.push(wall(['-e', '0']))
+    cli.push(wall(['bin/virq.js', '--url', url, 'devices', 'list', '--json']))
+  }
+  return { ms: median(cli), nodeMs: median(node), runsMs: cli, nodeRunsMs: node }
+}
+
+/**
+ * The cost curve: N devices x 64 MSI-X vectors with a trigger each, N = 1,000, 10,000, 100,000,
+ * built cumulatively (over HTTP up to 1,000, by copying rows for the rest). At each N the
+ * server restarts on the file: time to listening, RSS then; and the fire and SET_IRQS rates on
+ * the last device, each with the bare route measured just before (their ratio is what is
+ * compared across N, as the machine drifts between minutes). All with --sync normal.
+ */
+async function scaleBench (dir: string, baselineUrl: string): Promise<Array<Record<string, number | string>>> {
+  const file = join(dir, 'scale.db')
+  const caps = ['--sync', 'normal', '--max-devices', '200000', '--max-eventfds', '200000', '--max-table-entries', String(200_000 * VECTORS), '--host-vectors', String(200_000 * VECTORS)]
+  const out: Array<Record<string, number | string>> = []
+  let built = 0
+  let last = { id: '', fd: 0 }
+  for (const n of SCALE) {
+    console.error(`scale: building ${n} devices`)
+    const t0 = performance.now()
+    let how = 'http'
+    if (n <= HTTP_BUILD_MAX) {
+      const s = await start(virqArgs(file, ...caps))
+      last = await buildOverHttp(s.url, built, n - built)
+      await stop(s.child)
+    } else {
+      how = 'copy'
+      last = cloneDevice(file, n - built)
+    }
+    const buildS = (performance.now() - t0) / 1000
+    built = n
+    console.error(`scale: built in ${f(buildS, 1)} s; restarting`)
+    const s = await start(virqArgs(file, ...caps))
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      const rssAfter = rssMb(s.child.pid!)
+      const headers = { 'content-type': 'application/json' }
+      const setPath = `/v1/devices/${last.id}/ioctl/set-irqs`
+      const assign = JSON.stringify({ flags: 0x24, index: 2, start: VECTORS - 1, count: 1, data: [last.fd] })
+      const release = JSON.stringify({ flags: 0x24, index: 2, start: VECTORS - 1, count: 1, data: [-1] })
+      const rows: Array<{ base: number, fire: number, set: number }> = []
+      for (let r = 0; r < SCALE_ROUNDS; r++) {
+        rows.push({
+          base: await load({ url: `${baselineUrl}/fire`, method: 'POST', headers, body: JSON.stringify({ index: 'msix', vector: 0 }) }, SCALE_SECONDS, 1),
+          fire: await load({ url: `${s.url}/v1/devices/${last.id}/interrupts`, method: 'POST', headers, body: JSON.stringify({ index: 'msix', vector: 0 }) }, SCALE_SECONDS, 1),
+          set: await load({ url: s.url, requests: [{ method: 'POST', path: setPath, headers, body: assign }, { method: 'POST', path: setPath, headers, body: release }] }, SCALE_SECONDS, 1)
+        })
+      }
+      out.push({
+        devices: n,
+        build: how,
+        buildS,
+        restartS: s.ms / 1000,
+        rssAfterRestartMb: rssAfter,
+        fireRps: median(rows.map((x) => x.fire)),
+        setIrqsRps: median(rows.map((x) => x.set)),
+        baselineRps: median(rows.map((x) => x.base)),
+        fireRatio: median(rows.map((x) => x.fire / x.base)),
+        setIrqsRatio: median(rows.map((x) => x.set / x.base))
+      })
+    } finally {
+      await stop(s.child)
+    }
+  }
+  return out
+}
+
 async function main (): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'virq-bench-'))
-  const results: Record<string, Record<string, number>> = {}
+  const results: Record<string, any> = {}
   const rounds: Array<{ baseline: number, fire: number, setIrqs: number }> = []
-  const baseline = await start(['bench/baseline-server.ts'])
-  const virq = await start(['src/server.ts', '--port', '0', '--db', join(dir, 'virq.db'), '--log-level', 'warn', '--host-vectors', '100000'])
+  let baseline: Awaited<ReturnType<typeof start>> | undefined
+  let virq: Awaited<ReturnType<typeof start>> | undefined
+  const t0 = performance.now()
   try {
+    if (ONLY.has('start')) results.start = await startBench(dir)
+    baseline = await start([BASELINE])
+    virq = await start(virqArgs(join(dir, 'virq.db'), '--host-vectors', '100000'))
     const body = JSON.stringify({ index: 'msix', vector: 0 })
     const headers = { 'content-type': 'application/json' }
     const base = virq.url
@@ -129,59 +262,98 @@ async function main (): Promise<void> {
     const efd = await json(`${base}/v1/eventfds`, 'POST', { label: 'bench' })
     const fds = Array.from({ length: 1024 }, () => efd.fd)
     await json(`${base}/v1/devices/${dev.id}/irqs/msix`, 'POST', { action: 'trigger', start: 0, data: { type: 'eventfd', fds } })
-    const fireUrl = `${base}/v1/devices/${dev.id}/interrupts`
-    // Durable SET_IRQS: assign and de-assign vector 1500 (dynamic MSI-X), one commit each.
-    const setUrl = `/v1/devices/${dev.id}/ioctl/set-irqs`
-    const assign = JSON.stringify({ flags: 0x24, index: 2, start: 1500, count: 1, data: [efd.fd] })
-    const release = JSON.stringify({ flags: 0x24, index: 2, start: 1500, count: 1, data: [-1] })
+    if (ONLY.has('cli')) results.cli = cliBench(base)
+    if (ONLY.has('load')) {
+      const fireUrl = `${base}/v1/devices/${dev.id}/interrupts`
+      // Durable SET_IRQS: assign and de-assign vector 1500 (dynamic MSI-X), one commit each.
+      const setUrl = `/v1/devices/${dev.id}/ioctl/set-irqs`
+      const assign = JSON.stringify({ flags: 0x24, index: 2, start: 1500, count: 1, data: [efd.fd] })
+      const release = JSON.stringify({ flags: 0x24, index: 2, start: 1500, count: 1, data: [-1] })
 
-    for (let r = 0; r < ROUNDS; r++) {
-      rounds.push({
-        baseline: await load({ url: `${baseline.url}/fire`, method: 'POST', headers, body }),
-        fire: await load({ url: fireUrl, method: 'POST', headers, body }),
-        setIrqs: await load({
-          url: base,
-          requests: [{ method: 'POST', path: setUrl, headers, body: assign }, { method: 'POST', path: setUrl, headers, body: release }]
+      for (let r = 0; r < ROUNDS; r++) {
+        rounds.push({
+          baseline: await load({ url: `${baseline.url}/fire`, method: 'POST', headers, body }),
+          fire: await load({ url: fireUrl, method: 'POST', headers, body }),
+          setIrqs: await load({
+            url: base,
+            requests: [{ method: 'POST', path: setUrl, headers, body: assign }, { method: 'POST', path: setUrl, headers, body: release }]
+          })
         })
-      })
+      }
+      results.baseline = { rps: median(rounds.map((x) => x.baseline)) }
+      results.fire = { rps: median(rounds.map((x) => x.fire)), ratio: median(rounds.map((x) => x.fire / x.baseline)) }
+      results.setIrqs = { rps: median(rounds.map((x) => x.setIrqs)), ratio: median(rounds.map((x) => x.setIrqs / x.baseline)) }
+
+      const listRps = await load({ url: fireUrl, method: 'POST', headers, body: JSON.stringify({ index: 'msix', vectors: Array.from({ length: BATCH }, (_, i) => i) }) })
+      const countRps = await load({ url: fireUrl, method: 'POST', headers, body: JSON.stringify({ index: 'msix', vector: 0, count: COUNT }) })
+      results.fireBatch = { firesPerSec: listRps * BATCH, vectorsForm: listRps * BATCH, countForm: countRps * COUNT, batch: BATCH, count: COUNT }
+
+      const ws = await wsLatency(base, dev.id, efd.fd)
+      results.ws = { rateHz: ws.rate, p50Ms: ws.p50, p99Ms: ws.p99, samples: ws.samples }
     }
-    results.baseline = { rps: median(rounds.map((x) => x.baseline)) }
-    results.fire = { rps: median(rounds.map((x) => x.fire)), ratio: median(rounds.map((x) => x.fire / x.baseline)) }
-    results.setIrqs = { rps: median(rounds.map((x) => x.setIrqs)), ratio: median(rounds.map((x) => x.setIrqs / x.baseline)) }
-
-    const listRps = await load({ url: fireUrl, method: 'POST', headers, body: JSON.stringify({ index: 'msix', vectors: Array.from({ length: BATCH }, (_, i) => i) }) })
-    const countRps = await load({ url: fireUrl, method: 'POST', headers, body: JSON.stringify({ index: 'msix', vector: 0, count: COUNT }) })
-    results.fireBatch = { firesPerSec: listRps * BATCH, vectorsForm: listRps * BATCH, countForm: countRps * COUNT, batch: BATCH, count: COUNT }
-
-    const ws = await wsLatency(base, dev.id, efd.fd)
-    results.ws = { rateHz: ws.rate, p50Ms: ws.p50, p99Ms: ws.p99, samples: ws.samples }
-  } finally {
-    await stop(baseline.child)
     await stop(virq.child)
+    virq = undefined
+    if (ONLY.has('scale')) results.scale = await scaleBench(dir, baseline.url)
+  } finally {
+    if (baseline !== undefined) await stop(baseline.child)
+    if (virq !== undefined) await stop(virq.child)
     rmSync(dir, { recursive: true, force: true })
   }
+  const totalS = (performance.now() - t0) / 1000
 
-  const out = {
-    baseline: { rps: results.baseline.rps },
-    fire: { rps: results.fire.rps, ratio: results.fire.ratio },
-    fireBatch: { firesPerSec: results.fireBatch.firesPerSec },
-    ws: { rateHz: results.ws.rateHz, p50Ms: results.ws.p50Ms, p99Ms: results.ws.p99Ms },
-    setIrqs: { rps: results.setIrqs.rps, ratio: results.setIrqs.ratio }
+  const rows: Array<[string, string, string]> = []
+  const out: Record<string, unknown> = {}
+  if (results.start !== undefined) {
+    const st = results.start
+    out.start = { virqMs: st.virq.ms, virqRssMb: st.virq.rssMb, bareMs: st.bare.ms, bareRssMb: st.bare.rssMb, timeRatio: st.timeRatio, rssRatio: st.rssRatio, runs: START_RUNS }
+    rows.push(['start: bare fastify, to listening', `${f(st.bare.ms)} ms, RSS ${f(st.bare.rssMb)} MiB (runs: ${spread(st.bare.runsMs)} ms; ${spread(st.bare.runsRssMb)} MiB)`, '1.00'])
+    rows.push(['start: virq (dist/, empty database)', `${f(st.virq.ms)} ms, RSS ${f(st.virq.rssMb)} MiB (runs: ${spread(st.virq.runsMs)} ms; ${spread(st.virq.runsRssMb)} MiB)`, `time ${f(st.timeRatio, 2)}, RSS ${f(st.rssRatio, 2)}`])
   }
-  writeFileSync(join(ROOT, 'bench', 'results.json'), JSON.stringify(out, null, 2) + '\n')
-  const f = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d })
-  const each = (key: 'baseline' | 'fire' | 'setIrqs'): string => rounds.map((x) => f(x[key])).join(' / ')
-  const rows: Array<[string, string, string]> = [
-    ['baseline: bare fastify POST', `${f(out.baseline.rps)} req/s (rounds: ${each('baseline')})`, '1.00'],
-    ['(a) fire one interrupt', `${f(out.fire.rps)} req/s (rounds: ${each('fire')})`, f(out.fire.ratio, 2)],
-    [`(b) batch, vectors form (${BATCH}/req)`, `${f(results.fireBatch.vectorsForm)} fires/s`, ''],
-    [`(b) batch, vector+count form (${COUNT}/req)`, `${f(results.fireBatch.countForm)} fires/s`, ''],
-    [`(c) WebSocket fire->signal @ ${f(out.ws.rateHz)}/s for ${WS_SECONDS} s`, `p50 ${f(out.ws.p50Ms, 3)} ms, p99 ${f(out.ws.p99Ms, 3)} ms`, ''],
-    ['(d) durable SET_IRQS (WAL, synchronous=FULL)', `${f(out.setIrqs.rps)} req/s (rounds: ${each('setIrqs')})`, f(out.setIrqs.ratio, 2)]
-  ]
-  console.log(`\n| measure | result | ratio to baseline |\n|---|---|---|`)
+  if (results.cli !== undefined) {
+    const c = results.cli
+    out.cli = { devicesListMs: c.ms, nodeMs: c.nodeMs, runs: CLI_RUNS }
+    rows.push(['cli: node -e 0', `${f(c.nodeMs)} ms (runs: ${spread(c.nodeRunsMs)})`, ''])
+    rows.push(['cli: virq devices list --json', `${f(c.ms)} ms (runs: ${spread(c.runsMs)})`, ''])
+  }
+  if (results.fire !== undefined) {
+    Object.assign(out, {
+      baseline: { rps: results.baseline.rps },
+      fire: { rps: results.fire.rps, ratio: results.fire.ratio },
+      fireBatch: { firesPerSec: results.fireBatch.firesPerSec },
+      ws: { rateHz: results.ws.rateHz, p50Ms: results.ws.p50Ms, p99Ms: results.ws.p99Ms },
+      setIrqs: { rps: results.setIrqs.rps, ratio: results.setIrqs.ratio }
+    })
+    const each = (key: 'baseline' | 'fire' | 'setIrqs'): string => rounds.map((x) => f(x[key])).join(' / ')
+    rows.push(
+      ['baseline: bare fastify POST', `${f(results.baseline.rps)} req/s (rounds: ${each('baseline')})`, '1.00'],
+      ['(a) fire one interrupt', `${f(results.fire.rps)} req/s (rounds: ${each('fire')})`, f(results.fire.ratio, 2)],
+      [`(b) batch, vectors form (${BATCH}/req)`, `${f(results.fireBatch.vectorsForm)} fires/s`, ''],
+      [`(b) batch, vector+count form (${COUNT}/req)`, `${f(results.fireBatch.countForm)} fires/s`, ''],
+      [`(c) WebSocket fire->signal @ ${f(results.ws.rateHz)}/s for ${WS_SECONDS} s`, `p50 ${f(results.ws.p50Ms, 3)} ms, p99 ${f(results.ws.p99Ms, 3)} ms`, ''],
+      ['(d) durable SET_IRQS (WAL, synchronous=FULL)', `${f(results.setIrqs.rps)} req/s (rounds: ${each('setIrqs')})`, f(results.setIrqs.ratio, 2)]
+    )
+  }
+  if (results.scale !== undefined) {
+    const sc = results.scale as Array<Record<string, any>>
+    const first = sc[0]
+    out.scale = sc.map((x) => ({
+      ...x,
+      fireVsFirst: x.fireRatio / first.fireRatio,
+      setIrqsVsFirst: x.setIrqsRatio / first.setIrqsRatio
+    }))
+    for (const x of out.scale as Array<Record<string, any>>) {
+      rows.push([`scale ${f(x.devices)} x ${VECTORS}: restart (built by ${x.build} in ${f(x.buildS, 1)} s)`, `${f(x.restartS, 2)} s, RSS ${f(x.rssAfterRestartMb)} MiB`, ''])
+      rows.push([`scale ${f(x.devices)} x ${VECTORS}: fire, SET_IRQS on the last device`, `${f(x.fireRps)} / ${f(x.setIrqsRps)} req/s (bare ${f(x.baselineRps)})`,
+        `${f(x.fireRatio, 2)} / ${f(x.setIrqsRatio, 2)} (vs ${f(first.devices)}: ${f(x.fireVsFirst, 2)} / ${f(x.setIrqsVsFirst, 2)})`])
+    }
+  }
+  out.benchSeconds = totalS
+  if (ONLY.size === 4) writeFileSync(join(ROOT, 'bench', 'results.json'), JSON.stringify(out, null, 2) + '\n')
+  console.log('\n| measure | result | ratio to baseline |\n|---|---|---|')
   for (const [a, b, c] of rows) console.log(`| ${a} | ${b} | ${c} |`)
-  console.log(`\n(${CONNECTIONS} connections; ${DURATION} s per run after a 2 s warm-up; ratios: median of ${ROUNDS} rounds, each against its own round's baseline; node ${process.version}; wrote bench/results.json)`)
+  console.log(`\n(${CONNECTIONS} connections; ${DURATION} s per run after a 2 s warm-up; ratios: median of ${ROUNDS} rounds, each against its own round's baseline; ` +
+    `start and cli: medians of ${START_RUNS} and ${CLI_RUNS} runs; scale: --sync normal, ${SCALE_ROUNDS} rounds of ${SCALE_SECONDS} s after 1 s of warm-up at each N; ` +
+    `node ${process.version}; ${f(totalS)} s${ONLY.size === 4 ? '; wrote bench/results.json' : ''})`)
 }
 
 main().catch((err) => {

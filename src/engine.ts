@@ -289,6 +289,8 @@ export class Engine {
       const delta = intxDelta.get(dev.id)
       dev.counters.forEach((c, index) => {
         const from = was.counters[index]
+        if (!from.materialized && !c.materialized) return // both all zero
+        c.materialize()
         // The INTx delta (index 0) covers the first five; MSI/MSI-X pending state is never in a batch's undo.
         const arrays = [[c.fired, from.fired], [c.delivered, from.delivered], [c.lost[0], from.lost[0]], [c.lost[1], from.lost[1]], [c.lost[2], from.lost[2]],
           [c.pended, from.pended], [c.coalesced, from.coalesced], [c.deliveredFromPending, from.deliveredFromPending], [c.pending, from.pending]] as const

@@ -2,7 +2,7 @@ import { CliError, ProblemError } from './client.ts'
 import { buildProgram } from './program.ts'
 
 // virq: the command-line client of the virq HTTP API (and `virq serve` to run the server).
-// Entry point: bin/virq.js registers tsx and imports this file.
+// Entry point: bin/virq.js imports this file (compiled in dist/, or through tsx).
 
 export async function main (argv: string[]): Promise<number> {
   const program = buildProgram()

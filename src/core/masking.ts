@@ -54,10 +54,10 @@ export function maskedBy (dev: Device, index: number, v: number): Array<'host' |
 export function sendIfPending (world: World, dev: Device, index: number, v: number, fx: Effects): void {
   const c = dev.counters[index]
   if (c.pending[v] === 0 || isMasked(dev, index, v)) return
-  c.pending[v] = 0
-  world.totals.pending[index] -= 1
   fx.countersOf(dev)
   c.touch(v)
+  c.pending[v] = 0
+  world.totals.pending[index] -= 1
   if (world.signalTrigger(dev, tableOf(dev, index).trigger[v], fx)) {
     c.delivered[v] += 1
     c.deliveredFromPending[v] += 1

@@ -27,6 +27,7 @@ export class InterruptTotals {
   /** Adds a restored device's counters (once, at load). */
   addRestored (counters: readonly IrqCounters[]): void {
     counters.forEach((c, index) => {
+      if (!c.materialized) return // all zero
       for (let v = 0; v < c.size; v++) {
         this.fired[index] += c.fired[v]
         this.delivered[index] += c.delivered[v]
@@ -42,6 +43,7 @@ export class InterruptTotals {
   /** A deleted device's pending bits are dropped with it (docs/model.md 11.3). */
   dropPending (counters: readonly IrqCounters[]): void {
     counters.forEach((c, index) => {
+      if (!c.materialized) return // all zero
       for (let v = 0; v < c.size; v++) {
         this.pending[index] -= c.pending[v]
         this.droppedPending[index] += c.pending[v]

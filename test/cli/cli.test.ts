@@ -10,6 +10,7 @@ import { buildProgram } from '../../src/cli/program.ts'
 
 const BIN = fileURLToPath(new URL('../../bin/virq.js', import.meta.url))
 t.setTimeout(300_000) // every run starts node + tsx: about a second each on a busy machine
+// VIRQ_SOURCE=1: the sources in the tree, never a stale dist/ build.
 t.jobs = 4 // the subtests share only the server
 
 interface Run { code: number, stdout: string, stderr: string }
@@ -17,7 +18,7 @@ interface Run { code: number, stdout: string, stderr: string }
 function run (args: string[], env: Record<string, string> = {}): Promise<Run> {
   const { VIRQ_URL: _ignored, ...base } = process.env
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...base, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { env: { ...base, VIRQ_SOURCE: '1', ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
       const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1
       resolve({ code, stdout, stderr })
     })

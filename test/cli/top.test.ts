@@ -12,7 +12,8 @@ t.setTimeout(120_000)
 
 function run (args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
+    // VIRQ_SOURCE=1: the sources in the tree, never a stale dist/ build.
+    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, VIRQ_SOURCE: '1' }, timeout: 60_000 }, (err, stdout, stderr) => {
       resolve({ code: err === null ? 0 : Number((err as { code?: number }).code ?? -1), stdout, stderr })
     })
   })

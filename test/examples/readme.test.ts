@@ -72,8 +72,9 @@ t.test('README: the walk-through pastes and answers as written', { skip: tools.l
   // One bash for every block, so that variables carry over as in a terminal; a marker before
   // each command tells whose output is whose.
   const script = ['set -euo pipefail', ...steps.map((s, i) => `printf "\\n@@step ${i}\\n"\n${s.command.replace(/localhost:8080/g, `127.0.0.1:${port}`)}`)].join('\n')
+  // VIRQ_SOURCE=1: the CLI in the blocks runs the sources in the tree, never a stale dist/ build.
   const run = spawnSync('bash', ['-c', script], {
-    cwd: ROOT, encoding: 'utf8', timeout: 240_000, env: { ...process.env, VIRQ_URL: `http://127.0.0.1:${port}`, npm_config_loglevel: 'silent' }
+    cwd: ROOT, encoding: 'utf8', timeout: 240_000, env: { ...process.env, VIRQ_URL: `http://127.0.0.1:${port}`, npm_config_loglevel: 'silent', VIRQ_SOURCE: '1' }
   })
   const outputs = run.stdout.split(/^@@step \d+\n/m).slice(1)
   t.equal(run.status, 0, `every command succeeds (stopped after step ${outputs.length - 1}: ${steps[outputs.length - 1]?.command}\n${run.stderr})`)

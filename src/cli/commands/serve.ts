@@ -6,7 +6,10 @@ import { examples } from '../common.ts'
 
 // `virq serve`: the same as `npm start`, run as a child process with the flags passed through.
 
-const SERVER = fileURLToPath(new URL('../../server.ts', import.meta.url))
+// Compiled (dist/cli/commands/serve.js) it starts dist/server.js with plain node; run from the
+// sources (src/cli/commands/serve.ts) it starts src/server.ts through tsx.
+const COMPILED = import.meta.url.endsWith('.js')
+const SERVER = fileURLToPath(new URL(COMPILED ? '../../server.js' : '../../server.ts', import.meta.url))
 
 export function serveCommand (): Command {
   const serve = new Command('serve')
@@ -20,7 +23,8 @@ export function serveCommand (): Command {
       if (value !== undefined) args.push(`--${s.flag}`, value)
     }
     // The tsx loader by absolute URL, so `virq serve` works from any directory.
-    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), SERVER, ...args], { stdio: 'inherit' })
+    const loader = COMPILED ? [] : ['--import', import.meta.resolve('tsx')]
+    const child = spawn(process.execPath, [...loader, SERVER, ...args], { stdio: 'inherit' })
     // A terminal's Ctrl-C reaches the child too; a signal sent to this process alone is passed on.
     const forward = (signal: NodeJS.Signals) => (): void => { child.kill(signal) }
     const onInt = forward('SIGINT')

@@ -7,7 +7,8 @@ import type { FastifyPluginAsync } from 'fastify'
 // GET /ui: the dashboard, static files served from memory, public (the page asks for a token itself). uPlot comes from its installed
 // package: nothing is fetched from the internet, there is no build step.
 
-const UI_DIR = fileURLToPath(new URL('../../ui/', import.meta.url))
+// src/ui/ from src/http/routes/ and from the compiled dist/http/routes/ alike (dist/ holds no static files).
+const UI_DIR = fileURLToPath(new URL('../../../src/ui/', import.meta.url))
 const UPLOT_DIR = join(dirname(createRequire(import.meta.url).resolve('uplot/package.json')), 'dist')
 
 const FILES: Record<string, { file: string, type: string }> = {
