@@ -1,6 +1,7 @@
 import swagger from '@fastify/swagger'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { sendProblem } from './problem.ts'
 import { readFileSync } from 'node:fs'
 
 /** The package's own version, so that the document and the package never disagree. */
@@ -50,14 +51,19 @@ async function openapi (app: FastifyInstance): Promise<void> {
     }
   })
 
-  // A browsable reference of the same document; its routes are public (see tenancy.ts).
-  // Its plugin (a 4 MB bundle: about 0.4 s and 25 MB to load) loads on the first request for
-  // it, in a fastify instance of its own that these routes hand the request to.
+  // A browsable reference of the same document (@fastify/swagger-ui, fastify's own), public
+  // (see tenancy.ts). Its plugin and static files load on the first request for /docs, in a
+  // fastify instance of its own holding a copy of the document, that these routes hand the
+  // request to: start-up pays nothing for a page most runs never open.
   let reference: Promise<FastifyInstance> | undefined
   const loadReference = async (): Promise<FastifyInstance> => {
-    const { default: scalar } = await import('@scalar/fastify-api-reference')
+    const [{ default: innerSwagger }, { default: swaggerUi }] = await Promise.all([import('@fastify/swagger'), import('@fastify/swagger-ui')])
     const inner = Fastify({ logger: false })
-    await inner.register(scalar, { routePrefix: '/docs', configuration: { url: '/openapi.json', title: 'virq API reference' } })
+    inner.setNotFoundHandler((req, reply) => sendProblem(reply, {
+      type: '/problems/route-not-found', title: 'Not Found', status: 404, detail: `no route ${req.method} ${req.url}`, instance: req.url, reason: 'route-not-found'
+    }))
+    await inner.register(innerSwagger, { mode: 'static', specification: { document: app.swagger() as never } })
+    await inner.register(swaggerUi, { routePrefix: '/docs', staticCSP: "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'", uiConfig: { deepLinking: true, docExpansion: 'list' } })
     await inner.ready()
     return inner
   }
@@ -70,8 +76,8 @@ async function openapi (app: FastifyInstance): Promise<void> {
     return reply.code(res.statusCode).send(res.rawPayload)
   }
   app.addHook('onClose', async () => { if (reference !== undefined) await (await reference).close() })
-  // The plugin's own routes (with a document `url`, it serves no copy of the document).
-  for (const url of ['/docs', '/docs/', '/docs/js/scalar.js']) {
+  // The plugin's own routes: the page, its static files, and the document it reads (/docs/json).
+  for (const url of ['/docs', '/docs/', '/docs/*']) {
     app.get(url, { config: { access: 'public' }, schema: { hide: true } as object }, serveReference)
   }
 

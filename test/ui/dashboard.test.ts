@@ -141,3 +141,23 @@ t.test('dashboard with --admin-token: asks for a token, keeps it in the tab, sho
   await page.waitForSelector('#devices[data-count="1"]')
   t.equal(await page.locator('#login[open]').count(), 0, 'not asked again in the same tab')
 })
+
+t.test('the API reference at /docs renders the document in a real browser, its links resolve, no console errors', async (t) => {
+  const browser = await launch(t)
+  const { base } = await serve(t)
+  const page = await browser.newPage()
+  const errors: string[] = []
+  page.on('pageerror', (err) => errors.push(err.message))
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()) })
+  await page.goto(`${base}/docs`)
+  await page.waitForSelector('.opblock-tag', { timeout: 30_000 })
+  const tags = await page.locator('.opblock-tag').allInnerTexts()
+  for (const tag of ['devices', 'irqs', 'ioctl', 'interrupts', 'eventfds', 'service', 'admin']) {
+    t.ok(tags.some((x) => x.startsWith(tag)), `tag ${tag}`)
+  }
+  t.match(await page.locator('.info .title').innerText(), /virq/)
+  for (const href of ['/docs/stream.md', '/problems']) {
+    t.equal((await fetch(`${base}${href}`)).status, 200, `the description links ${href}`)
+  }
+  t.same(errors, [], 'no errors in the page')
+})
