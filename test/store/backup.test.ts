@@ -69,8 +69,11 @@ t.test('a backup taken while devices are created and interrupts fire is consiste
   t.equal((await getJson(copy, `/v1/eventfds/${efd}`)).value, atCopy.fired, 'its eventfd counter matches its interrupt counter (one moment)')
   const copied = (await getJson(copy, '/v1/devices?limit=1000')).items as Array<{ id: string }>
   t.ok(copied.length >= 1 + devicesBefore, `the copy has every device created before it was asked for (${copied.length - 1} >= ${devicesBefore})`)
+  // Whole but for the interrupt totals: the device kept firing after the copy (its counters
+  // at the copy are checked above, and exactly once quiet, below).
+  const configuration = ({ totals, ...rest }: { totals: unknown }) => rest
   for (const d of copied) {
-    t.strictSame(await getJson(copy, `/v1/devices/${d.id}`), await getJson(app, `/v1/devices/${d.id}`), `device ${d.id} whole`)
+    t.strictSame(configuration(await getJson(copy, `/v1/devices/${d.id}`)), configuration(await getJson(app, `/v1/devices/${d.id}`)), `device ${d.id} whole`)
   }
   t.ok(created.length > copied.length - 1, 'devices created after the copy are not in it')
 
