@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util'
+import { must, request } from './http.ts'
 import { buildApp } from '../src/app.ts'
 
 // IMS-backed MSI-X (docs/model.md 13), runnable: one parent (an Intel DSA with an interrupt
@@ -48,23 +49,7 @@ export interface ImsResult {
 
 let token: string | undefined
 
-async function call (base: string, method: string, path: string, body?: unknown): Promise<{ status: number, body: any }> {
-  const res = await fetch(base + path, {
-    method,
-    headers: {
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...(token !== undefined ? { authorization: `Bearer ${token}` } : {})
-    },
-    body: body === undefined ? undefined : JSON.stringify(body)
-  })
-  return { status: res.status, body: res.status === 204 ? null : await res.json() }
-}
-
-async function must (base: string, method: string, path: string, body?: unknown): Promise<any> {
-  const res = await call(base, method, path, body)
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(res.body)}`)
-  return res.body
-}
+const call = async (base: string, method: string, path: string, body?: unknown) => await request(base, token, method, path, body)
 
 /** Runs the story on a fresh in-process server, or against the server at `url`. */
 export async function imsStory (url?: string, bearer?: string): Promise<ImsResult> {
@@ -82,14 +67,14 @@ export async function imsStory (url?: string, bearer?: string): Promise<ImsResul
 }
 
 async function story (base: string): Promise<ImsResult> {
-  const parent = await must(base, 'POST', '/v1/parents', { name: 'dsa0', imsSlots: SLOTS })
+  const parent = await must(base, token, 'POST', '/v1/parents', { name: 'dsa0', imsSlots: SLOTS })
   const devices: Array<{ id: string, name: string, fd: number, next: number, ebusy: number, unloaded: boolean }> = []
   for (let i = 0; i < DEVICES; i++) {
     const name = `wq${i}`
-    const dev = await must(base, 'POST', '/v1/devices', { name, template: 'idxd-vdev', parent: parent.id, msix: { tableSize: TABLE, emulated: [0] } })
-    const fd = (await must(base, 'POST', '/v1/eventfds', { label: `${name}-irq` })).fd
+    const dev = await must(base, token, 'POST', '/v1/devices', { name, template: 'idxd-vdev', parent: parent.id, msix: { tableSize: TABLE, emulated: [0] } })
+    const fd = (await must(base, token, 'POST', '/v1/eventfds', { label: `${name}-irq` })).fd
     // The guest driver loads: MSI-X enabled with vector 0, the emulated completion interrupt.
-    await must(base, 'POST', `/v1/devices/${dev.id}/irqs/msix`, { action: 'trigger', start: 0, data: { type: 'eventfd', fds: [fd] } })
+    await must(base, token, 'POST', `/v1/devices/${dev.id}/irqs/msix`, { action: 'trigger', start: 0, data: { type: 'eventfd', fds: [fd] } })
     devices.push({ id: dev.id, name, fd, next: 1, ebusy: 0, unloaded: false })
   }
   const all = Array.from({ length: TABLE }, (_, v) => v)
@@ -100,7 +85,7 @@ async function story (base: string): Promise<ImsResult> {
       if (d.unloaded) continue
       if (i === 0 && step === UNLOAD_AT) {
         // wq0's guest unloads its driver: MSI-X disabled, every slot back at once.
-        await must(base, 'POST', `/v1/devices/${d.id}/irqs/msix`, { action: 'trigger', start: 0, count: 0, data: { type: 'none' } })
+        await must(base, token, 'POST', `/v1/devices/${d.id}/irqs/msix`, { action: 'trigger', start: 0, count: 0, data: { type: 'none' } })
         d.unloaded = true
         continue
       }
@@ -112,15 +97,15 @@ async function story (base: string): Promise<ImsResult> {
           if (fullAt < 0) fullAt = step
         } else throw new Error(`${d.name} vector ${d.next}: ${res.status} ${JSON.stringify(res.body)}`)
       }
-      await must(base, 'POST', `/v1/devices/${d.id}/interrupts`, { index: 'msix', vectors: all })
+      await must(base, token, 'POST', `/v1/devices/${d.id}/interrupts`, { index: 'msix', vectors: all })
     }
-    usedByStep.push((await must(base, 'GET', `/v1/parents/${parent.id}`)).slots.used)
+    usedByStep.push((await must(base, token, 'GET', `/v1/parents/${parent.id}`)).slots.used)
   }
-  const final = await must(base, 'GET', `/v1/parents/${parent.id}`)
+  const final = await must(base, token, 'GET', `/v1/parents/${parent.id}`)
   const slotsOf = new Map<string, number>(final.devices.map((d: { id: string, slots: number }) => [d.id, d.slots]))
   const rows: DeviceRow[] = []
   for (const d of devices) {
-    const vectors = (await must(base, 'GET', `/v1/devices/${d.id}/irqs/msix/vectors`)).items as any[]
+    const vectors = (await must(base, token, 'GET', `/v1/devices/${d.id}/irqs/msix/vectors`)).items as any[]
     const sum = (key: string): number => vectors.reduce((n, v) => n + v[key], 0)
     rows.push({
       name: d.name,
@@ -133,7 +118,7 @@ async function story (base: string): Promise<ImsResult> {
       deliveredFromPending: sum('deliveredFromPending')
     })
   }
-  const host = await must(base, 'GET', '/v1/host')
+  const host = await must(base, token, 'GET', '/v1/host')
   return { parent: final.slots, fullAt, rows, usedByStep, hostVectorsUsed: host.hostVectors.used }
 }
 

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util'
+import { must } from './http.ts'
 import { buildApp } from '../src/app.ts'
 
 // The story virq exists for, runnable: a device fires steadily on its live MSI-X vectors while
@@ -23,18 +24,7 @@ const VECTORS = 16
 
 let token: string | undefined
 
-async function call (base: string, method: string, path: string, body?: unknown): Promise<any> {
-  const res = await fetch(base + path, {
-    method,
-    headers: {
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...(token !== undefined ? { authorization: `Bearer ${token}` } : {})
-    },
-    body: body === undefined ? undefined : JSON.stringify(body)
-  })
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`)
-  return res.status === 204 ? null : await res.json()
-}
+const call = async (base: string, method: string, path: string, body?: unknown): Promise<any> => await must(base, token, method, path, body)
 
 /** Runs the story on a fresh in-process server, or against the server at `url`. */
 export async function resizeWindow (abi: 'linux-6.1' | 'linux-6.12', url?: string, bearer?: string): Promise<WindowResult & { deviceId: string }> {

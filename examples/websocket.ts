@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util'
 import WebSocket from 'ws'
+import { must } from './http.ts'
 
 // The WebSocket stream (openapi/stream.md, served at /docs/stream.md): one socket subscribes to
 // an eventfd, fires interrupts at a device and reads the signals they cause, for rates where a
@@ -7,20 +8,10 @@ import WebSocket from 'ws'
 // Run against the quick-start server:  npm run example:websocket
 // or another one:                      npm run example:websocket -- --url http://HOST:PORT
 
-async function call (base: string, token: string | undefined, method: string, path: string, body?: unknown): Promise<any> {
-  const res = await fetch(base + path, {
-    method,
-    headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {})
-  })
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`)
-  return await res.json()
-}
-
 export async function websocketTour (base: string, token?: string, print: (line: string) => void = console.log) {
-  const dev = await call(base, token, 'POST', '/v1/devices', { name: 'ws-nic', msix: { tableSize: 8 } })
-  const efd = await call(base, token, 'POST', '/v1/eventfds', { label: 'ws-vec0' })
-  await call(base, token, 'POST', `/v1/devices/${dev.id}/irqs/msix`, { action: 'trigger', start: 0, data: { type: 'eventfd', fds: [efd.fd] } })
+  const dev = await must(base, token, 'POST', '/v1/devices', { name: 'ws-nic', msix: { tableSize: 8 } })
+  const efd = await must(base, token, 'POST', '/v1/eventfds', { label: 'ws-vec0' })
+  await must(base, token, 'POST', `/v1/devices/${dev.id}/irqs/msix`, { action: 'trigger', start: 0, data: { type: 'eventfd', fds: [efd.fd] } })
   print(`device ${dev.id}, vector 0 -> eventfd ${efd.fd}`)
 
   const ws = new WebSocket(`${base.replace(/^http/, 'ws')}/v1/stream`, token !== undefined ? { headers: { authorization: `Bearer ${token}` } } : {})
