@@ -30,7 +30,7 @@ const show = (v: unknown): string => {
 }
 
 const kind = (v: unknown): string =>
-  v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : typeof v === 'string' ? 'a string' : typeof v === 'boolean' ? 'a boolean' : 'a number'
+  v === undefined ? 'nothing' : v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : typeof v === 'string' ? 'a string' : typeof v === 'boolean' ? 'a boolean' : 'a number'
 
 /** Every `const` a union allows, flattening nested unions; null when a branch is not a const. */
 function constants (s: Schema): unknown[] | null {
@@ -86,7 +86,7 @@ export function allowed (s: Schema): string {
     case 'array': return s.maxItems !== undefined ? `an array of at most ${s.maxItems} items` : 'an array'
     case 'object': {
       const fields = Object.keys(s.properties ?? {})
-      return fields.length > 0 ? `an object with ${list(fields)}` : 'an object'
+      return fields.length > 0 ? `a JSON object (its fields: ${fields.join(', ')})` : 'a JSON object'
     }
   }
   return typeof s.description === 'string' ? s.description : 'a valid value'
@@ -117,7 +117,7 @@ export function explain (s: Schema, v: unknown, at: string, o: ExplainOptions = 
   if (Array.isArray(s.enum)) return s.enum.includes(v) ? null : `${at} must be one of ${list(s.enum.map(show))}, not ${show(v)}`
   if (s.type !== undefined && !typeMatches(s, v, o)) {
     // Text on the wire (params, query) is only ever a string: show what came, not its kind.
-    const came = o.coerce === true && typeof v === 'string' ? show(v) : `${kind(v)}${typeof v === 'object' && v !== null ? '' : ` (${show(v)})`}`
+    const came = o.coerce === true && typeof v === 'string' ? show(v) : `${kind(v)}${(typeof v === 'object' && v !== null) || v === undefined ? '' : ` (${show(v)})`}`
     return `${at} must be ${allowed(s)}, not ${came}`
   }
   switch (s.type) {

@@ -18,6 +18,7 @@ const cases: Case[] = [
   { name: 'an fd that is not a number', method: 'POST', url: (id) => `/v1/devices/${id}/irqs/msix`, body: { action: 'trigger', start: 0, data: { type: 'eventfd', fds: ['x'] } }, detail: 'body.data.fds[0] must be an integer from -2147483648 to 2147483647, not a string ("x")' },
   { name: 'a bool that is a number', method: 'POST', url: (id) => `/v1/devices/${id}/irqs/msix`, body: { action: 'trigger', start: 0, data: { type: 'bool', values: [1] } }, detail: 'body.data.values[0] must be true or false, not a number (1)' },
   { name: 'an unknown data type', method: 'POST', url: (id) => `/v1/devices/${id}/irqs/msix`, body: { action: 'trigger', start: 0, data: { type: 'foo' } }, detail: 'body.data.type must be one of "none", "bool" or "eventfd", not "foo"' },
+  { name: 'an array for a body', method: 'POST', url: () => '/v1/eventfds', body: [], detail: 'body must be a JSON object (its fields: semaphore, label), not an array' },
   { name: 'a missing action', method: 'POST', url: (id) => `/v1/devices/${id}/irqs/msix`, body: { start: 0, data: { type: 'none' } }, detail: 'body is missing the required field "action"' },
   { name: 'a page size that is not a number', method: 'GET', url: () => '/v1/devices?limit=abc', detail: 'query.limit must be an integer from 1 to 1000, not "abc"' }
 ]
