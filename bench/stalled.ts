@@ -56,7 +56,7 @@ try {
   const result = { subscribers: SUBSCRIBERS, seconds: SECONDS, interruptsDelivered: fired, rssBeforeMiB: before, rssPeakMiB: peak, rssAfterMiB: after, growthMiB: peak - before }
   for (const ws of sockets) ws.terminate()
   writeFileSync(join(ROOT, 'bench', 'stalled.json'), JSON.stringify(result, null, 2) + '\n')
-  console.log(`| stalled subscribers | interrupts delivered | RSS before | RSS peak | growth |\n|---|---|---|---|---|`)
+  console.log('| stalled subscribers | interrupts delivered | RSS before | RSS peak | growth |\n|---|---|---|---|---|')
   console.log(`| ${SUBSCRIBERS} | ${fired.toLocaleString('en-US')} in ${SECONDS} s | ${before.toFixed(1)} MiB | ${peak.toFixed(1)} MiB | ${(peak - before).toFixed(1)} MiB |`)
 } finally {
   child.kill('SIGTERM')

@@ -16,7 +16,14 @@ import { buildApp } from '../src/app.ts'
 // bearer token.
 
 export interface WindowResult {
-  abi: string, added: number, fired: number, delivered: number, deliveredFromPending: number, lost: number, coalesced: number, pendingNow: number
+  abi: string
+  added: number
+  fired: number
+  delivered: number
+  deliveredFromPending: number
+  lost: number
+  coalesced: number
+  pendingNow: number
   lostBy: Record<string, number>
 }
 
@@ -49,10 +56,10 @@ async function story (base: string, abi: 'linux-6.1' | 'linux-6.12'): Promise<Wi
 
   // The device: fires every live vector, again and again, until told to stop.
   const live = [0]
-  let running = true
+  const device = { running: true }
   let fireRound: () => void = () => {}
-  const device = (async () => {
-    while (running) {
+  const firing = (async () => {
+    while (device.running) {
       await call(base, 'POST', `/v1/devices/${dev.id}/interrupts`, { index: 'msix', vectors: live })
       fireRound()
     }
@@ -74,8 +81,8 @@ async function story (base: string, abi: 'linux-6.1' | 'linux-6.12'): Promise<Wi
     live.push(k)
     await nextFire()
   }
-  running = false
-  await device
+  device.running = false
+  await firing
 
   const vectors = (await call(base, 'GET', `${irqs}/vectors`)).items as any[]
   const lostBy: Record<string, number> = {}

@@ -223,7 +223,11 @@ export async function buildApp (opts: AppOptions) {
       if (req.routeOptions.config?.probe === true) return
       reply.header('retry-after', '1')
       sendProblem(reply, {
-        type: '/problems/overloaded', title: 'Service Unavailable', status: 503, instance: req.url, reason: 'overloaded',
+        type: '/problems/overloaded',
+        title: 'Service Unavailable',
+        status: 503,
+        instance: req.url,
+        reason: 'overloaded',
         detail: `virq is overloaded (${type} ${Math.round(value ?? 0)}); retry after a second`
       })
     }

@@ -36,7 +36,7 @@ export const SETTINGS = [
   { key: 'host', flag: 'host', env: 'VIRQ_HOST', default: '127.0.0.1', help: 'address to listen on' },
   { key: 'port', flag: 'port', env: 'VIRQ_PORT', default: '8080', help: 'port (0 picks a free one)' },
   { key: 'db', flag: 'db', env: 'VIRQ_DB', default: './data/virq.db', help: "SQLite file (':memory:' for a throwaway instance)" },
-  { key: 'hostVectors', flag: 'host-vectors', env: 'VIRQ_HOST_VECTORS', default: '4096', help: "capacity of the host vector pool" },
+  { key: 'hostVectors', flag: 'host-vectors', env: 'VIRQ_HOST_VECTORS', default: '4096', help: 'capacity of the host vector pool' },
   { key: 'logLevel', flag: 'log-level', env: 'VIRQ_LOG_LEVEL', default: 'info', help: 'pino log level' },
   { key: 'flushMs', flag: 'flush-ms', env: 'VIRQ_FLUSH_MS', default: '1000', help: 'how often interrupt and eventfd counters are written to SQLite' },
   { key: 'adminToken', flag: 'admin-token', env: 'VIRQ_ADMIN_TOKEN', default: '', help: 'turns on bearer tokens and tenants; manages them at /v1/admin (required beyond loopback)' },

@@ -76,7 +76,7 @@ export const TEMPLATES = {
   },
   'idxd-vdev': {
     name: 'idxd-vdev',
-    summary: "the 2021 idxd mdev (an Intel DSA work queue as a virtual device): MSI-X 2, vector 0 emulated (completion and errors), vector 1 IMS-backed; PCIe, no MSI, no INTx; needs a parent",
+    summary: 'the 2021 idxd mdev (an Intel DSA work queue as a virtual device): MSI-X 2, vector 0 emulated (completion and errors), vector 1 IMS-backed; PCIe, no MSI, no INTx; needs a parent',
     pci: { vendor: 0x8086, device: 0x0b25 }, // PCI_DEVICE_ID_INTEL_DSA_SPR0
     driver: 'vfio-pci',
     caps: { pcie: true, reset: true, intx: false, msiVectors: 0, msixTableSize: 2, msixEmulated: [0] },

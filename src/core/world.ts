@@ -466,9 +466,7 @@ export class World {
       if (dev === undefined) continue
       if (b.role === 'unmask') this.removeUnmaskEventfd(dev, fx)
       else if (b.index === 0) this.setIntxTrigger(dev, NO_TRIGGER, fx)
-      else if (b.index === 3) { dev.errTrigger = NO_TRIGGER; fx.device(dev) }
-      else if (b.index === 4) { dev.reqTrigger = NO_TRIGGER; fx.device(dev) }
-      else if (b.index === VFIO_PCI_MSIX_IRQ_INDEX && dev.msixBacking !== null) deassignImsVector(this, dev, b.vector, fx)
+      else if (b.index === 3) { dev.errTrigger = NO_TRIGGER; fx.device(dev) } else if (b.index === 4) { dev.reqTrigger = NO_TRIGGER; fx.device(dev) } else if (b.index === VFIO_PCI_MSIX_IRQ_INDEX && dev.msixBacking !== null) deassignImsVector(this, dev, b.vector, fx)
       else {
         vectorTable(dev, b.index).trigger[b.vector] = NO_TRIGGER
         fx.vector(dev, b.index === VFIO_PCI_MSIX_IRQ_INDEX, b.vector)

@@ -40,7 +40,10 @@ async function metrics (app: FastifyInstance): Promise<void> {
   // Interrupt figures are running totals the model keeps as its counters change: a scrape
   // reads 5 numbers per metric, however many devices and vectors there are.
   const byIndex = (name: string, help: string, pick: (t: InterruptTotals) => Float64Array) => new Counter({
-    name, help, labelNames: ['index'], registers: [registry],
+    name,
+    help,
+    labelNames: ['index'],
+    registers: [registry],
     collect () {
       this.reset()
       pick(engine.world.totals).forEach((n, i) => this.inc({ index: IRQ_INDEX_NAMES[i] }, n))
@@ -106,7 +109,10 @@ async function metrics (app: FastifyInstance): Promise<void> {
   poolGauge('virq_host_vectors_used', 'Host vectors held by devices now', () => engine.world.pool.used)
   // One series per parent in each: a scrape reads two numbers a parent, never the devices (docs/model.md 13).
   const slotGauge = (name: string, help: string, read: (p: { used: number, imsSlots: number }) => number) => new Gauge({
-    name, help, labelNames: ['parent', 'name'], registers: [registry],
+    name,
+    help,
+    labelNames: ['parent', 'name'],
+    registers: [registry],
     collect () {
       this.reset()
       for (const p of engine.world.parents.values()) this.set({ parent: p.id, name: p.name }, read(p))

@@ -121,7 +121,7 @@ export const PROBLEM_TYPES: Record<string, ProblemType> = {
   'invalid-message': http(400, 'A WebSocket message does not match the stream format; the detail says what is allowed. The connection stays open.'),
 
   // Tenancy, limits and service state.
-  'unauthorized': http(401, 'Send a bearer token: Authorization: Bearer <token>.'),
+  unauthorized: http(401, 'Send a bearer token: Authorization: Bearer <token>.'),
   'token-revoked': http(401, 'The token was revoked; its streams were ended.'),
   'admin-token-required': http(403, 'This route is for the admin token.'),
   'tenant-token-required': http(403, 'This route is for a tenant\'s token, not the admin\'s.'),
@@ -135,11 +135,11 @@ export const PROBLEM_TYPES: Record<string, ProblemType> = {
   'instance-table-entry-limit': http(429, 'The instance has as many interrupt table entries as --max-table-entries allows.'),
   'eventfd-deleted': http(410, 'The eventfd was deleted while a stream read it; the stream ends.'),
   'device-deleted': http(410, 'The device was deleted while the stream watched it; the stream ends.'),
-  'overloaded': http(503, 'The event loop is overloaded; retry after the Retry-After delay.'),
+  overloaded: http(503, 'The event loop is overloaded; retry after the Retry-After delay.'),
   'not-ready': http(503, 'The service is not ready (starting, stopping, or its storage failing).'),
   'storage-unavailable': http(503, 'The database cannot be written; nothing was changed. Retry after the Retry-After delay.'),
   'storage-full': http(507, 'The database has no room to grow; nothing was changed. Retry once space is freed.'),
-  'internal': http(500, 'An internal error; it has been logged with the request id. Please report it.')
+  internal: http(500, 'An internal error; it has been logged with the request id. Please report it.')
 }
 
 /** Why a fired interrupt reached no eventfd (docs/model.md 7): the `lostBy` keys of counters. */

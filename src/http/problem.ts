@@ -23,8 +23,20 @@ export const notFound = (what: string, id: string | number): HttpProblem =>
 
 const ERRNO_STATUS: Partial<Record<ErrnoName, number>> = { EBUSY: 409, EAGAIN: 409, ENOSPC: 507 }
 const TITLES: Record<number, string> = {
-  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 405: 'Method Not Allowed', 409: 'Conflict', 412: 'Precondition Failed',
-  413: 'Content Too Large', 415: 'Unsupported Media Type', 426: 'Upgrade Required', 500: 'Internal Server Error', 503: 'Service Unavailable', 507: 'Insufficient Storage'
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  429: 'Too Many Requests',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  412: 'Precondition Failed',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  426: 'Upgrade Required',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+  507: 'Insufficient Storage'
 }
 
 export interface ProblemBody {

@@ -55,7 +55,7 @@ export const DeviceCreate = Type.Object({
   driver: Type.Optional(DriverName),
   template: Type.Optional(Type.Union([TemplateName], {
     description: 'Fills the capabilities of a known device. Capability fields given beside it override it where the ' +
-      "template allows (the recorded vfio-pci devices); mtty and kvmgt have fixed answers: any capability field beside them is 400. Listed at GET /v1/templates"
+      'template allows (the recorded vfio-pci devices); mtty and kvmgt have fixed answers: any capability field beside them is 400. Listed at GET /v1/templates'
   })),
   pcie: Type.Optional(Type.Boolean({ description: 'PCI Express: adds the ERR index' })),
   reset: Type.Optional(Type.Boolean({ description: 'Supports VFIO_DEVICE_RESET' })),
@@ -259,7 +259,10 @@ export const EventfdCreate = Type.Object({
 }, { ...strict, examples: [{ semaphore: false, label: 'vm1-q0' }] })
 
 export const Binding = Type.Object({
-  deviceId: Type.String(), index: Type.Integer(), name: Type.String(), vector: Type.Integer(),
+  deviceId: Type.String(),
+  index: Type.Integer(),
+  name: Type.String(),
+  vector: Type.Integer(),
   role: Type.Union([Type.Literal('trigger'), Type.Literal('unmask')])
 })
 

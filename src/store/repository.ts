@@ -11,20 +11,48 @@ import type { Db } from './db.ts'
 import { TraceStore } from './trace.ts'
 
 interface DeviceRow {
-  id: string, owner: string, name: string, created_at: string, abi: Abi
-  pcie: number, reset: number, intx: number, msi_vectors: number, msix_table_size: number, msix_dynamic: number
-  version: number, irq_type: IrqType
-  intx_trigger: number, intx_unmask_fd: number, intx_masked: number, intx_line: number
-  msi_enabled_nvec: number, msix_enabled_nvec: number, err_trigger: number, req_trigger: number
-  driver: DriverName, template: TemplateName | null, driver_state: number
-  parent: string | null, msix_emulated: string | null
+  id: string
+  owner: string
+  name: string
+  created_at: string
+  abi: Abi
+  pcie: number
+  reset: number
+  intx: number
+  msi_vectors: number
+  msix_table_size: number
+  msix_dynamic: number
+  version: number
+  irq_type: IrqType
+  intx_trigger: number
+  intx_unmask_fd: number
+  intx_masked: number
+  intx_line: number
+  msi_enabled_nvec: number
+  msix_enabled_nvec: number
+  err_trigger: number
+  req_trigger: number
+  driver: DriverName
+  template: TemplateName | null
+  driver_state: number
+  parent: string | null
+  msix_emulated: string | null
 }
 
 interface ParentRow { id: string, owner: string, name: string, ims_slots: number, created_at: string }
 interface CounterRow {
-  device_id: string, irq_index: number, vector: number, fired: number, delivered: number
-  lost_index_disabled: number, lost_not_allocated: number, lost_no_trigger: number
-  pending: number, pended: number, coalesced: number, delivered_from_pending: number
+  device_id: string
+  irq_index: number
+  vector: number
+  fired: number
+  delivered: number
+  lost_index_disabled: number
+  lost_not_allocated: number
+  lost_no_trigger: number
+  pending: number
+  pended: number
+  coalesced: number
+  delivered_from_pending: number
 }
 interface MaskingRow { device_id: string, msi_per_vector_mask: number, msix_maskable: number, msix_user_mask: Buffer }
 interface EventfdRow { fd: number, value: number, semaphore: number, label: string | null, created_at: string, owner: string }

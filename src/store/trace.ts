@@ -6,10 +6,23 @@ import type { Db } from './db.ts'
 export const DEFAULT_TRACE_RETENTION = 10_000
 
 interface TraceRow {
-  seq: number, device_id: string, at: string, t: number, op: TraceOp, request: string
-  result: number | null, errno: string | null, errno_value: number | null, reason: string | null
-  irq_type_before: IrqType, irq_type_after: IrqType, version: number
-  lost: number, pended: number, lost_total: number, pended_total: number
+  seq: number
+  device_id: string
+  at: string
+  t: number
+  op: TraceOp
+  request: string
+  result: number | null
+  errno: string | null
+  errno_value: number | null
+  reason: string | null
+  irq_type_before: IrqType
+  irq_type_after: IrqType
+  version: number
+  lost: number
+  pended: number
+  lost_total: number
+  pended_total: number
 }
 
 const fromRow = (r: TraceRow): TraceEntry => ({

@@ -169,8 +169,15 @@
       'fired ' + v.fired + ', delivered ' + v.delivered + ', lost ' + v.lost + (v.pended !== undefined ? ', pended ' + v.pended : '')
     ].filter((x) => x !== null).join('\n')
     return el('span', {
-      class: classes.join(' '), tabindex: 0, title: details, role: 'img', 'aria-label': details.replace(/\n/g, '; '),
-      'data-index': index, 'data-vector': v.vector, 'data-allocated': String(v.allocated), 'data-trigger': v.trigger != null ? String(v.trigger) : ''
+      class: classes.join(' '),
+      tabindex: 0,
+      title: details,
+      role: 'img',
+      'aria-label': details.replace(/\n/g, '; '),
+      'data-index': index,
+      'data-vector': v.vector,
+      'data-allocated': String(v.allocated),
+      'data-trigger': v.trigger != null ? String(v.trigger) : ''
     })
   }
 
@@ -267,7 +274,9 @@
       const showLabel = w.lost > 0 && (left - lastLabel) * width / 100 > 52
       if (showLabel) lastLabel = left
       items.push(el('div', {
-        class: 'window', 'data-lost': w.lost, title: w.index + ' down for ' + w.durationMs.toFixed(1) + ' ms: ' + w.lost + ' lost',
+        class: 'window',
+        'data-lost': w.lost,
+        title: w.index + ' down for ' + w.durationMs.toFixed(1) + ' ms: ' + w.lost + ' lost',
         style: 'left:' + left.toFixed(3) + '%;width:' + Math.max(0, x(b) - left).toFixed(3) + '%'
       }, showLabel ? el('span', { text: 'lost ' + w.lost }) : null))
     }
@@ -323,7 +332,8 @@
       el('td', { class: 'num', text: String(e.lost) + (e.pended ? ' (+' + e.pended + ' pended)' : '') })))
     $('#trace tbody').replaceChildren(...rows)
     $('#windows').replaceChildren(...view.windows.map((w) => el('li', {
-      class: 'window-item' + (w.lost > 0 ? ' lost-some' : ''), 'data-lost': w.lost,
+      class: 'window-item' + (w.lost > 0 ? ' lost-some' : ''),
+      'data-lost': w.lost,
       text: w.index + ' down ' + w.durationMs.toFixed(1) + ' ms (calls #' + w.fromSeq + ' → #' + w.toSeq + '): lost ' + w.lost + (w.pended ? ', pended ' + w.pended : '')
     })))
     if (view.windows.length === 0) $('#windows').replaceChildren(el('li', { class: 'none', text: 'none' }))

@@ -147,10 +147,10 @@ export class VfioUserService {
     rmSync(s.path, { force: true })
     const conn = s.conn
     if (conn !== null) {
-      await new Promise<void>((done) => {
+      await new Promise<void>((resolve) => {
         const prev = conn
         prev.close()
-        const wait = (): void => { if (s.conn === null || s.conn !== prev) done(); else setImmediate(wait) }
+        const wait = (): void => { if (s.conn === null || s.conn !== prev) resolve(); else setImmediate(wait) }
         wait()
       })
     }

@@ -31,15 +31,15 @@ t.test('top --once --json: devices by interrupt rate, with per-second counts and
   const fd = (await app.inject({ method: 'POST', url: '/v1/eventfds', payload: {} })).json().fd
   await app.inject({ method: 'POST', url: `/v1/devices/${busy}/irqs/msi`, payload: { action: 'trigger', start: 0, data: { type: 'eventfd', fds: [fd] } } })
   // The busy device fires all the while (the sample is the last complete second, whenever the CLI gets there).
-  let firing = true
+  const busyDevice = { firing: true }
   const device = (async () => {
-    while (firing) {
+    while (busyDevice.firing) {
       await app.inject({ method: 'POST', url: `/v1/devices/${busy}/interrupts`, payload: { index: 'msi', vectors: [0, 1] } })
       await new Promise((resolve) => setTimeout(resolve, 20))
     }
   })()
   const r = await run(['--url', `http://127.0.0.1:${port}`, 'top', '--once', '--json'])
-  firing = false
+  busyDevice.firing = false
   await device
   t.equal(r.code, 0, r.stderr)
   const sample = JSON.parse(r.stdout)

@@ -198,8 +198,12 @@ function worldFromObserved (obs: Observed, prefix: string, problems: string[]): 
     const d = o.device
     if (!String(d.name).startsWith(prefix)) continue
     const dev = createDevice(d.id, d.name, d.createdAt, d.abi as Abi, {
-      pcie: d.pcie, reset: d.reset, intx: d.intx, msiVectors: d.msi?.vectors ?? 0,
-      msixTableSize: d.msix?.tableSize ?? 0, msixDynamic: d.msix?.dynamic ?? false,
+      pcie: d.pcie,
+      reset: d.reset,
+      intx: d.intx,
+      msiVectors: d.msi?.vectors ?? 0,
+      msixTableSize: d.msix?.tableSize ?? 0,
+      msixDynamic: d.msix?.dynamic ?? false,
       ...(d.parent !== null ? { parent: d.parent, msixEmulated: d.msix?.emulated ?? [] } : {})
     })
     dev.version = d.version
@@ -248,11 +252,22 @@ function canon (world: World): Map<string, string> {
   const m = new Map<string, string>()
   for (const dev of world.devices.values()) {
     m.set(`d:${dev.name}`, JSON.stringify({
-      abi: dev.abi, pcie: dev.caps.pcie, reset: dev.caps.reset, intx: dev.caps.intx, msi: dev.caps.msiVectors,
-      msix: dev.caps.msixTableSize, dynamic: hasDynamicMsix(dev), version: dev.version, irqType: dev.irqType,
+      abi: dev.abi,
+      pcie: dev.caps.pcie,
+      reset: dev.caps.reset,
+      intx: dev.caps.intx,
+      msi: dev.caps.msiVectors,
+      msix: dev.caps.msixTableSize,
+      dynamic: hasDynamicMsix(dev),
+      version: dev.version,
+      irqType: dev.irqType,
       intxState: { trigger: label(dev.intx.trigger), unmask: label(dev.intx.unmaskFd), masked: dev.intx.masked, line: dev.intx.line },
-      err: label(dev.errTrigger), req: label(dev.reqTrigger), msiState: vectors(dev.msi), msixState: vectors(dev.msix),
-      parent: dev.caps.parent === undefined ? null : world.parents.get(dev.caps.parent)?.name ?? '?', emulated: dev.caps.msixEmulated ?? []
+      err: label(dev.errTrigger),
+      req: label(dev.reqTrigger),
+      msiState: vectors(dev.msi),
+      msixState: vectors(dev.msix),
+      parent: dev.caps.parent === undefined ? null : world.parents.get(dev.caps.parent)?.name ?? '?',
+      emulated: dev.caps.msixEmulated ?? []
     }))
   }
   for (const p of world.parents.values()) {
@@ -345,16 +360,18 @@ class Client {
     const r = this.rng
     const devs = this.devices()
     const fds = this.fds()
-    const kind = this.parent() === undefined ? 'createParent' : r.weighted<string>([
-      [fds.length < 2 ? 6 : fds.length < MAX_EVENTFDS ? 1 : 0, 'createEventfd'],
-      [fds.length > 0 ? 0.4 : 0, 'deleteEventfd'],
-      [fds.length > 0 ? 1 : 0, 'writeEventfd'],
-      [fds.length > 0 ? 0.7 : 0, 'readEventfd'],
-      [devs.length === 0 ? 6 : devs.length < MAX_DEVICES ? 0.8 : 0, 'createDevice'],
-      [devs.length > 0 ? 0.25 : 0, 'deleteDevice'],
-      [devs.length > 0 ? 0.2 : 0, 'resetDevice'],
-      [devs.length > 0 ? 8 : 0, 'setIrqs']
-    ])
+    const kind = this.parent() === undefined
+      ? 'createParent'
+      : r.weighted<string>([
+        [fds.length < 2 ? 6 : fds.length < MAX_EVENTFDS ? 1 : 0, 'createEventfd'],
+        [fds.length > 0 ? 0.4 : 0, 'deleteEventfd'],
+        [fds.length > 0 ? 1 : 0, 'writeEventfd'],
+        [fds.length > 0 ? 0.7 : 0, 'readEventfd'],
+        [devs.length === 0 ? 6 : devs.length < MAX_DEVICES ? 0.8 : 0, 'createDevice'],
+        [devs.length > 0 ? 0.25 : 0, 'deleteDevice'],
+        [devs.length > 0 ? 0.2 : 0, 'resetDevice'],
+        [devs.length > 0 ? 8 : 0, 'setIrqs']
+      ])
     switch (kind) {
       case 'createParent': return { kind, name: `${this.prefix}p`, slots: r.int(1, 4) }
       case 'createEventfd': return { kind, label: `${this.prefix}e${this.nEventfds++}`, semaphore: r.bool(0.3) }
@@ -483,7 +500,11 @@ class Client {
         const b = op.body
         const id = answer?.body?.id ?? `pending-${op.name}`
         const caps = {
-          pcie: b.pcie, reset: b.reset, intx: b.intx, msiVectors: b.msi?.vectors ?? 0, msixTableSize: b.msix?.tableSize ?? 0,
+          pcie: b.pcie,
+          reset: b.reset,
+          intx: b.intx,
+          msiVectors: b.msi?.vectors ?? 0,
+          msixTableSize: b.msix?.tableSize ?? 0,
           msixDynamic: b.parent !== undefined || (ABI_PROFILES[b.abi as Abi].dynamicMsix && (b.msix?.dynamic ?? true)),
           ...(b.parent !== undefined ? { parent: b.parent as string, msixEmulated: (b.msix?.emulated ?? []) as number[] } : {})
         }

@@ -29,7 +29,7 @@ export function readmeSteps (readme: string): Step[] {
         continue
       }
       if (line.trim() === '' || line.trim().startsWith('#')) continue
-      while (line.endsWith("\\")) line = `${line}\n${lines[++i]}`
+      while (line.endsWith('\\')) line = `${line}\n${lines[++i]}`
       steps.push({ command: line, expect: null })
     }
   }

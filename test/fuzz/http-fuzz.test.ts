@@ -56,13 +56,19 @@ const friendlySetIrqs = partialRecord({
   ))
 })
 const rawSetIrqs = partialRecord({
-  argsz: or(u32ish), flags: or(fc.oneof(fc.integer({ min: 0, max: 0x3f }), u32ish)), index: or(u32ish), start: or(u32ish), count: or(u32ish),
+  argsz: or(u32ish),
+  flags: or(fc.oneof(fc.integer({ min: 0, max: 0x3f }), u32ish)),
+  index: or(u32ish),
+  start: or(u32ish),
+  count: or(u32ish),
   data: or(fc.array(or(fdNum), { maxLength: 12 }))
 })
 const deviceCreate = partialRecord({
   name: or(fc.string({ minLength: 0, maxLength: 130 })),
   abi: or(fc.constantFrom(...ABIS, 'linux-6.5', '')),
-  pcie: or(fc.boolean()), reset: or(fc.boolean()), intx: or(fc.boolean()),
+  pcie: or(fc.boolean()),
+  reset: or(fc.boolean()),
+  intx: or(fc.boolean()),
   msi: or(partialRecord({ vectors: or(fc.constantFrom(0, 1, 2, 3, 4, 8, 16, 32, 64)) })),
   msix: or(partialRecord({ tableSize: or(fc.constantFrom(0, 1, 2, 8, 64, 2048, 2049)), dynamic: or(fc.boolean()) }))
 })

@@ -332,8 +332,19 @@ function rejectedProblems (world: World, before: Before, dev: Device, req: IrqSe
 // ---------------------------------------------------------------- the model property
 
 interface Stats {
-  steps: number, setIrqs: number, errors: Record<string, number>, reasons: Record<string, number>, partial: number, enospc: number, ok: number
-  pended: number, coalesced: number, sentFromPending: number, userMaskChanges: number, ebusySlots: number, slotsHeld: number
+  steps: number
+  setIrqs: number
+  errors: Record<string, number>
+  reasons: Record<string, number>
+  partial: number
+  enospc: number
+  ok: number
+  pended: number
+  coalesced: number
+  sentFromPending: number
+  userMaskChanges: number
+  ebusySlots: number
+  slotsHeld: number
 }
 
 function runScenario (sc: any, stats: Stats): void {

@@ -5,7 +5,6 @@ import { ABI_PROFILES, ABIS, type Abi } from '../../src/core/profiles.ts'
 import { build } from '../helper.ts'
 import { countersOf, createDevice, createEventfd, disable, fireOk, irq, peekEventfd, readEventfd, setIrqs, triggerFds, vectors, zeroCounters } from './lib.ts'
 
-
 const unmaskNone = { action: 'unmask', start: 0, count: 1, data: { type: 'none' } }
 const maskNone = { action: 'mask', start: 0, count: 1, data: { type: 'none' } }
 const assert = { index: 'intx', level: 'assert' }
@@ -120,7 +119,8 @@ for (const abi of ABIS) {
 const intxLost: Array<{ name: string, setup: (app: App, id: string, e: number) => Promise<void>, reason: 'index-disabled' | 'no-trigger' }> = [
   { name: 'index-disabled: INTx never enabled', reason: 'index-disabled', setup: async () => {} },
   {
-    name: 'index-disabled: INTx enabled then disabled', reason: 'index-disabled',
+    name: 'index-disabled: INTx enabled then disabled',
+    reason: 'index-disabled',
     setup: async (app, id, e) => { await setIrqs(app, id, 'intx', triggerFds(0, [e])); await setIrqs(app, id, 'intx', disable) }
   },
   { name: 'index-disabled: MSI-X is the enabled type', reason: 'index-disabled', setup: async (app, id, e) => { await setIrqs(app, id, 'msix', triggerFds(0, [e])) } },

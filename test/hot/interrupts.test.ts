@@ -8,9 +8,6 @@ import {
   vectors, zeroCounters
 } from './lib.ts'
 
-const STATIC = ABIS.filter((a) => !ABI_PROFILES[a].dynamicMsix)
-const DYNAMIC = ABIS.filter((a) => ABI_PROFILES[a].dynamicMsix)
-
 const device = async (app: App, abi: Abi, extra: Record<string, unknown> = {}) =>
   await createDevice(app, { abi, intx: true, pcie: true, msi: { vectors: 8 }, msix: { tableSize: 16, dynamic: ABI_PROFILES[abi].dynamicMsix }, ...extra })
 
@@ -36,20 +33,36 @@ for (const abi of ABIS) {
 const lostCases: Array<{ name: string, abis: readonly Abi[], index: string, vector: number, setup: (app: App, id: string, e: number) => Promise<void>, reason: 'index-disabled' | 'not-allocated' | 'no-trigger' }> = [
   { name: 'index-disabled: msix never enabled', abis: ABIS, index: 'msix', vector: 0, reason: 'index-disabled', setup: async () => {} },
   {
-    name: 'index-disabled: msix enabled, then disabled', abis: ABIS, index: 'msix', vector: 0, reason: 'index-disabled',
+    name: 'index-disabled: msix enabled, then disabled',
+    abis: ABIS,
+    index: 'msix',
+    vector: 0,
+    reason: 'index-disabled',
     setup: async (app, id, e) => { await setIrqs(app, id, 'msix', triggerFds(0, [e])); await setIrqs(app, id, 'msix', disable) }
   },
   {
-    name: 'index-disabled: msix while msi is the enabled type', abis: ABIS, index: 'msix', vector: 0, reason: 'index-disabled',
+    name: 'index-disabled: msix while msi is the enabled type',
+    abis: ABIS,
+    index: 'msix',
+    vector: 0,
+    reason: 'index-disabled',
     setup: async (app, id, e) => { await setIrqs(app, id, 'msi', triggerFds(0, [e])) }
   },
   { name: 'index-disabled: msi never enabled', abis: ABIS, index: 'msi', vector: 3, reason: 'index-disabled', setup: async () => {} },
   {
-    name: 'not-allocated: msi beyond the vectors enabled', abis: ABIS, index: 'msi', vector: 3, reason: 'not-allocated',
+    name: 'not-allocated: msi beyond the vectors enabled',
+    abis: ABIS,
+    index: 'msi',
+    vector: 3,
+    reason: 'not-allocated',
     setup: async (app, id, e) => { await setIrqs(app, id, 'msi', triggerFds(0, [e, e])) }
   },
   {
-    name: 'no-trigger: msi allocated with fd -1', abis: ABIS, index: 'msi', vector: 1, reason: 'no-trigger',
+    name: 'no-trigger: msi allocated with fd -1',
+    abis: ABIS,
+    index: 'msi',
+    vector: 1,
+    reason: 'no-trigger',
     setup: async (app, id, e) => { await setIrqs(app, id, 'msi', triggerFds(0, [e, -1])) }
   }
 ]
@@ -61,7 +74,9 @@ const pendCases: Array<{ name: string, abis: readonly Abi[], vector: number, set
   { name: 'dynamic vector never added', abis: ['linux-6.12'], vector: 5, setup: async (app, id, e) => { await setIrqs(app, id, 'msix', triggerFds(0, [e])) } },
   { name: 'allocated with fd -1', abis: ABIS, vector: 1, setup: async (app, id, e) => { await setIrqs(app, id, 'msix', triggerFds(0, [e, -1])) } },
   {
-    name: 'trigger de-assigned with fd -1', abis: ABIS, vector: 0,
+    name: 'trigger de-assigned with fd -1',
+    abis: ABIS,
+    vector: 0,
     setup: async (app, id, e) => { await setIrqs(app, id, 'msix', triggerFds(0, [e, e])); await setIrqs(app, id, 'msix', triggerFds(0, [-1])) }
   }
 ]

@@ -129,7 +129,6 @@ export async function listening (t: Tap, semaphore = false) {
   return { app, base, ws: `ws://127.0.0.1:${addr.port}/v1/stream`, id, e }
 }
 
-
 /** A WebSocket subscribed to `fds` (throws unless the server confirms exactly those). */
 export async function subscribed (ws: string, fds: number[]): Promise<WsClient> {
   const c = await WsClient.open(ws)

@@ -64,7 +64,7 @@ t.test('8 semaphore: a semaphore eventfd yields value 1 per event', async (t) =>
 })
 
 t.test('stream: fire with an id is acknowledged; without one it is not', async (t) => {
-  const { app, ws, id, e } = await listening(t)
+  const { ws, id, e } = await listening(t)
   const c = await subscribed(ws, [e])
   const from = c.messages.length
   c.send({ op: 'fire', device: id, index: 'msix', vectors: [0, 0, 3] })

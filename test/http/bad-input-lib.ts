@@ -72,7 +72,13 @@ export interface Fixture {
   b: string
   /** linux-6.12, INTx only, no reset, not PCIe: INTx enabled, masked, unmask eventfd installed. */
   c: string
-  e1: number, e2: number, e3: number, e4: number, unmask: number, spare: number, sem: number
+  e1: number
+  e2: number
+  e3: number
+  e4: number
+  unmask: number
+  spare: number
+  sem: number
   /** A number that was issued and then closed. */
   deleted: number
 }
@@ -173,4 +179,3 @@ export async function runTable (t: Test, app: App, f: Fixture, cases: Case[]): P
   t.same(fivexx, [], 'no request in the table answered 5xx')
   t.equal(statuses.length, cases.length, 'every case ran')
 }
-

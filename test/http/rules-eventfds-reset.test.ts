@@ -5,7 +5,6 @@ import { build, createDevice } from '../helper.ts'
 
 // docs/model.md 8 (eventfds) and 9 (reset and close), end to end.
 
-
 async function eventfd (app: App, semaphore = false): Promise<number> {
   return (await app.inject({ method: 'POST', url: '/v1/eventfds', payload: { semaphore } })).json().fd
 }

@@ -5,7 +5,6 @@ import { build, createDevice } from '../helper.ts'
 
 // docs/model.md 3 (GET_INFO / GET_IRQ_INFO) end to end, friendly and raw routes, every profile.
 
-
 async function irqInfo (app: App, id: string, index: number | string, argsz?: number) {
   const res = await app.inject({ method: 'POST', url: `/v1/devices/${id}/ioctl/get-irq-info`, payload: { index, ...(argsz !== undefined ? { argsz } : {}) } })
   return { status: res.statusCode, body: res.json() }

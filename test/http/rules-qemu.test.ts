@@ -55,43 +55,47 @@ for (const abi of ABIS) {
   })
 }
 
-for (const abi of ABIS.filter((a) => ABI_PROFILES[a].dynamicMsix)) t.test(`${abi}: 10 guest unmasks vector k, dynamic: one EVENTFD|TRIGGER start k count 1`, async (t) => {
-  const app = await build(t)
-  const id = await createDevice(app, { abi, msix: { tableSize: 32 } })
-  const [e0, e7] = [await eventfd(app), await eventfd(app)]
-  await setIrqs(app, id, { flags: EVENTFD_TRIGGER, index: 2, start: 0, count: 1, data: [-1] })
-  t.equal((await setIrqs(app, id, { flags: EVENTFD_TRIGGER, index: 2, start: 0, count: 1, data: [e0] })).result, 0)
-  t.match(await fire(app, id, { index: 'msix', vector: 7 }), { fired: 1, delivered: 0, lost: 0, pended: 1 }, 'not yet allocated: masked, so pending')
-  t.equal((await setIrqs(app, id, { flags: EVENTFD_TRIGGER, index: 2, start: 7, count: 1, data: [e7] })).result, 0)
-  t.equal(await value(app, e7), 1, 'the add sent the pending message (11.3)')
-  t.match(await irq(app, id, 'msix'), { enabled: true, enabledVectors: 1, hostVectors: 2, triggers: 2 })
-  t.match(await fire(app, id, { index: 'msix', vectors: [0, 7, 7] }), { fired: 3, delivered: 3, lost: 0 })
-  t.same([await value(app, e0), await value(app, e7)], [1, 3])
-  const v = await vectors(app, id, 'msix')
-  t.match(v[7], { allocated: true, trigger: e7, fired: 3, delivered: 3, lost: 0, deliveredFromPending: 1, pending: false })
-  t.match(v[0], { trigger: e0, delivered: 1 }, 'vector 0 never lost its trigger')
-  t.equal((await app.inject({ method: 'GET', url: '/v1/host' })).json().hostVectors.used, 2)
-})
+for (const abi of ABIS.filter((a) => ABI_PROFILES[a].dynamicMsix)) {
+  t.test(`${abi}: 10 guest unmasks vector k, dynamic: one EVENTFD|TRIGGER start k count 1`, async (t) => {
+    const app = await build(t)
+    const id = await createDevice(app, { abi, msix: { tableSize: 32 } })
+    const [e0, e7] = [await eventfd(app), await eventfd(app)]
+    await setIrqs(app, id, { flags: EVENTFD_TRIGGER, index: 2, start: 0, count: 1, data: [-1] })
+    t.equal((await setIrqs(app, id, { flags: EVENTFD_TRIGGER, index: 2, start: 0, count: 1, data: [e0] })).result, 0)
+    t.match(await fire(app, id, { index: 'msix', vector: 7 }), { fired: 1, delivered: 0, lost: 0, pended: 1 }, 'not yet allocated: masked, so pending')
+    t.equal((await setIrqs(app, id, { flags: EVENTFD_TRIGGER, index: 2, start: 7, count: 1, data: [e7] })).result, 0)
+    t.equal(await value(app, e7), 1, 'the add sent the pending message (11.3)')
+    t.match(await irq(app, id, 'msix'), { enabled: true, enabledVectors: 1, hostVectors: 2, triggers: 2 })
+    t.match(await fire(app, id, { index: 'msix', vectors: [0, 7, 7] }), { fired: 3, delivered: 3, lost: 0 })
+    t.same([await value(app, e0), await value(app, e7)], [1, 3])
+    const v = await vectors(app, id, 'msix')
+    t.match(v[7], { allocated: true, trigger: e7, fired: 3, delivered: 3, lost: 0, deliveredFromPending: 1, pending: false })
+    t.match(v[0], { trigger: e0, delivered: 1 }, 'vector 0 never lost its trigger')
+    t.equal((await app.inject({ method: 'GET', url: '/v1/host' })).json().hostVectors.used, 2)
+  })
+}
 
-for (const abi of ABIS.filter((a) => !ABI_PROFILES[a].dynamicMsix)) t.test(`${abi}: 10 guest unmasks vector k beyond the enabled range, NORESIZE: disable, re-enable`, async (t) => {
-  const app = await build(t)
-  const id = await createDevice(app, { abi, msix: { tableSize: 32 } })
-  const [e0, e5] = [await eventfd(app), await eventfd(app)]
-  await setIrqs(app, id, { flags: EVENTFD_TRIGGER, index: 2, start: 0, count: 1, data: [-1] })
-  t.equal((await setIrqs(app, id, { flags: EVENTFD_TRIGGER, index: 2, start: 0, count: 1, data: [e0] })).result, 0)
-  t.same(await setIrqs(app, id, { flags: EVENTFD_TRIGGER, index: 2, start: 5, count: 1, data: [e5] }), { result: -1, errno: 'EINVAL' },
+for (const abi of ABIS.filter((a) => !ABI_PROFILES[a].dynamicMsix)) {
+  t.test(`${abi}: 10 guest unmasks vector k beyond the enabled range, NORESIZE: disable, re-enable`, async (t) => {
+    const app = await build(t)
+    const id = await createDevice(app, { abi, msix: { tableSize: 32 } })
+    const [e0, e5] = [await eventfd(app), await eventfd(app)]
+    await setIrqs(app, id, { flags: EVENTFD_TRIGGER, index: 2, start: 0, count: 1, data: [-1] })
+    t.equal((await setIrqs(app, id, { flags: EVENTFD_TRIGGER, index: 2, start: 0, count: 1, data: [e0] })).result, 0)
+    t.same(await setIrqs(app, id, { flags: EVENTFD_TRIGGER, index: 2, start: 5, count: 1, data: [e5] }), { result: -1, errno: 'EINVAL' },
     `the dynamic way does not work under ${abi}`)
-  t.match(await irq(app, id, 'msix'), { enabled: true, enabledVectors: 1, triggers: 1 }, 'and changed nothing')
-  t.equal((await setIrqs(app, id, { flags: NONE_TRIGGER, index: 2, start: 0, count: 0 })).result, 0, 'disable')
-  t.match(await irq(app, id, 'msix'), { enabled: false, hostVectors: 0, triggers: 0 })
-  t.match(await fire(app, id, { index: 'msix', vectors: [0, 0] }), { fired: 2, delivered: 0, lost: 2 }, 'lost in the window')
-  const fds = [e0, -1, -1, -1, -1, e5]
-  t.equal((await setIrqs(app, id, { flags: EVENTFD_TRIGGER, index: 2, start: 0, count: 6, data: fds })).result, 0, 're-enable with k+1')
-  t.match(await irq(app, id, 'msix'), { enabled: true, enabledVectors: 6, hostVectors: 6, triggers: 2 })
-  t.match(await fire(app, id, { index: 'msix', vectors: [0, 5] }), { fired: 2, delivered: 2, lost: 0 })
-  t.same([await value(app, e0), await value(app, e5)], [1, 1])
-  t.match((await vectors(app, id, 'msix'))[0], { fired: 3, delivered: 1, lost: 2, lostBy: { 'index-disabled': 2 } }, 'virq counted the lost ones')
-})
+    t.match(await irq(app, id, 'msix'), { enabled: true, enabledVectors: 1, triggers: 1 }, 'and changed nothing')
+    t.equal((await setIrqs(app, id, { flags: NONE_TRIGGER, index: 2, start: 0, count: 0 })).result, 0, 'disable')
+    t.match(await irq(app, id, 'msix'), { enabled: false, hostVectors: 0, triggers: 0 })
+    t.match(await fire(app, id, { index: 'msix', vectors: [0, 0] }), { fired: 2, delivered: 0, lost: 2 }, 'lost in the window')
+    const fds = [e0, -1, -1, -1, -1, e5]
+    t.equal((await setIrqs(app, id, { flags: EVENTFD_TRIGGER, index: 2, start: 0, count: 6, data: fds })).result, 0, 're-enable with k+1')
+    t.match(await irq(app, id, 'msix'), { enabled: true, enabledVectors: 6, hostVectors: 6, triggers: 2 })
+    t.match(await fire(app, id, { index: 'msix', vectors: [0, 5] }), { fired: 2, delivered: 2, lost: 0 })
+    t.same([await value(app, e0), await value(app, e5)], [1, 1])
+    t.match((await vectors(app, id, 'msix'))[0], { fired: 3, delivered: 1, lost: 2, lostBy: { 'index-disabled': 2 } }, 'virq counted the lost ones')
+  })
+}
 
 for (const abi of ABIS) {
   t.test(`${abi}: 10 MSI all at once; a positive answer means retry with that many`, async (t) => {

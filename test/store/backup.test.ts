@@ -41,11 +41,11 @@ t.test('a backup taken while devices are created and interrupts fire is consiste
   await fire(app, dev, 100)
 
   // Load: fires and device creations, one after another, until told to stop.
-  let stop = false
+  const control = { stop: false }
   let answeredFires = 100
   const created: string[] = []
   const load = (async () => {
-    for (let i = 0; !stop; i++) {
+    for (let i = 0; !control.stop; i++) {
       await fire(app, dev, 1)
       answeredFires++
       if (i % 3 === 0) created.push(await newDevice(app, { name: `load-${i}`, msix: { tableSize: 4 } }))
@@ -59,7 +59,7 @@ t.test('a backup taken while devices are created and interrupts fire is consiste
   t.match(await backupTo(app, during), SQLITE_FILE, 'backup answers 200 with a SQLite file')
   const firesAfter = answeredFires
   while (created.length < devicesBefore + 10) await new Promise((resolve) => setTimeout(resolve, 5))
-  stop = true
+  control.stop = true
   await load
 
   const copy = await openApp(t, during)

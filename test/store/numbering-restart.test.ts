@@ -3,7 +3,7 @@ import { copyFileSync, mkdirSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { buildApp, type App } from '../../src/app.ts'
+import { buildApp } from '../../src/app.ts'
 import { migrate } from '../../src/store/db.ts'
 import { tempDir } from '../helper.ts'
 

@@ -36,8 +36,14 @@ export async function sample (client: Client): Promise<TopSample> {
     const r = (await client.get<{ end: number, device: Record<keyof Rates, number[]> }>(`/v1/devices/${seg(d.id)}/rates`, { query: { seconds: 2, vectors: false } })).body!
     t = Math.max(t, r.end - 1)
     return {
-      id: d.id, name: d.name, abi: d.abi, irqType: d.irqType,
-      fired: r.device.fired[0], delivered: r.device.delivered[0], lost: r.device.lost[0], pended: r.device.pended[0],
+      id: d.id,
+      name: d.name,
+      abi: d.abi,
+      irqType: d.irqType,
+      fired: r.device.fired[0],
+      delivered: r.device.delivered[0],
+      lost: r.device.lost[0],
+      pended: r.device.pended[0],
       lastCall: await lastCall(client, d.id)
     }
   }))

@@ -55,7 +55,7 @@ const vfioUser: FastifyPluginAsyncTypebox = async (app) => {
   app.delete('/v1/devices/:id/vfio-user', {
     schema: {
       operationId: 'stopVfioUser',
-      summary: "Stop serving: disconnect the client (its interrupts are torn down as close does) and remove the socket",
+      summary: 'Stop serving: disconnect the client (its interrupts are torn down as close does) and remove the socket',
       tags: ['vfio-user'],
       params: IdParams,
       response: { 204: Type.Null(), ...problemResponses(404) }
