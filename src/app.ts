@@ -4,6 +4,10 @@ import underPressure from '@fastify/under-pressure'
 import Fastify, { LogController, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import type { ServerOptions } from 'node:http'
 import { Engine } from './engine.ts'
+import {
+  deviceService, eventfdService, interruptService, streamService,
+  type DeviceService, type EventfdService, type InterruptService, type StreamService
+} from './services.ts'
 import { clientError, isStorageProblem, sendProblem, STORAGE_RETRY_AFTER_S, toProblem } from './http/problem.ts'
 import devices from './http/routes/devices.ts'
 import parents from './http/routes/parents.ts'
@@ -32,7 +36,13 @@ import { VfioUserService } from './vfio-user/service.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
+    /** The whole engine: for the service's own wiring (health, metrics, tenancy, backup), not for routes. */
     engine: Engine
+    /** What routes use of it (services.ts). */
+    devices: DeviceService
+    eventfds: EventfdService
+    interrupts: InterruptService
+    streams: StreamService
     /** Devices served over vfio-user (docs/model.md 14). */
     vfioUser: VfioUserService
   }
@@ -134,6 +144,10 @@ export async function buildApp (opts: AppOptions) {
 
   const engine = new Engine(openDb(opts.db, opts.sync), opts.hostVectors, { storageProbeMs: opts.storageProbeMs })
   app.decorate('engine', engine)
+  app.decorate('devices', deviceService(engine))
+  app.decorate('eventfds', eventfdService(engine))
+  app.decorate('interrupts', interruptService(engine))
+  app.decorate('streams', streamService(engine))
   engine.repo.trace.retention = opts.traceRetention ?? DEFAULT_TRACE_RETENTION
   if ((opts.flushMs ?? DEFAULT_FLUSH_MS) > 0) engine.startFlusher(opts.flushMs ?? DEFAULT_FLUSH_MS)
   // Open streams would hold close() open: end them first; then flush and close the database.

@@ -5,7 +5,7 @@ import { EVENTFD_MAX_VALUE, OwnerFdMap, type Eventfd } from './core/eventfds.ts'
 import type { World } from './core/world.ts'
 import type { Db } from './store/db.ts'
 import { storageFault, type StorageFault } from './store/faults.ts'
-import { ReaderRegistry } from './hot/readers.ts'
+import { DRAIN_GONE, ReaderRegistry } from './hot/readers.ts'
 import { Repository } from './store/repository.ts'
 import type { TraceEntry } from './core/trace.ts'
 import { traceEnd, traceStart, type TraceCall } from './trace.ts'
@@ -422,6 +422,18 @@ export class Engine {
     const waiters = this.batchWaiters
     this.batchWaiters = []
     for (const w of waiters) w.reject(err)
+  }
+
+  /**
+   * A stream reader's read(2) of an eventfd (hot/readers.ts): takes the counter (1 for a
+   * semaphore), queues the change for the flusher; DRAIN_GONE once the eventfd is deleted.
+   */
+  readonly drain = (owner: string, fd: number): number => {
+    const efd = this.world.eventfds.get(fd, owner)
+    if (efd === undefined) return DRAIN_GONE
+    const value = this.world.eventfds.read(efd)
+    if (value !== 0) this.hot.eventfd(efd)
+    return value
   }
 
   /** Long-polls waiting for an eventfd to become readable. */

@@ -1,18 +1,15 @@
 import {
-  VFIO_DEVICE_FLAGS_PCI, VFIO_DEVICE_FLAGS_RESET, VFIO_IRQ_INFO_AUTOMASKED, VFIO_IRQ_INFO_EVENTFD,
-  VFIO_IRQ_INFO_MASKABLE, VFIO_IRQ_INFO_NORESIZE, VFIO_PCI_ERR_IRQ_INDEX, VFIO_PCI_INTX_IRQ_INDEX,
-  VFIO_PCI_MSI_IRQ_INDEX, VFIO_PCI_MSIX_IRQ_INDEX, VFIO_PCI_NUM_IRQS, VFIO_PCI_NUM_REGIONS,
-  VFIO_PCI_REQ_IRQ_INDEX, SIZEOF_VFIO_DEVICE_INFO, SIZEOF_VFIO_IRQ_INFO
+  VFIO_IRQ_INFO_NORESIZE, VFIO_PCI_ERR_IRQ_INDEX, VFIO_PCI_INTX_IRQ_INDEX, VFIO_PCI_MSI_IRQ_INDEX,
+  VFIO_PCI_MSIX_IRQ_INDEX, VFIO_PCI_REQ_IRQ_INDEX, SIZEOF_VFIO_DEVICE_INFO, SIZEOF_VFIO_IRQ_INFO
 } from './constants.ts'
 import { fail } from './errno.ts'
-import { driverOps, type DriverName, type DriverOps } from './drivers/index.ts'
+import type { DriverName, DriverOps } from './drivers/ops.ts'
 import type { Effects } from './effects.ts'
 import type { TemplateName } from './templates.ts'
-import { IrqCounters } from './counters.ts'
-import { NO_TRIGGER, VectorTable } from './vectors.ts'
-
-import { abiProfile, type Abi, type AbiProfile } from './profiles.ts'
-import { IMS_BACKING, type MsixBacking } from './ims.ts'
+import type { IrqCounters } from './counters.ts'
+import type { VectorTable } from './vectors.ts'
+import type { Abi, AbiProfile } from './profiles.ts'
+import type { MsixBacking } from './ims.ts'
 
 export { ABIS, DEFAULT_ABI, type Abi } from './profiles.ts'
 
@@ -61,7 +58,7 @@ export interface Device {
   readonly caps: DeviceCaps
   /** Whose answers the device gives (docs/model.md 12): vfio-pci, or an mdev driver. */
   readonly driver: DriverName
-  /** The driver's handlers and traits for this device's era (drivers/index.ts). */
+  /** The driver's handlers and traits for this device's era (drivers/ops.ts; the table is drivers/index.ts). */
   readonly ops: DriverOps
   /** The template the capabilities came from, or null. */
   readonly template: TemplateName | null
@@ -87,37 +84,6 @@ export interface Device {
 export interface PciIds { vendor: number, device: number, class: number }
 
 export interface DeviceOrigin { driver?: DriverName, template?: TemplateName | null, pci?: PciIds | null }
-
-export function createDevice (id: string, name: string, createdAt: string, abi: Abi, caps: DeviceCaps, owner = 'default', origin: DeviceOrigin = {}): Device {
-  const profile = abiProfile(abi)
-  const driver = origin.driver ?? 'vfio-pci'
-  return {
-    id,
-    owner,
-    name,
-    createdAt,
-    abi,
-    profile,
-    caps,
-    driver,
-    ops: driverOps(driver, profile),
-    template: origin.template ?? null,
-    pci: origin.pci ?? null,
-    driverState: 0,
-    version: 0, // the creation itself is the first change: version 1
-    irqType: 'none',
-    intx: { trigger: NO_TRIGGER, unmaskFd: NO_TRIGGER, masked: false, line: false },
-    msi: new VectorTable(caps.msiVectors),
-    msix: new VectorTable(caps.msixTableSize),
-    msixBacking: caps.parent !== undefined ? IMS_BACKING : null,
-    errTrigger: NO_TRIGGER,
-    reqTrigger: NO_TRIGGER,
-    counters: [
-      new IrqCounters(caps.intx ? 1 : 0), new IrqCounters(caps.msiVectors), new IrqCounters(caps.msixTableSize),
-      new IrqCounters(caps.pcie ? 1 : 0), new IrqCounters(1)
-    ]
-  }
-}
 
 /** vfio_pci_get_irq_count(). */
 export function irqCount (dev: Device, index: number): number {
@@ -161,12 +127,6 @@ export function getDeviceInfo (dev: Device, argsz: number, fx?: Effects): Device
   return { argsz, ...info }
 }
 
-/** vfio_pci_core's GET_INFO: PCI, RESET when the device can reset, 9 regions, 5 irqs. */
-export function vfioPciInfo (dev: Device): Omit<DeviceInfo, 'argsz'> {
-  const flags = VFIO_DEVICE_FLAGS_PCI | (dev.caps.reset ? VFIO_DEVICE_FLAGS_RESET : 0)
-  return { flags, numRegions: VFIO_PCI_NUM_REGIONS, numIrqs: VFIO_PCI_NUM_IRQS }
-}
-
 export interface IrqInfo { argsz: number, flags: number, index: number, count: number }
 
 /**
@@ -179,19 +139,6 @@ export function getIrqInfo (dev: Device, argsz: number, index: number): IrqInfo 
   }
   const { flags, count } = dev.ops.irqInfo(dev, index)
   return { argsz, flags: dev.profile.reportsNoresize ? flags : flags & ~VFIO_IRQ_INFO_NORESIZE, index, count }
-}
-
-/** vfio_pci_ioctl_get_irq_info() after its argsz check. */
-export function vfioPciIrqInfo (dev: Device, index: number): { flags: number, count: number } {
-  if (index >= VFIO_PCI_NUM_IRQS) fail('EINVAL', 'index-out-of-range', `index ${index} is not below ${VFIO_PCI_NUM_IRQS}`)
-  if (index === VFIO_PCI_ERR_IRQ_INDEX && !dev.caps.pcie) {
-    fail('EINVAL', 'not-pcie', 'the ERR index exists only on PCI Express devices')
-  }
-  let flags = VFIO_IRQ_INFO_EVENTFD
-  if (index === VFIO_PCI_INTX_IRQ_INDEX) flags |= VFIO_IRQ_INFO_MASKABLE | VFIO_IRQ_INFO_AUTOMASKED
-  else if (index !== VFIO_PCI_MSIX_IRQ_INDEX || !hasDynamicMsix(dev)) flags |= VFIO_IRQ_INFO_NORESIZE
-  if (index === VFIO_PCI_MSIX_IRQ_INDEX && dev.caps.msixMaskable === true) flags |= VFIO_IRQ_INFO_MASKABLE // docs/model.md 11.4
-  return { flags, count: irqCount(dev, index) }
 }
 
 /** A copy of a device's VFIO state, to tell whether an operation changed it at all. */

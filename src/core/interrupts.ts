@@ -1,13 +1,134 @@
 import { VFIO_PCI_ERR_IRQ_INDEX, VFIO_PCI_MSI_IRQ_INDEX, VFIO_PCI_MSIX_IRQ_INDEX } from './constants.ts'
 import { LOST_INDEX_DISABLED, LOST_NO_TRIGGER, LOST_NOT_ALLOCATED } from './counters.ts'
-import type { Device } from './device.ts'
+import { snapshotDevice, unchangedSince, type Device } from './device.ts'
 import type { Effects } from './effects.ts'
+import { OwnerFdMap, type Eventfd } from './eventfds.ts'
 import { NO_TRIGGER } from './vectors.ts'
 import type { World } from './world.ts'
 
-// Device-originated interrupts (docs/model.md 7): what the hardware does, not an ioctl.
-// These run on the hot path: no allocation, counters in typed arrays, changes recorded in a
+// The interrupt path (docs/model.md 7, 5.1, 11.2): what happens when a device fires or an
+// eventfd is signalled, as vfio_pci_intrs.c's handlers do it: deliver or count the loss,
+// latch a pending bit, automask INTx and unmask it from its virqfd. Everything that signals
+// goes through here: the fire entry points below, and SET_IRQS handlers through world.irq.
+// It runs on the hot path: no allocation, counters in typed arrays, changes recorded in a
 // long-lived Effects that the store flushes on a timer.
+
+/**
+ * One World's signal and INTx machinery: eventfd_signal(), the INTx handler (automask, then
+ * signal), mask and unmask, and the virqfds (unmask eventfds) that unmask a line when written.
+ */
+export class InterruptPath {
+  private readonly world: World
+  /** (owner, eventfd number) -> devices whose INTx it unmasks (the virqfds). */
+  private readonly unmaskWatchers = new OwnerFdMap<Set<Device>>()
+  private inUnmaskWakeup = false
+
+  constructor (world: World) {
+    this.world = world
+  }
+
+  /** Signal a device's trigger (a number in its owner's table) if there is one. Returns whether anything was signalled. */
+  signalTrigger (dev: Device, fd: number, fx: Effects): boolean {
+    if (fd === NO_TRIGGER) return false
+    const efd = this.world.eventfds.get(fd, dev.owner)
+    if (efd === undefined) return false
+    this.signal(efd, 1, fx)
+    return true
+  }
+
+  /** eventfd_signal(); an unmask eventfd (virqfd) then unmasks its INTx (and consumes the value). */
+  signal (efd: Eventfd, n: number, fx: Effects): void {
+    this.world.eventfds.signal(efd, n)
+    fx.eventfd(efd)
+    this.wakeUnmaskWatchers(efd, fx)
+  }
+
+  /**
+   * The virqfd wakeup, after a signal or a write(2). An eventfd that is both a line's trigger
+   * and its unmask eventfd would loop (raise, signal, unmask, raise...): like the kernel, which
+   * refuses an eventfd signal from inside an eventfd wakeup, a signal made while the watchers
+   * run adds to the counter but does not run them again.
+   */
+  wakeUnmaskWatchers (efd: Eventfd, fx: Effects): void {
+    const watchers = this.unmaskWatchers.get(efd.owner, efd.fd)
+    if (watchers === undefined || this.inUnmaskWakeup) return
+    this.inUnmaskWakeup = true
+    try {
+      // The virqfd consumes the value (5.10's left it in the counter: docs/model.md 5.1).
+      let consume = false
+      for (const dev of watchers) consume ||= dev.profile.unmaskEventfdConsumesValue
+      if (consume) this.world.eventfds.read(efd)
+      for (const dev of watchers) {
+        // An unmask of a line the device still drives masks it again at once (automask): the
+        // interrupt path, not a configuration change, so it must not bump the version.
+        const had = fx.devices.has(dev)
+        const before = had ? undefined : snapshotDevice(dev)
+        this.unmaskIntx(dev, fx)
+        if (before !== undefined && unchangedSince(before, dev)) fx.devices.delete(dev)
+      }
+    } finally {
+      this.inUnmaskWakeup = false
+    }
+  }
+
+  /** The device's INTx is unmasked when eventfd `fd` (its owner's) is signalled or written. */
+  watchUnmask (dev: Device, fd: number): void {
+    let watchers = this.unmaskWatchers.get(dev.owner, fd)
+    if (watchers === undefined) {
+      watchers = new Set()
+      this.unmaskWatchers.set(dev.owner, fd, watchers)
+    }
+    watchers.add(dev)
+  }
+
+  unwatchUnmask (dev: Device, fd: number): void {
+    const watchers = this.unmaskWatchers.get(dev.owner, fd)
+    watchers?.delete(dev)
+    if (watchers?.size === 0) this.unmaskWatchers.delete(dev.owner, fd)
+  }
+
+  maskIntx (dev: Device, fx: Effects): void {
+    this.world.beforeIntxChange?.(dev)
+    if (dev.intx.masked) return
+    dev.intx.masked = true
+    fx.device(dev)
+  }
+
+  /** Unmask; a line the device still drives masks again at once and is delivered again. */
+  unmaskIntx (dev: Device, fx: Effects): void {
+    this.world.beforeIntxChange?.(dev)
+    if (dev.irqType !== 'intx' || !dev.intx.masked) return
+    dev.intx.masked = false
+    fx.device(dev)
+    if (dev.intx.line) this.raiseIntx(dev, fx)
+  }
+
+  /**
+   * The INTx handler (vfio_intx_handler): automask, then signal the trigger. Every raise is an
+   * interrupt at the host, so it is counted here whether an assert, an enable or an unmask
+   * caused it.
+   */
+  raiseIntx (dev: Device, fx: Effects): void {
+    this.world.beforeIntxChange?.(dev)
+    if (dev.ops.intxAutomask) {
+      dev.intx.masked = true
+      fx.device(dev)
+    }
+    const c = dev.counters[0]
+    const totals = this.world.totals
+    fx.countersOf(dev)
+    c.touch(0)
+    c.fired[0] += 1
+    totals.fired[0] += 1
+    if (this.signalTrigger(dev, dev.intx.trigger, fx)) {
+      c.delivered[0] += 1
+      totals.delivered[0] += 1
+    } else {
+      c.lost[LOST_NO_TRIGGER][0] += 1
+      totals.lost[LOST_NO_TRIGGER][0] += 1
+    }
+  }
+}
 
 /** What firing answered; one reusable object per caller, so the hot path allocates nothing. */
 export class FireTally {
@@ -31,8 +152,8 @@ export class FireTally {
 
 /**
  * MSI/MSI-X vector `v` fires `n` times. The caller has checked v < count(index).
- * Model section 7; where the vector has a mask bit (every MSI-X vector, MSI with per-vector
- * masking) section 11.2: unmasked -> delivered; masked -> the first fire sets the pending
+ * docs/model.md 7; where the vector has a mask bit (every MSI-X vector, MSI with per-vector
+ * masking) 11.2: unmasked -> delivered; masked -> the first fire sets the pending
  * bit, the others coalesce into it. A disabled index pends nothing: index-disabled.
  */
 export function fireVector (world: World, dev: Device, index: number, v: number, n: number, fx: Effects, tally: FireTally): void {
@@ -69,7 +190,7 @@ export function fireVector (world: World, dev: Device, index: number, v: number,
   if (lost < 0) {
     const efd = world.eventfds.get(table.trigger[v], dev.owner)
     if (efd !== undefined) {
-      world.signal(efd, n, fx)
+      world.irq.signal(efd, n, fx)
       c.delivered[v] += n
       totals.delivered[index] += n
       tally.delivered += n
@@ -106,7 +227,7 @@ export function driveIntx (world: World, dev: Device, level: IntxLevel, fx: Effe
       world.totals.fired[0] += 1
       world.totals.lost[LOST_INDEX_DISABLED][0] += 1
     } else if (!dev.intx.masked) {
-      world.raiseIntx(dev, fx)
+      world.irq.raiseIntx(dev, fx)
     }
   }
   if (level !== 'assert' && dev.intx.line) {
@@ -135,7 +256,7 @@ export function fireErrReq (world: World, dev: Device, index: number, n: number,
     tally.lost += n
     return
   }
-  world.signal(efd, n, fx)
+  world.irq.signal(efd, n, fx)
   c.delivered[0] += n
   totals.delivered[index] += n
   tally.delivered += n

@@ -58,7 +58,7 @@ export function sendIfPending (world: World, dev: Device, index: number, v: numb
   c.touch(v)
   c.pending[v] = 0
   world.totals.pending[index] -= 1
-  if (world.signalTrigger(dev, tableOf(dev, index).trigger[v], fx)) {
+  if (world.irq.signalTrigger(dev, tableOf(dev, index).trigger[v], fx)) {
     c.delivered[v] += 1
     c.deliveredFromPending[v] += 1
     world.totals.delivered[index] += 1

@@ -1,5 +1,5 @@
 import type { DeviceCaps } from './device.ts'
-import { DEFAULT_DRIVER, type DriverName } from './drivers/index.ts'
+import { DEFAULT_DRIVER, type DriverName } from './drivers/ops.ts'
 import { abiProfile, type Abi } from './profiles.ts'
 
 // Known devices (docs/model.md 12), as data: the four devices recorded from real kernels,

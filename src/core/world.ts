@@ -1,4 +1,5 @@
-import { createDevice, snapshotDevice, unchangedSince, vectorTable, type Abi, type Device, type DeviceCaps, type DeviceOrigin, type IrqType } from './device.ts'
+import { createDevice } from './create-device.ts'
+import { snapshotDevice, unchangedSince, vectorTable, type Abi, type Device, type DeviceCaps, type DeviceOrigin, type IrqType } from './device.ts'
 import { Effects } from './effects.ts'
 import { fail } from './errno.ts'
 import { EventfdTable, OwnerFdMap, type Eventfd } from './eventfds.ts'
@@ -6,9 +7,9 @@ import { HostPool } from './host-pool.ts'
 import type { IrqSetRequest } from './set-irqs/request.ts'
 import { VFIO_PCI_MSI_IRQ_INDEX, VFIO_PCI_MSIX_IRQ_INDEX } from './constants.ts'
 import { NO_TRIGGER } from './vectors.ts'
-import { LOST_NO_TRIGGER } from './counters.ts'
 import { InterruptTotals } from './totals.ts'
 import { deassignImsVector, Parent } from './ims.ts'
+import { InterruptPath } from './interrupts.ts'
 
 /** Where an eventfd is used: the answer to "what is it bound to". */
 export interface Binding { deviceId: string, index: number, vector: number, role: 'trigger' | 'unmask' }
@@ -31,9 +32,8 @@ export class World {
   readonly pool: HostPool
   /** Interrupt counters summed over every device (metrics read these, never the devices). */
   readonly totals = new InterruptTotals()
-  /** (owner, eventfd number) -> devices whose INTx it unmasks (the virqfds). */
-  private readonly unmaskWatchers = new OwnerFdMap<Set<Device>>()
-  private inUnmaskWakeup = false
+  /** What happens when something signals: eventfds, INTx automask and unmask, the virqfds (interrupts.ts). */
+  readonly irq: InterruptPath = new InterruptPath(this)
   /**
    * Told just before an operation changes a device's INTx state (mask, line) or its INTx
    * counters, so that the store can undo exactly that operation if its commit fails.
@@ -136,7 +136,7 @@ export class World {
     if (dev.ops.hostVectors) this.pool.take(dev.msi.hostHeld + dev.msix.hostHeld, dev.owner)
     if (dev.caps.parent !== undefined) this.parentOf(dev).devices.add(dev.id)
     dev.msixBacking?.restored(this, dev)
-    if (dev.intx.unmaskFd !== NO_TRIGGER) this.watchUnmask(dev.intx.unmaskFd, dev)
+    if (dev.intx.unmaskFd !== NO_TRIGGER) this.irq.watchUnmask(dev, dev.intx.unmaskFd)
     this.reindex(dev)
   }
 
@@ -205,55 +205,11 @@ export class World {
 
   // ---- signals ----
 
-  /** Signal a device's trigger (a number in its owner's table) if there is one. Returns whether anything was signalled. */
-  signalTrigger (dev: Device, fd: number, fx: Effects): boolean {
-    if (fd === NO_TRIGGER) return false
-    const efd = this.eventfds.get(fd, dev.owner)
-    if (efd === undefined) return false
-    this.signal(efd, 1, fx)
-    return true
-  }
-
-  /** eventfd_signal(); an unmask eventfd (virqfd) then unmasks its INTx (and consumes the value). */
-  signal (efd: Eventfd, n: number, fx: Effects): void {
-    this.eventfds.signal(efd, n)
-    fx.eventfd(efd)
-    this.runUnmaskWatchers(efd, fx)
-  }
-
   /** write(2). Like the kernel, even a write of 0 wakes the virqfd, which then unmasks. */
   writeEventfd (efd: Eventfd, value: number, fx: Effects): void {
     this.eventfds.write(efd, value)
     fx.eventfd(efd)
-    this.runUnmaskWatchers(efd, fx)
-  }
-
-  /**
-   * The virqfd wakeup. An eventfd that is both a line's trigger and its unmask eventfd would
-   * loop (raise, signal, unmask, raise...): like the kernel, which refuses an eventfd signal
-   * from inside an eventfd wakeup, a signal made while the watchers run adds to the counter
-   * but does not run them again.
-   */
-  private runUnmaskWatchers (efd: Eventfd, fx: Effects): void {
-    const watchers = this.unmaskWatchers.get(efd.owner, efd.fd)
-    if (watchers === undefined || this.inUnmaskWakeup) return
-    this.inUnmaskWakeup = true
-    try {
-      // The virqfd consumes the value (5.10's left it in the counter: model 5.1).
-      let consume = false
-      for (const dev of watchers) consume ||= dev.profile.unmaskEventfdConsumesValue
-      if (consume) this.eventfds.read(efd)
-      for (const dev of watchers) {
-        // An unmask of a line the device still drives masks it again at once (automask): the
-        // interrupt path, not a configuration change, so it must not bump the version.
-        const had = fx.devices.has(dev)
-        const before = had ? undefined : snapshotDevice(dev)
-        this.unmaskIntx(dev, fx)
-        if (before !== undefined && unchangedSince(before, dev)) fx.devices.delete(dev)
-      }
-    } finally {
-      this.inUnmaskWakeup = false
-    }
+    this.irq.wakeUnmaskWatchers(efd, fx)
   }
 
   readEventfd (efd: Eventfd, fx: Effects): number {
@@ -277,7 +233,7 @@ export class World {
     dev.intx.trigger = trigger
     dev.intx.masked = false
     fx.device(dev)
-    if (dev.intx.line) this.raiseIntx(dev, fx)
+    if (dev.intx.line) this.irq.raiseIntx(dev, fx)
   }
 
   setIntxTrigger (dev: Device, trigger: number, fx: Effects): void {
@@ -295,54 +251,12 @@ export class World {
     fx.device(dev)
   }
 
-  maskIntx (dev: Device, fx: Effects): void {
-    this.beforeIntxChange?.(dev)
-    if (dev.intx.masked) return
-    dev.intx.masked = true
-    fx.device(dev)
-  }
-
-  /** Unmask; a line the device still drives masks again at once and is delivered again. */
-  unmaskIntx (dev: Device, fx: Effects): void {
-    this.beforeIntxChange?.(dev)
-    if (dev.irqType !== 'intx' || !dev.intx.masked) return
-    dev.intx.masked = false
-    fx.device(dev)
-    if (dev.intx.line) this.raiseIntx(dev, fx)
-  }
-
-  /**
-   * The INTx handler (vfio_intx_handler): automask, then signal the trigger. Every raise is an
-   * interrupt at the host, so it is counted here whether an assert, an enable or an unmask
-   * caused it.
-   */
-  raiseIntx (dev: Device, fx: Effects): void {
-    this.beforeIntxChange?.(dev)
-    if (dev.ops.intxAutomask) {
-      dev.intx.masked = true
-      fx.device(dev)
-    }
-    const c = dev.counters[0]
-    const totals = this.totals
-    fx.countersOf(dev)
-    c.touch(0)
-    c.fired[0] += 1
-    totals.fired[0] += 1
-    if (this.signalTrigger(dev, dev.intx.trigger, fx)) {
-      c.delivered[0] += 1
-      totals.delivered[0] += 1
-    } else {
-      c.lost[LOST_NO_TRIGGER][0] += 1
-      totals.lost[LOST_NO_TRIGGER][0] += 1
-    }
-  }
-
   installUnmaskEventfd (dev: Device, efd: Eventfd, fx: Effects): void {
     dev.intx.unmaskFd = efd.fd
     fx.device(dev)
-    this.watchUnmask(efd.fd, dev)
+    this.irq.watchUnmask(dev, efd.fd)
     // A value already waiting unmasks at once but stays in the counter (vfs_poll at enable).
-    if (efd.value !== 0) this.unmaskIntx(dev, fx)
+    if (efd.value !== 0) this.irq.unmaskIntx(dev, fx)
   }
 
   removeUnmaskEventfd (dev: Device, fx: Effects): void {
@@ -350,18 +264,7 @@ export class World {
     if (fd === NO_TRIGGER) return
     dev.intx.unmaskFd = NO_TRIGGER
     fx.device(dev)
-    const watchers = this.unmaskWatchers.get(dev.owner, fd)
-    watchers?.delete(dev)
-    if (watchers?.size === 0) this.unmaskWatchers.delete(dev.owner, fd)
-  }
-
-  private watchUnmask (fd: number, dev: Device): void {
-    let watchers = this.unmaskWatchers.get(dev.owner, fd)
-    if (watchers === undefined) {
-      watchers = new Set()
-      this.unmaskWatchers.set(dev.owner, fd, watchers)
-    }
-    watchers.add(dev)
+    this.irq.unwatchUnmask(dev, fd)
   }
 
   // ---- MSI / MSI-X ----

@@ -1,8 +1,18 @@
 import { IRQ_INDEX_NAMES, VFIO_PCI_INTX_IRQ_INDEX, VFIO_PCI_MSI_IRQ_INDEX, VFIO_PCI_MSIX_IRQ_INDEX } from '../core/constants.ts'
 import { irqCount, type Device } from '../core/device.ts'
 import { driveIntx, fireErrReq, fireVector, type FireTally, type IntxLevel } from '../core/interrupts.ts'
-import type { Engine } from '../engine.ts'
+import type { Effects } from '../core/effects.ts'
+import type { World } from '../core/world.ts'
 import { nowSecond, rates, recordRate, type DeviceRates } from './rates.ts'
+
+/**
+ * What a fire needs: the model, and where the interrupt path's changes wait for the flusher
+ * (the engine is one; the fire path needs nothing else of it).
+ */
+export interface FireTarget {
+  readonly world: World
+  readonly hot: Effects
+}
 
 /** A fire request as both the HTTP route and the WebSocket take it. */
 export interface FireRequest {
@@ -25,14 +35,14 @@ export const MAX_FIRE_COUNT = 1_000_000_000
 
 /**
  * Checks the whole request first, so a bad vector fires nothing, then fires into `tally`.
- * No SQLite, no logging: changes land in engine.hot for the flusher.
+ * No SQLite, no logging: changes land in target.hot for the flusher.
  */
-export function fire (engine: Engine, dev: Device, req: FireRequest, tally: FireTally): void {
+export function fire (target: FireTarget, dev: Device, req: FireRequest, tally: FireTally): void {
   const f = tally.fired
   const d = tally.delivered
   const l = tally.lost
   const p = tally.pended
-  const v = fireChecked(engine, dev, req, tally)
+  const v = fireChecked(target, dev, req, tally)
   if (v >= 0) rate(rates.of(dev), nowSecond(), req.index, v, tally, f, d, l, p)
 }
 
@@ -42,11 +52,11 @@ function rate (r: DeviceRates, sec: number, index: number, v: number, tally: Fir
 }
 
 /** Fires; returns the vector to record the rates of, or -1 when they are recorded already. */
-function fireChecked (engine: Engine, dev: Device, req: FireRequest, tally: FireTally): number {
+function fireChecked (target: FireTarget, dev: Device, req: FireRequest, tally: FireTally): number {
   const { index } = req
   const size = irqCount(dev, index)
   if (size === 0) throw new FireError('no-such-index', `device ${dev.id} has no ${IRQ_INDEX_NAMES[index] ?? index} interrupt`)
-  const { world, hot } = engine
+  const { world, hot } = target
   if (index === VFIO_PCI_MSI_IRQ_INDEX || index === VFIO_PCI_MSIX_IRQ_INDEX) {
     if (req.vectors !== undefined) {
       if (req.vector !== undefined || req.count !== undefined) throw new FireError('ambiguous-vectors', 'give either vectors, or vector with count')

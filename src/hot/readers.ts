@@ -1,5 +1,12 @@
 import { OwnerFdMap } from '../core/eventfds.ts'
-import type { Engine } from '../engine.ts'
+
+/**
+ * Reads an eventfd (owner, number) as read(2) does: the value taken (a semaphore eventfd
+ * yields 1), 0 when it is not readable, DRAIN_GONE when the eventfd no longer exists. The
+ * reader owns no model: whoever holds the eventfd table passes this in.
+ */
+export type Drain = (owner: string, fd: number) => number
+export const DRAIN_GONE = -1
 
 /**
  * A stream consumer that acts as an eventfd's reader (SSE, WebSocket). Like read(2) on a real
@@ -10,7 +17,7 @@ export class EventfdReader {
   /** The tenant whose eventfd table `fd` is a number in. */
   readonly owner: string
   readonly fd: number
-  private readonly engine: Engine
+  private readonly drain: Drain
   /** Sends one value; returns false when the transport is backed up (then call resume()). */
   private readonly send: (value: number) => boolean
   private readonly onGone: () => void
@@ -19,8 +26,8 @@ export class EventfdReader {
   private closed = false
   private readonly pumpBound = (): void => this.pump()
 
-  constructor (engine: Engine, owner: string, fd: number, send: (value: number) => boolean, onGone: () => void) {
-    this.engine = engine
+  constructor (drain: Drain, owner: string, fd: number, send: (value: number) => boolean, onGone: () => void) {
+    this.drain = drain
     this.owner = owner
     this.fd = fd
     this.send = send
@@ -47,23 +54,21 @@ export class EventfdReader {
   private pump (): void {
     this.scheduled = false
     if (this.paused || this.closed) return
-    const efd = this.engine.world.eventfds.get(this.fd, this.owner)
-    if (efd === undefined) {
-      this.closed = true
-      this.onGone()
-      return
-    }
     // A semaphore eventfd yields 1 per read: bound the burst, then let others run.
     for (let i = 0; i < 256; i++) {
-      const value = this.engine.world.eventfds.read(efd)
+      const value = this.drain(this.owner, this.fd)
+      if (value === DRAIN_GONE) {
+        this.closed = true
+        this.onGone()
+        return
+      }
       if (value === 0) return
-      this.engine.hot.eventfd(efd)
       if (!this.send(value)) {
         this.paused = true
         return
       }
     }
-    if (efd.value !== 0) this.schedule()
+    this.schedule() // more may be left: the next turn reads on
   }
 }
 

@@ -9,14 +9,14 @@ import { HttpProblem, notFound } from './problem.ts'
 // existence is not the caller's business.
 
 export function findDevice (req: FastifyRequest, id: string): Device {
-  const dev = req.server.engine.world.devices.get(id)
+  const dev = req.server.devices.get(id)
   if (dev === undefined || dev.owner !== req.tenant) throw notFound('device', id)
   return dev
 }
 
 export function findEventfd (req: FastifyRequest, fd: number): Eventfd {
   // The number is looked up in the caller's own table: another tenant's eventfds are not in it.
-  const efd = req.server.engine.world.eventfds.get(fd, req.tenant)
+  const efd = req.server.eventfds.get(fd, req.tenant)
   if (efd === undefined) throw notFound('eventfd', fd)
   return efd
 }

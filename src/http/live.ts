@@ -1,7 +1,7 @@
 import type { Device } from '../core/device.ts'
 import { IRQ_INDEX_NAMES } from '../core/constants.ts'
 import type { TraceEntry } from '../core/trace.ts'
-import type { Engine } from '../engine.ts'
+import type { DeviceService } from '../services.ts'
 import { nowSecond, rates } from '../hot/rates.ts'
 
 // Live views of a device for stream subscribers (SSE and WebSocket): once a second the rates of
@@ -49,13 +49,13 @@ export function rateSample (dev: Device, sec: number) {
 }
 
 export class LiveHub {
-  private readonly engine: Engine
+  private readonly devices: DeviceService
   private readonly watchers = new Map<string, Set<Watcher>>()
   private timer: NodeJS.Timeout | undefined
 
-  constructor (engine: Engine) {
-    this.engine = engine
-    engine.onTrace = (e) => this.trace(e)
+  constructor (devices: DeviceService) {
+    this.devices = devices
+    devices.onTrace((e) => this.trace(e))
   }
 
   watch (deviceId: string, w: Watcher): void {
@@ -90,7 +90,7 @@ export class LiveHub {
   private tick (): void {
     const sec = nowSecond() - 1
     for (const [id, set] of this.watchers) {
-      const dev = this.engine.world.devices.get(id)
+      const dev = this.devices.get(id)
       if (dev === undefined) {
         const json = JSON.stringify({ deviceId: id, reason: 'device-deleted' })
         for (const w of [...set]) w('closed', json)

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3'
 import type { Abi, Device, IrqType, PciIds } from '../core/device.ts'
-import { createDevice } from '../core/device.ts'
+import { createDevice } from '../core/create-device.ts'
 import type { DriverName } from '../core/drivers/index.ts'
 import type { TemplateName } from '../core/templates.ts'
 import type { Effects } from '../core/effects.ts'

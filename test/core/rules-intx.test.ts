@@ -130,7 +130,7 @@ for (const abi of ABIS) {
       const { set, enable, dev, world } = setup(abi)
       const trig = enable()
       dev.intx.line = true
-      world.raiseIntx(dev, new Effects())
+      world.irq.raiseIntx(dev, new Effects())
       t.equal(dev.intx.masked, true)
       t.equal(trig.value, 1)
       t.same(set(NONE | UNMASK, 0, 1), ok)

@@ -11,7 +11,7 @@ import type { IrqSetRequest } from '../set-irqs/request.ts'
 import { validateSetIrqs } from '../set-irqs/validate.ts'
 import { NO_TRIGGER } from '../vectors.ts'
 import type { World } from '../world.ts'
-import type { DriverOps } from './index.ts'
+import type { DriverOps } from './ops.ts'
 
 // i915 GVT-g's kvmgt (drivers/gpu/drm/i915/gvt/kvmgt.c), a virtual GPU (docs/model.md 12). Its
 // interrupt code is the same in every era virq models. The vGPU signals one MSI eventfd

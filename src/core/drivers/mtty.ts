@@ -11,9 +11,9 @@ import type { IrqSetRequest } from '../set-irqs/request.ts'
 import { validateSetIrqs } from '../set-irqs/validate.ts'
 import { NO_TRIGGER } from '../vectors.ts'
 import type { World } from '../world.ts'
-import type { DriverOps } from './index.ts'
+import type { DriverOps } from './ops.ts'
 
-// The mtty sample (samples/vfio-mdev/mtty.c), a virtual serial card, in its two eras (model
+// The mtty sample (samples/vfio-mdev/mtty.c), a virtual serial card, in its two eras
 // section 12): before the 6.7 rework (commit 293fbc288181; what 5.10 and 6.1 ship) and after
 // it. Its state maps onto virq's: irq_index is irqType (none = -1), intx_evtfd the INTx
 // trigger, msi_evtfd MSI vector 0's trigger (the vector counts as allocated while it is armed:
@@ -151,7 +151,7 @@ function setIrqs67 (world: World, dev: Device, req: IrqSetRequest, fx: Effects):
     if ((flags & VFIO_IRQ_SET_DATA_NONE) !== 0 || ((flags & VFIO_IRQ_SET_DATA_BOOL) !== 0 && req.data[0] !== 0)) {
       // mtty_trigger_interrupt(): signal unless masked, then mask.
       if (!dev.intx.masked && dev.intx.trigger !== NO_TRIGGER) {
-        world.signalTrigger(dev, dev.intx.trigger, fx)
+        world.irq.signalTrigger(dev, dev.intx.trigger, fx)
         dev.intx.masked = true
         fx.device(dev)
       }
@@ -177,7 +177,7 @@ function setIrqs67 (world: World, dev: Device, req: IrqSetRequest, fx: Effects):
     }
     if (!msi) fail('EINVAL', 'index-not-enabled', 'MSI loopback needs MSI enabled')
     if ((flags & VFIO_IRQ_SET_DATA_NONE) !== 0 || ((flags & VFIO_IRQ_SET_DATA_BOOL) !== 0 && req.data[0] !== 0)) {
-      world.signalTrigger(dev, dev.msi.trigger[0], fx)
+      world.irq.signalTrigger(dev, dev.msi.trigger[0], fx)
     }
     return 0
   }

@@ -20,13 +20,13 @@ export function triggerErrReq (c: HandlerContext): number {
 
   if (c.dataType === 'none') {
     if (current === NO_TRIGGER) fail('EINVAL', 'no-trigger', `${name} has no trigger to signal or release`)
-    if (c.count === 1) world.signalTrigger(dev, current, fx)
+    if (c.count === 1) world.irq.signalTrigger(dev, current, fx)
     else set(NO_TRIGGER)
     return 0
   }
   if (c.count === 0) fail('EINVAL', 'count-zero', `${name} with ${c.dataType} data needs count 1`)
   if (c.dataType === 'bool') {
-    if (c.data[0] !== 0 && current !== NO_TRIGGER) world.signalTrigger(dev, current, fx)
+    if (c.data[0] !== 0 && current !== NO_TRIGGER) world.irq.signalTrigger(dev, current, fx)
     return 0
   }
   const fd = c.data[0]

@@ -13,7 +13,7 @@ function requireIntxLine (c: HandlerContext): void {
 export function maskIntx (c: HandlerContext): number {
   requireIntxLine(c)
   if (c.dataType === 'eventfd') fail('ENOTTY', 'mask-eventfd-unsupported', 'INTx cannot be masked by an eventfd')
-  if (c.dataType === 'none' || c.data[0] !== 0) c.world.maskIntx(c.dev, c.fx)
+  if (c.dataType === 'none' || c.data[0] !== 0) c.world.irq.maskIntx(c.dev, c.fx)
   return 0
 }
 
@@ -26,7 +26,7 @@ export function unmaskIntx (c: HandlerContext): number {
     else c.world.removeUnmaskEventfd(c.dev, c.fx)
     return 0
   }
-  if (c.dataType === 'none' || c.data[0] !== 0) c.world.unmaskIntx(c.dev, c.fx)
+  if (c.dataType === 'none' || c.data[0] !== 0) c.world.irq.unmaskIntx(c.dev, c.fx)
   return 0
 }
 
@@ -62,6 +62,6 @@ export function triggerIntx (c: HandlerContext): number {
   }
   if (dev.irqType !== 'intx') fail('EINVAL', 'intx-not-enabled', 'INTx loopback needs INTx enabled')
   // Loopback signals the trigger as the interrupt handler would, but does not automask.
-  if (c.dataType === 'none' || c.data[0] !== 0) c.world.signalTrigger(dev, dev.intx.trigger, c.fx)
+  if (c.dataType === 'none' || c.data[0] !== 0) c.world.irq.signalTrigger(dev, dev.intx.trigger, c.fx)
   return 0
 }

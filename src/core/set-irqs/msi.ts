@@ -100,7 +100,7 @@ function loopback (c: HandlerContext): number {
     const trigger = table.trigger[v]
     if (trigger === NO_TRIGGER) continue
     if (c.dataType === 'bool' && c.data[v - c.start] === 0) continue
-    c.world.signalTrigger(c.dev, trigger, c.fx)
+    c.world.irq.signalTrigger(c.dev, trigger, c.fx)
   }
   return 0
 }

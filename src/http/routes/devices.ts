@@ -13,8 +13,8 @@ import { checkDeviceLimits } from '../tenancy.ts'
 
 const hex4 = (n: number): string => n.toString(16).padStart(4, '0')
 
-const devices: FastifyPluginAsyncTypebox = async (app) => {
-  const { engine } = app
+const deviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { devices } = app
 
   app.post('/v1/devices', {
     schema: {
@@ -31,14 +31,14 @@ const devices: FastifyPluginAsyncTypebox = async (app) => {
     const spec = resolveDevice({ ...body, abi })
     if (!spec.ok) throw new HttpProblem(400, spec.reason, spec.detail)
     if (body.parent !== undefined) {
-      const parent = engine.world.parents.get(body.parent)
+      const parent = devices.parent(body.parent)
       // Another tenant's parent is as unknown as one that does not exist.
       if (parent === undefined || parent.owner !== req.tenant) throw new HttpProblem(400, 'unknown-parent', `no parent ${body.parent}; POST /v1/parents creates one`)
     }
     checkDeviceLimits(req, spec.caps)
     const id = randomUUID()
     const origin = { driver: spec.driver, template: spec.template, pci: body.pci ?? null }
-    const dev = await engine.apply((world, fx) => world.addDevice(id, body.name ?? id, new Date().toISOString(), abi, spec.caps, fx, req.tenant, origin),
+    const dev = await devices.apply((world, fx) => world.addDevice(id, body.name ?? id, new Date().toISOString(), abi, spec.caps, fx, req.tenant, origin),
       { deviceId: id, op: 'create', request: body })
     sendEtag(reply, dev)
     reply.header('location', `/v1/devices/${dev.id}`)
@@ -80,8 +80,8 @@ const devices: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (req) => {
     const limit = req.query.limit ?? 100
-    const page = engine.repo.devicePage(req.tenant, decodeCursor(req.query.cursor), limit)
-    const items = page.ids.map((id) => engine.world.devices.get(id)).filter((d) => d !== undefined).map(presentDevice)
+    const page = devices.page(req.tenant, decodeCursor(req.query.cursor), limit)
+    const items = page.ids.map((id) => devices.get(id)).filter((d) => d !== undefined).map(presentDevice)
     return { items, ...(page.more && page.last !== null ? { nextCursor: encodeCursor(page.last) } : {}) }
   })
 
@@ -110,7 +110,7 @@ const devices: FastifyPluginAsyncTypebox = async (app) => {
   }, async (req, reply) => {
     const dev = deviceForUpdate(req, req.params.id)
     await app.vfioUser.stop(dev.id) // a vfio-user client is disconnected first (docs/model.md 14)
-    await engine.apply((world, fx) => world.deleteDevice(dev, fx))
+    await devices.apply((world, fx) => world.deleteDevice(dev, fx))
     return reply.code(204).send(null)
   })
 
@@ -124,10 +124,10 @@ const devices: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (req, reply) => {
     const dev = deviceForUpdate(req, req.params.id)
-    await engine.apply((world, fx) => world.resetDevice(dev, fx), { deviceId: dev.id, op: 'reset', request: {} })
+    await devices.apply((world, fx) => world.resetDevice(dev, fx), { deviceId: dev.id, op: 'reset', request: {} })
     sendEtag(reply, dev)
     return presentDevice(dev)
   })
 }
 
-export default devices
+export default deviceRoutes

@@ -28,8 +28,8 @@ function notExternal (efd: { fd: number, external?: boolean }): void {
 
 const tokenRevoked = (): HttpProblem => new HttpProblem(401, 'token-revoked', 'the token this read was made with has been revoked')
 
-const eventfds: FastifyPluginAsyncTypebox = async (app) => {
-  const { engine } = app
+const eventfdRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { eventfds } = app
 
   app.post('/v1/eventfds', {
     schema: {
@@ -43,7 +43,7 @@ const eventfds: FastifyPluginAsyncTypebox = async (app) => {
   }, async (req, reply) => {
     const opts = { semaphore: req.body.semaphore ?? false, label: req.body.label ?? null, createdAt: new Date().toISOString(), owner: req.tenant }
     checkEventfdLimit(req)
-    const efd = await engine.apply((world, fx) => {
+    const efd = await eventfds.apply((world, fx) => {
       const created = world.eventfds.create(opts)
       fx.eventfd(created)
       return created
@@ -63,13 +63,13 @@ const eventfds: FastifyPluginAsyncTypebox = async (app) => {
   }, async (req) => {
     const limit = req.query.limit ?? 100
     // A page is an index range of the caller's own eventfds: its cost does not grow with theirs or anyone's.
-    const page = engine.repo.eventfdPage(req.tenant, decodeCursor(req.query.cursor), limit)
-    const items = page.fds.map((fd) => engine.world.eventfds.get(fd, req.tenant)).filter((e) => e !== undefined)
+    const page = eventfds.page(req.tenant, decodeCursor(req.query.cursor), limit)
+    const items = page.fds.map((fd) => eventfds.get(fd, req.tenant)).filter((e) => e !== undefined)
     const last = page.fds[page.fds.length - 1]
     // A vfio-user client's eventfds are not in SQLite (they live with the connection): merged
     // into the page whose number range they fall in.
     const after = decodeCursor(req.query.cursor)
-    for (const efd of engine.vfioExternal(req.tenant)) {
+    for (const efd of eventfds.external(req.tenant)) {
       if (efd.fd > after && (!page.more || efd.fd < last)) items.push(efd)
     }
     items.sort((a, b) => a.fd - b.fd)
@@ -86,7 +86,7 @@ const eventfds: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (req) => {
     const efd = findEventfd(req, req.params.fd)
-    return presentEventfd(efd, engine.world.bindingsOf(efd))
+    return presentEventfd(efd, eventfds.bindingsOf(efd))
   })
 
   app.post('/v1/eventfds/:fd/read', {
@@ -119,15 +119,15 @@ const eventfds: FastifyPluginAsyncTypebox = async (app) => {
         // Looked up again each time (a force-delete may have closed it while we waited), and
         // outside the operation: a 404 is not a half-done change that would reload the model.
         const efd = findEventfd(req, fd)
-        const value = await engine.apply((world, fx) => world.readEventfd(efd, fx))
+        const value = await eventfds.apply((world, fx) => world.readEventfd(efd, fx))
         if (value !== 0) {
           if (!revoked && connected(req, reply)) return { value }
-          await engine.apply((world, fx) => world.unreadEventfd(efd, value, fx))
+          await eventfds.apply((world, fx) => world.unreadEventfd(efd, value, fx))
           continue
         }
         const left = deadline - Date.now()
-        if (left <= 0 || engine.closing) return reply.code(204).send(null)
-        const waiting = engine.waitReadable(req.tenant, fd, left)
+        if (left <= 0 || eventfds.closing()) return reply.code(204).send(null)
+        const waiting = eventfds.waitReadable(req.tenant, fd, left)
         wait = waiting
         await waiting.promise
         wait = null
@@ -150,7 +150,7 @@ const eventfds: FastifyPluginAsyncTypebox = async (app) => {
   }, async (req) => {
     const efd = findEventfd(req, req.params.fd)
     notExternal(efd)
-    await engine.apply((world, fx) => world.writeEventfd(efd, req.body.value, fx))
+    await eventfds.apply((world, fx) => world.writeEventfd(efd, req.body.value, fx))
     return { value: efd.value }
   })
 
@@ -166,9 +166,9 @@ const eventfds: FastifyPluginAsyncTypebox = async (app) => {
   }, async (req, reply) => {
     const efd = findEventfd(req, req.params.fd)
     notExternal(efd)
-    await engine.apply((world, fx) => world.deleteEventfd(efd, req.query.force ?? false, fx))
+    await eventfds.apply((world, fx) => world.deleteEventfd(efd, req.query.force ?? false, fx))
     return reply.code(204).send(null)
   })
 }
 
-export default eventfds
+export default eventfdRoutes

@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { EventfdReader } from '../../hot/readers.ts'
 import { findEventfd } from '../device-context.ts'
 import { openStream } from '../tenancy.ts'
 import { answeredHead, beginStream, HEARTBEAT_MS } from '../sse.ts'
@@ -10,7 +9,7 @@ import { FdParams } from '../schemas.ts'
 /** A comment line now and then keeps proxies and idle timeouts from closing a quiet stream. */
 
 const events: FastifyPluginAsyncTypebox = async (app) => {
-  const { engine } = app
+  const { eventfds, streams } = app
 
   app.get('/v1/eventfds/:fd/events', {
     schema: {
@@ -33,15 +32,15 @@ const events: FastifyPluginAsyncTypebox = async (app) => {
     function end (): void {
       release()
       clearInterval(heartbeat)
-      engine.readers.remove(reader)
-      engine.streams.delete(stream)
+      eventfds.closeReader(reader)
+      streams.delete(stream)
       if (!res.writableEnded) res.end()
     }
     function close (reason: string): void {
       if (!res.writableEnded) res.write(`event: closed\ndata: {"fd":${fd},"reason":"${reason}"}\n\n`)
       end()
     }
-    const reader = new EventfdReader(engine, req.tenant, fd,
+    const reader = eventfds.openReader(req.tenant, fd,
       (value) => res.write(`event: signal\ndata: {"fd":${fd},"value":${value}}\n\n`),
       () => close('eventfd-deleted'))
     const stream = { close: end }
@@ -49,8 +48,7 @@ const events: FastifyPluginAsyncTypebox = async (app) => {
     heartbeat.unref()
     res.on('drain', () => reader.resume())
     res.on('close', end)
-    engine.streams.add(stream)
-    engine.readers.add(reader)
+    streams.add(stream)
   })
 }
 

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { FireTally } from '../../core/interrupts.ts'
-import { fire, FireError, MAX_FIRE_COUNT } from '../../hot/fire.ts'
+import { FireError, MAX_FIRE_COUNT } from '../../hot/fire.ts'
 import { findDevice, parseIndex } from '../device-context.ts'
 import { HttpProblem } from '../problem.ts'
 import { problemResponses } from '../responses.ts'
@@ -31,8 +31,8 @@ export const FireResult = Type.Object({
   coalesced: Type.Integer({ description: 'Joined a pending bit already set. fired = delivered + lost + pended + coalesced' })
 })
 
-const interrupts: FastifyPluginAsyncTypebox = async (app) => {
-  const { engine } = app
+const interruptRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { interrupts } = app
   const tally = new FireTally() // requests run one at a time: one tally serves them all
 
   app.post('/v1/devices/:id/interrupts', {
@@ -49,7 +49,7 @@ const interrupts: FastifyPluginAsyncTypebox = async (app) => {
     const index = parseIndex(req.body.index)
     tally.reset()
     try {
-      fire(engine, dev, { ...req.body, index }, tally)
+      interrupts.fire(dev, { ...req.body, index }, tally)
     } catch (err) {
       if (err instanceof FireError) throw new HttpProblem(400, err.reason, err.message)
       throw err
@@ -58,4 +58,4 @@ const interrupts: FastifyPluginAsyncTypebox = async (app) => {
   })
 }
 
-export default interrupts
+export default interruptRoutes

@@ -1,10 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import {
-  SIZEOF_VFIO_DEVICE_INFO, SIZEOF_VFIO_IRQ_INFO, SIZEOF_VFIO_IRQ_SET_HDR, VFIO_IRQ_SET_DATA_BOOL,
-  VFIO_IRQ_SET_DATA_EVENTFD, VFIO_IRQ_SET_DATA_TYPE_MASK
-} from '../../core/constants.ts'
+import { SIZEOF_VFIO_DEVICE_INFO, SIZEOF_VFIO_IRQ_INFO } from '../../core/constants.ts'
 import { getDeviceInfo, getIrqInfo } from '../../core/device.ts'
+import { rawIrqSetRequest, unrepresentableElement } from '../../core/set-irqs/request.ts'
 import { deviceForUpdate, findDevice, sendEtag } from '../device-context.ts'
 import { HttpProblem } from '../problem.ts'
 import { problemResponses } from '../responses.ts'
@@ -12,25 +10,8 @@ import { IdParams, RawGetInfo, RawGetIrqInfo, RawResult, RawSetIrqs } from '../s
 
 // The raw ioctls: numbers in, numbers out, the kernel's structs field by field.
 
-/** Element size the data type in `flags` implies; 0 for NONE or an invalid type (the model rejects those). */
-function elementSize (flags: number): number {
-  switch (flags & VFIO_IRQ_SET_DATA_TYPE_MASK) {
-    case VFIO_IRQ_SET_DATA_BOOL: return 1
-    case VFIO_IRQ_SET_DATA_EVENTFD: return 4
-    default: return 0
-  }
-}
-
-/** BOOL elements are bytes and fds are s32; anything else could not have been in the struct. */
-function checkElements (data: readonly number[], size: number): void {
-  const [min, max, what] = size === 1 ? [0, 255, 'a BOOL byte'] : [-2147483648, 2147483647, 'an s32 fd']
-  for (let i = 0; i < data.length; i++) {
-    if (data[i] < min || data[i] > max) throw new HttpProblem(400, 'invalid-data-element', `data[${i}] = ${data[i]} is not ${what}`)
-  }
-}
-
 const ioctl: FastifyPluginAsyncTypebox = async (app) => {
-  const { engine } = app
+  const { devices } = app
   // Errors of these routes carry the ioctl's return value, `result: -1` (see problem.ts).
   app.addHook('onRoute', (route) => { route.config = { ...route.config, rawIoctl: true } })
 
@@ -51,7 +32,7 @@ const ioctl: FastifyPluginAsyncTypebox = async (app) => {
     // applied like any change and durable before the answer.
     const dev = findDevice(req, req.params.id)
     const argsz = req.body.argsz ?? SIZEOF_VFIO_DEVICE_INFO
-    const info = await engine.apply((_world, fx) => getDeviceInfo(dev, argsz, fx))
+    const info = await devices.apply((_world, fx) => getDeviceInfo(dev, argsz, fx))
     sendEtag(reply, dev)
     return info
   })
@@ -83,13 +64,10 @@ const ioctl: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (req, reply) => {
     const dev = deviceForUpdate(req, req.params.id)
-    const { flags, index, start, count } = req.body
-    const data = req.body.data ?? []
-    const size = elementSize(flags)
-    if (size !== 0) checkElements(data, size)
-    const argsz = req.body.argsz ?? SIZEOF_VFIO_IRQ_SET_HDR + data.length * size
-    const request = { argsz, flags, index, start, count, data }
-    const result = await engine.apply((world, fx) => world.setIrqs(dev, request, fx), { deviceId: dev.id, op: 'ioctl-set-irqs', request })
+    const request = rawIrqSetRequest(req.body)
+    const bad = unrepresentableElement(request)
+    if (bad !== null) throw new HttpProblem(400, 'invalid-data-element', `data[${bad.at}] = ${bad.value} is not ${bad.type}`)
+    const result = await devices.apply((world, fx) => world.setIrqs(dev, request, fx), { deviceId: dev.id, op: 'ioctl-set-irqs', request })
     sendEtag(reply, dev)
     return { result }
   })
@@ -104,7 +82,7 @@ const ioctl: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (req, reply) => {
     const dev = deviceForUpdate(req, req.params.id)
-    await engine.apply((world, fx) => world.resetDevice(dev, fx), { deviceId: dev.id, op: 'ioctl-reset', request: {} })
+    await devices.apply((world, fx) => world.resetDevice(dev, fx), { deviceId: dev.id, op: 'ioctl-reset', request: {} })
     sendEtag(reply, dev)
     return { result: 0 }
   })

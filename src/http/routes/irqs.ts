@@ -2,12 +2,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import {
   VFIO_IRQ_SET_ACTION_MASK, VFIO_IRQ_SET_ACTION_TRIGGER, VFIO_IRQ_SET_ACTION_UNMASK, VFIO_IRQ_SET_DATA_BOOL,
-  VFIO_IRQ_SET_DATA_EVENTFD, VFIO_IRQ_SET_DATA_NONE, SIZEOF_VFIO_IRQ_SET_HDR
+  VFIO_IRQ_SET_DATA_EVENTFD, VFIO_IRQ_SET_DATA_NONE, VFIO_PCI_MSI_IRQ_INDEX, VFIO_PCI_MSIX_IRQ_INDEX
 } from '../../core/constants.ts'
-import { VFIO_PCI_MSI_IRQ_INDEX, VFIO_PCI_MSIX_IRQ_INDEX } from '../../core/constants.ts'
 import { getIrqInfo, irqCount } from '../../core/device.ts'
 import { hasVectorMasks, pendingBitArray } from '../../core/masking.ts'
-import type { IrqSetRequest } from '../../core/set-irqs/request.ts'
+import { rawIrqSetRequest, type IrqSetRequest } from '../../core/set-irqs/request.ts'
 import { deviceForUpdate, findDevice, parseIndex, sendEtag } from '../device-context.ts'
 import { presentIrq, presentIrqs, presentVectors } from '../present.ts'
 import { HttpProblem } from '../problem.ts'
@@ -23,20 +22,12 @@ export function toIrqSet (index: number, body: SetIrqsBody): IrqSetRequest {
   const data = d.type === 'eventfd' ? d.fds : d.type === 'bool' ? d.values.map((x) => (x ? 1 : 0)) : []
   const count = body.count ?? (d.type === 'none' ? undefined : data.length)
   if (count === undefined) throw new HttpProblem(400, 'count-required', 'data type none needs an explicit count')
-  const size = d.type === 'eventfd' ? 4 : d.type === 'bool' ? 1 : 0
   const dataFlag = d.type === 'eventfd' ? VFIO_IRQ_SET_DATA_EVENTFD : d.type === 'bool' ? VFIO_IRQ_SET_DATA_BOOL : VFIO_IRQ_SET_DATA_NONE
-  return {
-    argsz: SIZEOF_VFIO_IRQ_SET_HDR + data.length * size,
-    flags: dataFlag | ACTIONS[body.action],
-    index,
-    start: body.start ?? 0,
-    count,
-    data
-  }
+  return rawIrqSetRequest({ flags: dataFlag | ACTIONS[body.action], index, start: body.start ?? 0, count, data })
 }
 
 const irqs: FastifyPluginAsyncTypebox = async (app) => {
-  const { engine } = app
+  const { devices } = app
 
   app.get('/v1/devices/:id/irqs', {
     schema: {
@@ -133,7 +124,7 @@ const irqs: FastifyPluginAsyncTypebox = async (app) => {
     const dev = deviceForUpdate(req, req.params.id)
     const index = parseIndex(req.params.index)
     const request = toIrqSet(index, req.body)
-    const result = await engine.apply((world, fx) => world.setIrqs(dev, request, fx),
+    const result = await devices.apply((world, fx) => world.setIrqs(dev, request, fx),
       { deviceId: dev.id, op: 'set-irqs', request: { index: req.params.index, ...req.body } })
     sendEtag(reply, dev)
     return { result, irq: presentIrq(dev, index), version: dev.version }

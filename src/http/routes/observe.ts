@@ -83,8 +83,8 @@ const TraceQuery = Type.Object({
 /** A comment line now and then keeps proxies and idle timeouts from closing a quiet stream. */
 
 const observe: FastifyPluginAsyncTypebox = async (app) => {
-  const { engine } = app
-  const live = new LiveHub(engine)
+  const { devices, streams } = app
+  const live = new LiveHub(devices)
   app.decorate('live', live)
   app.addHook('onClose', async () => live.stop())
 
@@ -101,8 +101,8 @@ const observe: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (req) => {
     const dev = findDevice(req, req.params.id)
-    if (req.query.last !== undefined) return { items: engine.repo.trace.newest(dev.id, req.query.last).map(presentTrace) }
-    const page = engine.repo.trace.list(dev.id, decodeCursor(req.query.cursor), req.query.limit ?? 100)
+    if (req.query.last !== undefined) return { items: devices.trace.newest(dev.id, req.query.last).map(presentTrace) }
+    const page = devices.trace.list(dev.id, decodeCursor(req.query.cursor), req.query.limit ?? 100)
     return { items: page.items.map(presentTrace), ...(page.more && page.last !== null ? { nextCursor: encodeCursor(page.last) } : {}) }
   })
 
@@ -116,7 +116,7 @@ const observe: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (req) => {
     const dev = findDevice(req, req.params.id)
-    return { items: deriveWindows(engine.repo.trace.entries(dev.id)) }
+    return { items: deriveWindows(devices.trace.entries(dev.id)) }
   })
 
   app.get('/v1/devices/:id/rates', {
@@ -179,7 +179,7 @@ const observe: FastifyPluginAsyncTypebox = async (app) => {
       release()
       clearInterval(heartbeat)
       live.unwatch(dev.id, watcher)
-      engine.streams.delete(stream)
+      streams.delete(stream)
       if (!res.writableEnded) res.end()
     }
     const stream = { close: end }
@@ -187,7 +187,7 @@ const observe: FastifyPluginAsyncTypebox = async (app) => {
     heartbeat.unref()
     res.on('drain', () => { backedUp = false })
     res.on('close', end)
-    engine.streams.add(stream)
+    streams.add(stream)
     live.watch(dev.id, watcher)
   })
 }

@@ -14,13 +14,13 @@ import { IdParams, Parent, ParentCreate } from '../schemas.ts'
 
 /** A parent of the caller's tenant, else 404. */
 export function findParent (req: FastifyRequest, id: string): ParentModel {
-  const parent = req.server.engine.world.parents.get(id)
+  const parent = req.server.devices.parent(id)
   if (parent === undefined || parent.owner !== req.tenant) throw notFound('parent', id)
   return parent
 }
 
 const parents: FastifyPluginAsyncTypebox = async (app) => {
-  const { engine } = app
+  const { devices } = app
 
   app.post('/v1/parents', {
     schema: {
@@ -33,9 +33,9 @@ const parents: FastifyPluginAsyncTypebox = async (app) => {
     preValidation: emptyBodyIsEmptyObject
   }, async (req, reply) => {
     const id = randomUUID()
-    const parent = await engine.apply((world, fx) => world.addParent(id, req.body.name ?? id, req.tenant, new Date().toISOString(), req.body.imsSlots, fx))
+    const parent = await devices.apply((world, fx) => world.addParent(id, req.body.name ?? id, req.tenant, new Date().toISOString(), req.body.imsSlots, fx))
     reply.header('location', `/v1/parents/${parent.id}`)
-    return reply.code(201).send(presentParent(parent, engine.world.devices))
+    return reply.code(201).send(presentParent(parent, devices.all()))
   })
 
   app.get('/v1/parents', {
@@ -46,9 +46,8 @@ const parents: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: Type.Object({ items: Type.Array(Parent) }), ...problemResponses(401) }
     }
   }, async (req) => {
-    const { world } = engine
     const items = []
-    for (const parent of world.parents.values()) if (parent.owner === req.tenant) items.push(presentParent(parent, world.devices))
+    for (const parent of devices.parents()) if (parent.owner === req.tenant) items.push(presentParent(parent, devices.all()))
     return { items }
   })
 
@@ -60,7 +59,7 @@ const parents: FastifyPluginAsyncTypebox = async (app) => {
       params: IdParams,
       response: { 200: Parent, ...problemResponses(404) }
     }
-  }, async (req) => presentParent(findParent(req, req.params.id), engine.world.devices))
+  }, async (req) => presentParent(findParent(req, req.params.id), devices.all()))
 
   app.delete('/v1/parents/:id', {
     schema: {
@@ -72,7 +71,7 @@ const parents: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (req, reply) => {
     const parent = findParent(req, req.params.id)
-    await engine.apply((world, fx) => world.deleteParent(parent, fx))
+    await devices.apply((world, fx) => world.deleteParent(parent, fx))
     return reply.code(204).send(null)
   })
 }

@@ -6,8 +6,8 @@ import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { explain } from '../explain.ts'
 import type { WebSocket } from 'ws'
 import { FireTally } from '../../core/interrupts.ts'
-import { fire, FireError } from '../../hot/fire.ts'
-import { EventfdReader } from '../../hot/readers.ts'
+import { FireError } from '../../hot/fire.ts'
+import type { EventfdReader } from '../../hot/readers.ts'
 import { parseIndex } from '../device-context.ts'
 import { HttpProblem } from '../problem.ts'
 import { illFormedAt } from '../strict-input.ts'
@@ -48,7 +48,7 @@ export const HARD_LIMIT = 1024 * 1024
 const MAX_MESSAGE_BYTES = 256 * 1024
 
 const stream: FastifyPluginAsyncTypebox = async (app) => {
-  const { engine } = app
+  const { devices, eventfds, interrupts, streams } = app
   // Registered here, inside this plugin's scope: its per-request hooks then run for
   // /v1/stream only, not on every other route.
   await app.register(websocket, { options: { maxPayload: MAX_MESSAGE_BYTES } })
@@ -118,9 +118,9 @@ const stream: FastifyPluginAsyncTypebox = async (app) => {
     const close = (): void => {
       unwatchAll()
       release()
-      for (const r of readers.values()) engine.readers.remove(r)
+      for (const r of readers.values()) eventfds.closeReader(r)
       readers.clear()
-      engine.streams.delete(handle)
+      streams.delete(handle)
     }
     /** Ends the stream from this side; a socket that does not take the close frame is dropped. */
     function end (code: number, reason: string): void {
@@ -129,12 +129,12 @@ const stream: FastifyPluginAsyncTypebox = async (app) => {
       if (socket.bufferedAmount > LOW_WATER) socket.terminate()
     }
     const handle = { close: () => end(1001, 'server shutting down') }
-    engine.streams.add(handle)
+    streams.add(handle)
     socket.on('close', close)
 
     const watch = (op: 'watch' | 'unwatch', ids: string[]): void => {
       if (op === 'watch') {
-        const missing = ids.filter((id) => engine.world.devices.get(id)?.owner !== tenant)
+        const missing = ids.filter((id) => devices.get(id)?.owner !== tenant)
         if (missing.length > 0) return error('device-not-found', `no device ${missing.join(', ')}`)
         for (const id of ids) {
           if (watched.has(id)) continue
@@ -179,11 +179,11 @@ const stream: FastifyPluginAsyncTypebox = async (app) => {
         return error('invalid-message', sentence ?? (first !== undefined ? `${first.path || '/'}: ${first.message}` : 'invalid message'))
       }
       if (msg.op === 'fire') {
-        const dev = engine.world.devices.get(msg.device)
+        const dev = devices.get(msg.device)
         if (dev === undefined || dev.owner !== tenant) return error('device-not-found', `no device ${msg.device}`, msg.id)
         tally.reset()
         try {
-          fire(engine, dev, { ...msg, index: parseIndex(msg.index) }, tally)
+          interrupts.fire(dev, { ...msg, index: parseIndex(msg.index) }, tally)
         } catch (err) {
           if (err instanceof FireError || err instanceof HttpProblem) return error(err.reason, err.message, msg.id)
           throw err
@@ -194,17 +194,16 @@ const stream: FastifyPluginAsyncTypebox = async (app) => {
       }
       if (msg.op === 'watch' || msg.op === 'unwatch') return watch(msg.op, msg.devices)
       if (msg.op === 'subscribe') {
-        const missing = msg.fds.filter((fd) => engine.world.eventfds.get(fd, tenant) === undefined)
+        const missing = msg.fds.filter((fd) => eventfds.get(fd, tenant) === undefined)
         if (missing.length > 0) return error('eventfd-not-found', `no eventfd ${missing.join(', ')}`)
         for (const fd of msg.fds) {
           if (readers.has(fd)) continue
-          const reader = new EventfdReader(engine, tenant, fd, (value) => deliver(fd, value), () => {
+          const reader = eventfds.openReader(tenant, fd, (value) => deliver(fd, value), () => {
             readers.delete(fd)
-            engine.readers.remove(reader)
+            eventfds.closeReader(reader)
             send(`{"type":"closed","fd":${fd},"reason":"eventfd-deleted"}`)
           })
           readers.set(fd, reader)
-          engine.readers.add(reader)
         }
         return send(JSON.stringify({ type: 'subscribed', fds: [...readers.keys()] }))
       }
@@ -212,7 +211,7 @@ const stream: FastifyPluginAsyncTypebox = async (app) => {
         const reader = readers.get(fd)
         if (reader === undefined) continue
         readers.delete(fd)
-        engine.readers.remove(reader)
+        eventfds.closeReader(reader)
       }
       send(JSON.stringify({ type: 'subscribed', fds: [...readers.keys()] }))
     })

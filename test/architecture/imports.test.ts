@@ -1,0 +1,134 @@
+import { readdirSync, readFileSync } from 'node:fs'
+import { dirname, join, relative, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+
+// What may import what in src/ (docs/architecture.md, "Folders and imports"), read from the
+// import statements themselves, so that a new cycle or a reach across layers fails here.
+
+const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../src')
+
+interface Edge { from: string, to: string, typeOnly: boolean }
+
+/** Every relative import and re-export of a module: `import type` and `{ type A }` lists are type-only. */
+export function importsOf (source: string): Array<{ spec: string, typeOnly: boolean }> {
+  const out: Array<{ spec: string, typeOnly: boolean }> = []
+  for (const m of source.matchAll(/^(?:import|export)\s+([^'"]*?)\s*from\s+['"](\.[^'"]+)['"]/gm)) {
+    const clause = m[1].trim()
+    const names = /^\{([^}]*)\}$/s.exec(clause)?.[1].split(',').map((s) => s.trim()).filter(Boolean)
+    const typeOnly = /^type\s/.test(clause) || (names !== undefined && names.every((n) => n.startsWith('type ')))
+    out.push({ spec: m[2], typeOnly })
+  }
+  for (const m of source.matchAll(/^import\s+['"](\.[^'"]+)['"]/gm)) out.push({ spec: m[1], typeOnly: false })
+  return out
+}
+
+function edges (): Edge[] {
+  const files: string[] = []
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name)
+      if (e.isDirectory()) walk(p)
+      else if (p.endsWith('.ts')) files.push(p)
+    }
+  }
+  walk(SRC)
+  return files.flatMap((f) => importsOf(readFileSync(f, 'utf8')).map(({ spec, typeOnly }) => ({
+    from: relative(SRC, f), to: relative(SRC, resolve(dirname(f), spec)), typeOnly
+  })))
+}
+
+/** The cycles' members (strongly connected components of more than one module, or a self-import). */
+export function cycles (list: Edge[]): string[][] {
+  const next = new Map<string, string[]>()
+  for (const e of list) next.set(e.from, [...(next.get(e.from) ?? []), e.to])
+  let counter = 0
+  const index = new Map<string, number>()
+  const low = new Map<string, number>()
+  const stack: string[] = []
+  const onStack = new Set<string>()
+  const found: string[][] = []
+  const visit = (v: string): void => {
+    index.set(v, counter)
+    low.set(v, counter++)
+    stack.push(v)
+    onStack.add(v)
+    for (const w of next.get(v) ?? []) {
+      if (!index.has(w)) {
+        visit(w)
+        low.set(v, Math.min(low.get(v)!, low.get(w)!))
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!))
+    }
+    if (low.get(v) !== index.get(v)) return
+    const members: string[] = []
+    let w: string
+    do {
+      w = stack.pop()!
+      onStack.delete(w)
+      members.push(w)
+    } while (w !== v)
+    if (members.length > 1 || (next.get(v) ?? []).includes(v)) found.push(members.sort())
+  }
+  for (const v of next.keys()) if (!index.has(v)) visit(v)
+  return found
+}
+
+/**
+ * The model's three central types name one another (a device's driver ops take the world and
+ * the effects; the world holds devices), as C structs do through forward declarations. A
+ * type-only import of one of them is that declaration; anything else in a cycle is not.
+ */
+const FORWARD_DECLARED = new Set(['core/device.ts', 'core/world.ts', 'core/effects.ts'])
+
+const folderOf = (file: string): string => (file.includes('/') ? file.slice(0, file.indexOf('/')) : '.')
+
+/** Which folders a folder may import from (type imports too). `.` is src/ itself (app, engine, server, config). */
+const MAY_IMPORT: Record<string, (to: string) => boolean> = {
+  core: (to) => folderOf(to) === 'core',
+  store: (to) => ['core', 'store'].includes(folderOf(to)),
+  hot: (to) => ['core', 'hot'].includes(folderOf(to)),
+  'vfio-user': (to) => ['core', 'hot', 'vfio-user'].includes(folderOf(to)) || to === 'engine.ts',
+  http: (to) => folderOf(to) !== 'cli',
+  // The CLI is a client: it shares the request schemas and the model's names, never the service.
+  cli: (to) => ['cli', 'core'].includes(folderOf(to)) || to === 'http/schemas.ts' || to === 'config.ts',
+  '.': (to) => folderOf(to) !== 'cli' || to === 'cli/main.ts'
+}
+
+t.test('the cycle finder finds a cycle, a self-import, and none in a chain (it can fail)', async (t) => {
+  const e = (from: string, to: string): Edge => ({ from, to, typeOnly: false })
+  t.same(cycles([e('a', 'b'), e('b', 'c'), e('c', 'a'), e('c', 'd')]), [['a', 'b', 'c']])
+  t.same(cycles([e('a', 'a')]), [['a']])
+  t.same(cycles([e('a', 'b'), e('b', 'c'), e('a', 'c')]), [])
+  t.same(importsOf("import type { A } from './a.ts'\nimport { type B, c } from './b.ts'\nexport { d } from './d.ts'\nimport { type E } from './e.ts'"),
+    [{ spec: './a.ts', typeOnly: true }, { spec: './b.ts', typeOnly: false }, { spec: './d.ts', typeOnly: false }, { spec: './e.ts', typeOnly: true }])
+})
+
+t.test('src has imports to check', async (t) => {
+  const list = edges()
+  t.ok(list.length > 300, `${list.length} imports read`)
+  t.ok(list.some((e) => e.from === 'app.ts' && e.to === 'engine.ts'), 'app.ts imports engine.ts')
+})
+
+t.test('no module of src imports itself again through others at run time', async (t) => {
+  t.same(cycles(edges().filter((e) => !e.typeOnly)), [])
+})
+
+t.test('no import cycle in src, type imports included, but for forward declarations of Device, World and Effects', async (t) => {
+  t.same(cycles(edges().filter((e) => !(e.typeOnly && FORWARD_DECLARED.has(e.to)))), [])
+})
+
+t.test('each folder imports only from the folders below it', async (t) => {
+  const wrong = edges().filter((e) => MAY_IMPORT[folderOf(e.from)]?.(e.to) === false).map((e) => `${e.from} -> ${e.to}`)
+  t.same(wrong, [])
+  t.same(Object.keys(MAY_IMPORT).sort(), [...new Set(edges().map((e) => folderOf(e.from)))].sort(), 'every folder has a rule')
+})
+
+t.test('routes use the narrow services (app.devices, app.eventfds, app.interrupts, app.streams), not the engine', async (t) => {
+  // The operator's routes act on the whole service: health and host (service.ts), tenants and
+  // quotas (admin.ts), the database copy (backup.ts).
+  const operator = new Set(['service.ts', 'admin.ts', 'backup.ts'])
+  const dir = join(SRC, 'http/routes')
+  const reaching = readdirSync(dir).filter((f) => !operator.has(f) && /\bengine\b/.test(readFileSync(join(dir, f), 'utf8')))
+  t.same(reaching, [])
+  t.ok(/\bengine\b/.test(readFileSync(join(dir, 'service.ts'), 'utf8')), 'the check reads the files (service.ts does use the engine)')
+})
