@@ -14,7 +14,7 @@ import type { World } from '../world.ts'
 import type { DriverOps } from './ops.ts'
 
 // The mtty sample (samples/vfio-mdev/mtty.c), a virtual serial card, in its two eras
-// section 12): before the 6.7 rework (commit 293fbc288181; what 5.10 and 6.1 ship) and after
+// (docs/model.md 12): before the 6.7 rework (commit 293fbc288181; what 5.10 and 6.1 ship) and after
 // it. Its state maps onto virq's: irq_index is irqType (none = -1), intx_evtfd the INTx
 // trigger, msi_evtfd MSI vector 0's trigger (the vector counts as allocated while it is armed:
 // an mdev takes no host vector), intx_mask the INTx mask. What virq's state has no room for
