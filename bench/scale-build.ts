@@ -6,7 +6,7 @@ import Database from 'better-sqlite3'
 // Two paths. `buildOverHttp` is what a client does: per device one eventfd, one device and one
 // SET_IRQS, over the API, `CONCURRENCY` at a time. `cloneDevice` is the bulk path for 100,000
 // devices (about 300,000 requests would take minutes here): with the server stopped, it copies
-// the rows of the first device built over HTTP (its device row, vectors, eventfd, trace,
+// the rows of the first device built over HTTP (its device row, vector blocks, eventfd, trace,
 // counters) n times in a few INSERT ... SELECT statements, each copy with its own id, name and
 // eventfd number. The rows are those the server itself wrote, so a restart loads exactly what
 // it would have loaded after building the copies over HTTP.
@@ -56,18 +56,26 @@ export function cloneDevice (file: string, n: number): { id: string, fd: number 
     db.pragma('journal_mode = WAL')
     db.pragma('synchronous = NORMAL')
     const { id: templateId, owner, count } = db.prepare('SELECT id, owner, (SELECT count(*) FROM devices) AS count FROM devices ORDER BY seq LIMIT 1').get() as { id: string, owner: string, count: number }
-    const templateFd = db.prepare('SELECT trigger FROM vectors WHERE device_id = ? ORDER BY irq_index, vector LIMIT 1').pluck().get(templateId) as number
+    const templateFd = (db.prepare('SELECT triggers FROM vector_blocks WHERE device_id = ? ORDER BY irq_index LIMIT 1').pluck().get(templateId) as Buffer).readInt32LE(0)
+    // A block's triggers with the template's eventfd number replaced by the copy's.
+    db.function('retarget', { deterministic: true }, (blob: unknown, from: unknown, to: unknown) => {
+      const triggers = Buffer.from(blob as Buffer)
+      for (let o = 0; o < triggers.length; o += 4) if (triggers.readInt32LE(o) === from) triggers.writeInt32LE(Number(to), o)
+      return triggers
+    })
     const firstFd = (db.prepare('SELECT MAX(fd) FROM eventfds WHERE owner = ?').pluck().get(owner) as number) + 1
     const params = { tpl: templateId, tplFd: templateFd, n, firstFd, from: count }
     // Copy k (1..n): id and name from the device count + k, eventfd number firstFd + k - 1.
     const newId = "printf('00000000-0000-4000-8000-%012d', @from + k.i)"
     const newFd = '(@firstFd + k.i - 1)'
-    const fdColumns = new Set(['trigger', 'intx_trigger', 'intx_unmask_fd', 'err_trigger', 'req_trigger'])
+    const fdColumns = new Set(['intx_trigger', 'intx_unmask_fd', 'err_trigger', 'req_trigger'])
     const copy = (table: string, key: string, override: Record<string, string> = {}): void => {
       const cols = (db.prepare(`SELECT name, pk FROM pragma_table_info('${table}')`).all() as Array<{ name: string, pk: number }>)
         .filter((c) => !(table === 'devices' && c.name === 'seq') && !(table === 'trace' && c.name === 'seq'))
         .map((c) => c.name)
-      const exprs = cols.map((c) => override[c] ?? (c === key ? newId : fdColumns.has(c) ? `CASE WHEN t.${c} = @tplFd THEN ${newFd} ELSE t.${c} END` : `t.${c}`))
+      const exprs = cols.map((c) => override[c] ?? (c === key
+        ? newId
+        : c === 'triggers' ? `retarget(t.triggers, @tplFd, ${newFd})` : fdColumns.has(c) ? `CASE WHEN t.${c} = @tplFd THEN ${newFd} ELSE t.${c} END` : `t.${c}`))
       // The template's rows first (materialized), then the copies: an outer loop over the
       // template rows, so that a table without an index on the key is scanned once, not per copy.
       db.prepare(`WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < @n),
@@ -82,7 +90,7 @@ export function cloneDevice (file: string, n: number): { id: string, fd: number 
         SELECT owner, @firstFd + k.i - 1, value, semaphore, 'scale-' || (@from + k.i), created_at FROM k, eventfds t WHERE t.owner = @owner AND t.fd = @tplFd ORDER BY k.i`)
         .run({ n, firstFd, owner, tplFd: templateFd, from: count })
       db.prepare('UPDATE eventfd_numbering SET next_fd = ? WHERE owner = ?').run(firstFd + n, owner)
-      for (const table of ['vectors', 'irq_counters', 'device_masking', 'trace']) copy(table, 'device_id')
+      for (const table of ['vector_blocks', 'irq_counters', 'device_masking', 'trace']) copy(table, 'device_id')
     })()
     db.pragma('wal_checkpoint(TRUNCATE)')
     return { id: `00000000-0000-4000-8000-${String(count + n).padStart(12, '0')}`, fd: firstFd + n - 1 }

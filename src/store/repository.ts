@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3'
+import { endianness } from 'node:os'
 import type { Abi, Device, IrqType, PciIds } from '../core/device.ts'
 import { createDevice } from '../core/create-device.ts'
 import type { DriverName } from '../core/drivers/index.ts'
@@ -6,7 +7,7 @@ import type { TemplateName } from '../core/templates.ts'
 import type { Effects } from '../core/effects.ts'
 import { World } from '../core/world.ts'
 import { Parent } from '../core/ims.ts'
-import type { Backing } from '../core/vectors.ts'
+import { NO_TRIGGER, type Backing, type VectorTable } from '../core/vectors.ts'
 import type { Db } from './db.ts'
 import { TraceStore } from './trace.ts'
 
@@ -40,20 +41,6 @@ interface DeviceRow {
 }
 
 interface ParentRow { id: string, owner: string, name: string, ims_slots: number, created_at: string }
-interface CounterRow {
-  device_id: string
-  irq_index: number
-  vector: number
-  fired: number
-  delivered: number
-  lost_index_disabled: number
-  lost_not_allocated: number
-  lost_no_trigger: number
-  pending: number
-  pended: number
-  coalesced: number
-  delivered_from_pending: number
-}
 interface MaskingRow { device_id: string, msi_per_vector_mask: number, msix_maskable: number, msix_user_mask: Buffer }
 interface EventfdRow { fd: number, value: number, semaphore: number, label: string | null, created_at: string, owner: string }
 
@@ -67,8 +54,8 @@ export class Repository {
   private readonly db: Db
   private readonly upsertDevice: Database.Statement
   private readonly deleteDeviceStmt: Database.Statement
-  private readonly upsertVector: Database.Statement
-  private readonly deleteVector: Database.Statement
+  private readonly upsertVectors: Database.Statement
+  private readonly deleteVectors: Database.Statement
   private readonly upsertEventfd: Database.Statement
   private readonly insertPci: Database.Statement
   private readonly deleteEventfdStmt: Database.Statement
@@ -99,9 +86,9 @@ export class Repository {
         msi_enabled_nvec = excluded.msi_enabled_nvec, msix_enabled_nvec = excluded.msix_enabled_nvec,
         err_trigger = excluded.err_trigger, req_trigger = excluded.req_trigger, driver_state = excluded.driver_state`)
     this.deleteDeviceStmt = db.prepare('DELETE FROM devices WHERE id = ?')
-    this.upsertVector = db.prepare(`INSERT INTO vectors (device_id, irq_index, vector, trigger, backing) VALUES (?, ?, ?, ?, ?)
-      ON CONFLICT (device_id, irq_index, vector) DO UPDATE SET trigger = excluded.trigger, backing = excluded.backing`)
-    this.deleteVector = db.prepare('DELETE FROM vectors WHERE device_id = ? AND irq_index = ? AND vector = ?')
+    this.upsertVectors = db.prepare(`INSERT INTO vector_blocks (device_id, irq_index, triggers, backings) VALUES (?, ?, ?, ?)
+      ON CONFLICT (device_id, irq_index) DO UPDATE SET triggers = excluded.triggers, backings = excluded.backings`)
+    this.deleteVectors = db.prepare('DELETE FROM vector_blocks WHERE device_id = ? AND irq_index = ?')
     this.upsertEventfd = db.prepare(`INSERT INTO eventfds (owner, fd, value, semaphore, label, created_at)
       VALUES (@owner, @fd, @value, @semaphore, @label, @created_at)
       ON CONFLICT (owner, fd) DO UPDATE SET value = excluded.value`)
@@ -156,11 +143,11 @@ export class Repository {
     for (const dev of fx.counters) if (live(dev)) this.writeCounters(dev)
     for (const [dev, sets] of fx.vectors) {
       if (!live(dev)) continue
+      // The index's whole block (migrations/011_vector_blocks.sql), in this same transaction.
       for (const [index, table, set] of [[1, dev.msi, sets.msi], [2, dev.msix, sets.msix]] as const) {
-        for (const v of set) {
-          if (table.allocated[v] !== 0) this.upsertVector.run(dev.id, index, v, table.trigger[v], table.backing[v])
-          else this.deleteVector.run(dev.id, index, v)
-        }
+        if (set.size === 0) continue
+        if (table.allocatedCount === 0) this.deleteVectors.run(dev.id, index)
+        else this.upsertVectors.run(dev.id, index, ...encodeVectors(table))
       }
     }
     // Each tenant whose eventfds changed: its next number, so that none is ever issued twice.
@@ -196,10 +183,13 @@ export class Repository {
     this.trace.forget()
     const world = new World(poolCapacity)
     // Rows are read one at a time (iterate) rather than all at once (all): a restart of 100,000
-    // devices reads millions of vector rows, and an array of them all would be garbage that
-    // the heap keeps the room of long after the load.
-    for (const r of this.db.prepare('SELECT * FROM eventfds ORDER BY owner, fd').iterate() as IterableIterator<EventfdRow>) {
-      world.eventfds.restore({ fd: r.fd, value: r.value, semaphore: r.semaphore !== 0, label: r.label, createdAt: r.created_at, owner: r.owner })
+    // devices reads hundreds of thousands of rows (and millions of counter rows once every
+    // vector has fired), and an array of them all would be garbage that the heap keeps the
+    // room of long after the load.
+    const eventfdRows = this.db.prepare('SELECT * FROM eventfds ORDER BY owner, fd').raw()
+    const e = fieldsOf<EventfdRow>(eventfdRows)
+    for (const r of eventfdRows.iterate() as IterableIterator<unknown[]>) {
+      world.eventfds.restore({ fd: e(r, 'fd'), value: e(r, 'value'), semaphore: e(r, 'semaphore') !== 0, label: e(r, 'label'), createdAt: e(r, 'created_at'), owner: e(r, 'owner') })
     }
     for (const r of this.db.prepare('SELECT owner, next_fd FROM eventfd_numbering').all() as Array<{ owner: string, next_fd: number }>) {
       world.eventfds.restoreNextFd(r.owner, r.next_fd)
@@ -214,60 +204,59 @@ export class Repository {
     for (const r of this.db.prepare('SELECT * FROM device_pci').iterate() as IterableIterator<PciIds & { device_id: string }>) {
       pci.set(r.device_id, { vendor: r.vendor, device: r.device, class: r.class })
     }
-    for (const r of this.db.prepare('SELECT * FROM devices ORDER BY seq').iterate() as IterableIterator<DeviceRow>) {
-      const dev = createDevice(r.id, r.name, r.created_at, r.abi, {
-        pcie: r.pcie !== 0,
-        reset: r.reset !== 0,
-        intx: r.intx !== 0,
-        msiVectors: r.msi_vectors,
-        msixTableSize: r.msix_table_size,
-        msixDynamic: r.msix_dynamic !== 0,
-        ...maskingCaps(masking.get(r.id)),
-        ...(r.parent !== null ? { parent: r.parent, msixEmulated: JSON.parse(r.msix_emulated ?? '[]') as number[] } : {})
-      }, r.owner, { driver: r.driver, template: r.template, pci: pci.get(r.id) ?? null })
-      const userMask = masking.get(r.id)?.msix_user_mask
+    // Device rows as arrays (raw), read by column name through `d`: a row object of 26 keys
+    // each costs about twice as much to build, and 100,000 of them are garbage right after.
+    const deviceRows = this.db.prepare('SELECT * FROM devices ORDER BY seq').raw()
+    const d = fieldsOf<DeviceRow>(deviceRows)
+    for (const r of deviceRows.iterate() as IterableIterator<unknown[]>) {
+      const id = d(r, 'id')
+      const parent = d(r, 'parent')
+      const dev = createDevice(id, d(r, 'name'), d(r, 'created_at'), d(r, 'abi'), {
+        pcie: d(r, 'pcie') !== 0,
+        reset: d(r, 'reset') !== 0,
+        intx: d(r, 'intx') !== 0,
+        msiVectors: d(r, 'msi_vectors'),
+        msixTableSize: d(r, 'msix_table_size'),
+        msixDynamic: d(r, 'msix_dynamic') !== 0,
+        ...maskingCaps(masking.get(id)),
+        ...(parent !== null ? { parent, msixEmulated: JSON.parse(d(r, 'msix_emulated') ?? '[]') as number[] } : {})
+      }, d(r, 'owner'), { driver: d(r, 'driver'), template: d(r, 'template'), pci: pci.get(id) ?? null })
+      const userMask = masking.get(id)?.msix_user_mask
       if (userMask !== undefined) dev.msix.userMask.set(userMask.subarray(0, dev.msix.size))
-      dev.version = r.version
-      dev.driverState = r.driver_state
-      dev.irqType = r.irq_type
-      Object.assign(dev.intx, { trigger: r.intx_trigger, unmaskFd: r.intx_unmask_fd, masked: r.intx_masked !== 0, line: r.intx_line !== 0 })
-      dev.msi.enabledNvec = r.msi_enabled_nvec
-      dev.msix.enabledNvec = r.msix_enabled_nvec
-      dev.errTrigger = r.err_trigger
-      dev.reqTrigger = r.req_trigger
+      dev.version = d(r, 'version')
+      dev.driverState = d(r, 'driver_state')
+      dev.irqType = d(r, 'irq_type')
+      Object.assign(dev.intx, { trigger: d(r, 'intx_trigger'), unmaskFd: d(r, 'intx_unmask_fd'), masked: d(r, 'intx_masked') !== 0, line: d(r, 'intx_line') !== 0 })
+      dev.msi.enabledNvec = d(r, 'msi_enabled_nvec')
+      dev.msix.enabledNvec = d(r, 'msix_enabled_nvec')
+      dev.errTrigger = d(r, 'err_trigger')
+      dev.reqTrigger = d(r, 'req_trigger')
       devices.set(dev.id, dev)
     }
-    // One row per device and index, its vectors, triggers and backings as JSON arrays built inside
-    // SQLite: stepping through a row per vector from JavaScript (6.4 million rows for 100,000
-    // devices of 64 vectors) costs about five times as much. Both arrays are aggregated from
-    // the same rows, so they are aligned.
-    for (const [deviceId, index, vectors, triggers, backings] of this.db.prepare(`SELECT device_id, irq_index,
-        json_group_array(vector), json_group_array(trigger), json_group_array(backing) FROM vectors GROUP BY device_id, irq_index`)
-      .raw().iterate() as IterableIterator<[string, number, string, string, string]>) {
+    // One row per device and index: a restart of 100,000 devices reads 100,000 blocks, each
+    // copied into the table's typed arrays, with no object per vector.
+    for (const [deviceId, index, triggers, backings] of this.db.prepare('SELECT device_id, irq_index, triggers, backings FROM vector_blocks')
+      .raw().iterate() as IterableIterator<[string, number, Buffer, Buffer]>) {
       const dev = devices.get(deviceId)
-      if (dev === undefined) continue
-      const table = index === 2 ? dev.msix : dev.msi
-      const vs = JSON.parse(vectors) as number[]
-      const ts = JSON.parse(triggers) as number[]
-      const bs = JSON.parse(backings) as Backing[]
-      for (let i = 0; i < vs.length; i++) {
-        table.allocate(vs[i], bs[i])
-        table.trigger[vs[i]] = ts[i]
-      }
+      if (dev !== undefined) decodeVectors(index === 2 ? dev.msix : dev.msi, triggers, backings)
     }
-    for (const r of this.db.prepare('SELECT * FROM irq_counters').iterate() as IterableIterator<CounterRow>) {
-      const c = devices.get(r.device_id)?.counters[r.irq_index]
-      if (c === undefined || r.vector >= c.size) continue
+    // Counters stay one row per vector that ever counted (the flusher writes only the touched
+    // ones); read as arrays, in the order of the columns named here.
+    for (const [deviceId, index, v, fired, delivered, lost0, lost1, lost2, pending, pended, coalesced, fromPending] of this.db.prepare(`SELECT
+        device_id, irq_index, vector, fired, delivered, lost_index_disabled, lost_not_allocated, lost_no_trigger,
+        pending, pended, coalesced, delivered_from_pending FROM irq_counters`).raw().iterate() as IterableIterator<[string, ...number[]]>) {
+      const c = devices.get(deviceId)?.counters[index]
+      if (c === undefined || v >= c.size) continue
       c.materialize()
-      c.fired[r.vector] = r.fired
-      c.delivered[r.vector] = r.delivered
-      c.lost[0][r.vector] = r.lost_index_disabled
-      c.lost[1][r.vector] = r.lost_not_allocated
-      c.lost[2][r.vector] = r.lost_no_trigger
-      c.pending[r.vector] = r.pending
-      c.pended[r.vector] = r.pended
-      c.coalesced[r.vector] = r.coalesced
-      c.deliveredFromPending[r.vector] = r.delivered_from_pending
+      c.fired[v] = fired
+      c.delivered[v] = delivered
+      c.lost[0][v] = lost0
+      c.lost[1][v] = lost1
+      c.lost[2][v] = lost2
+      c.pending[v] = pending
+      c.pended[v] = pended
+      c.coalesced[v] = coalesced
+      c.deliveredFromPending[v] = fromPending
     }
     for (const dev of devices.values()) world.restoreDevice(dev)
     return world
@@ -286,6 +275,40 @@ export class Repository {
     const more = rows.length > limit
     const page = more ? rows.slice(0, limit) : rows
     return { ids: page.map((r) => r.id), last: page.length > 0 ? page[page.length - 1].seq : null, more }
+  }
+}
+
+// Trigger blocks are little-endian (migrations/011_vector_blocks.sql); they are copied to and
+// from the tables' Int32Arrays byte for byte, which are in the machine's order.
+if (endianness() !== 'LE') throw new Error('virq stores vector blocks little-endian and runs on little-endian machines only')
+
+/** An index's block: every vector's trigger (NO_TRIGGER where nothing is allocated) and backing (0: none). */
+function encodeVectors (table: VectorTable): [Buffer, Buffer] {
+  const triggers = Buffer.alloc(table.size * 4)
+  const t = new Int32Array(triggers.buffer, triggers.byteOffset, table.size)
+  for (let v = 0; v < table.size; v++) t[v] = table.allocated[v] !== 0 ? table.trigger[v] : NO_TRIGGER
+  return [triggers, Buffer.from(table.backing)]
+}
+
+/** Allocates what a block says is allocated (so that the counts are the table's own) and sets the triggers. */
+function decodeVectors (table: VectorTable, triggers: Buffer, backings: Buffer): void {
+  const n = Math.min(table.size, backings.length, triggers.length >> 2)
+  for (let v = 0; v < n; v++) if (backings[v] !== 0) table.allocate(v, backings[v] as Backing)
+  new Uint8Array(table.trigger.buffer, table.trigger.byteOffset, n * 4).set(triggers.subarray(0, n * 4))
+}
+
+/** Reads a raw row (an array) of `stmt` by column name. */
+function fieldsOf<Row> (stmt: Database.Statement): <K extends keyof Row & string>(r: unknown[], k: K) => Row[K] {
+  const at = new Map(stmt.columns().map((c, i) => [c.name, i]))
+  const position = (k: string): number => {
+    const i = at.get(k)
+    if (i === undefined) throw new Error(`no column ${k}`)
+    return i
+  }
+  const cache: Record<string, number> = Object.create(null)
+  return (r, k) => {
+    cache[k] ??= position(k)
+    return r[cache[k]] as any
   }
 }
 

@@ -134,6 +134,6 @@ t.test('trace: the entry commits with the change it records (one transaction)', 
   app.engine.db.exec("CREATE TRIGGER no_trace BEFORE INSERT ON trace WHEN NEW.op = 'set-irqs' BEGIN SELECT RAISE(ABORT, 'no'); END")
   const res = await app.inject({ method: 'POST', url: `/v1/devices/${id}/irqs/msix`, payload: triggerFds(0, [e]) })
   t.equal(res.statusCode, 500)
-  t.equal(app.engine.db.prepare('SELECT count(*) FROM vectors WHERE device_id = ?').pluck().get(id), 0, 'no vector row')
+  t.equal(app.engine.db.prepare('SELECT count(*) FROM vector_blocks WHERE device_id = ?').pluck().get(id), 0, 'no vector block')
   t.equal((await app.inject({ method: 'GET', url: `/v1/devices/${id}` })).json().irqType, 'none')
 })
