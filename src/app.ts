@@ -1,4 +1,5 @@
 import AjvCompiler from '@fastify/ajv-compiler'
+import { SerializerSelector } from '@fastify/fast-json-stringify-compiler'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import underPressure from '@fastify/under-pressure'
 import Fastify, { LogController, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
@@ -31,6 +32,7 @@ import { DeviceSchema, EventfdSchema, IrqIndexSchema, ParentSchema, Problem, Tot
 import { openDb, type SyncMode } from './store/db.ts'
 import { DEFAULT_TRACE_RETENTION } from './store/trace.ts'
 import { canonicalIntegers, parseJsonBody } from './http/strict-input.ts'
+import { lazySerializer, lazyValidator, type Validator } from './http/lazy-compile.ts'
 import vfioUser from './http/routes/vfio-user.ts'
 import { VfioUserService } from './vfio-user/service.ts'
 
@@ -110,9 +112,18 @@ function buildValidator () {
     const base = { ...ajvOptions, customOptions: { ...ajvOptions.customOptions, removeAdditional: false, allErrors: false } }
     const lenient = pool(externalSchemas, { ...base, customOptions: { ...base.customOptions, coerceTypes: 'array' } })
     const strict = pool(externalSchemas, { ...base, customOptions: { ...base.customOptions, coerceTypes: false, useDefaults: false } })
-    return (route: { httpPart?: string, schema?: any }) => (route.httpPart === 'body'
+    return (route: { httpPart?: string, schema?: any }) => lazyValidator(() => (route.httpPart === 'body'
       ? strict(route as any)
-      : canonicalIntegers(route.schema, lenient(route as any) as any))
+      : canonicalIntegers(route.schema, lenient(route as any) as any)) as Validator)
+  }
+}
+
+/** fastify's own serializer compiler (fast-json-stringify), compiling each route's serializer on first use. */
+function buildSerializer () {
+  const select = SerializerSelector()
+  return (externalSchemas: any, options: any) => {
+    const compile = select(externalSchemas, options)
+    return (route: any) => lazySerializer(() => compile(route))
   }
 }
 
@@ -137,7 +148,7 @@ export async function buildApp (opts: AppOptions) {
       sendProblem(reply, { type: '/problems/bad-url', title: 'Bad Request', status: 400, detail: err.message, instance: req.url, reason: 'bad-url' })
     },
     clientErrorHandler: clientError,
-    schemaController: { compilersFactory: { buildValidator: buildValidator() as any } },
+    schemaController: { compilersFactory: { buildValidator: buildValidator() as any, buildSerializer: buildSerializer() as any } },
     ajv: { customOptions: { removeAdditional: false } }
   }
   const app = Fastify(fastifyOptions).withTypeProvider<TypeBoxTypeProvider>()
@@ -235,6 +246,11 @@ export async function buildApp (opts: AppOptions) {
     retryAfter: 1,
     pressureHandler: (req: FastifyRequest, reply: FastifyReply, type: string, value: number | undefined) => {
       if (req.routeOptions.config?.probe === true) return
+      // A sample period without a single sample (under-pressure reports Infinity) means the
+      // loop was stalled once for the whole period (a slow start, a starved process on a busy
+      // host); it has caught up, since it runs this request. Sustained overload keeps yielding
+      // samples, with delays above the limit: those are refused.
+      if (type === 'eventLoopDelay' && value === Infinity) return
       reply.header('retry-after', '1')
       sendProblem(reply, {
         type: '/problems/overloaded',

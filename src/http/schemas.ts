@@ -1,5 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
-import { DEFAULT_DRIVER, DRIVER_NAMES } from '../core/drivers/index.ts'
+import { DEFAULT_DRIVER, DRIVER_NAMES } from '../core/drivers/ops.ts'
 import { ABI_PROFILES, ABIS, DEFAULT_ABI } from '../core/profiles.ts'
 import { TEMPLATE_NAMES } from '../core/templates.ts'
 

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander'
 import type { Static } from '@sinclair/typebox'
 import type { Device as DeviceSchema } from '../../http/schemas.ts'
-import { DEFAULT_DRIVER, DRIVER_NAMES } from '../../core/drivers/index.ts'
+import { DEFAULT_DRIVER, DRIVER_NAMES } from '../../core/drivers/ops.ts'
 import { ABIS, DEFAULT_ABI } from '../../core/profiles.ts'
 import { TEMPLATE_NAMES } from '../../core/templates.ts'
 import { seg } from '../client.ts'
