@@ -27,7 +27,7 @@ import backup from './http/routes/backup.ts'
 import tenancy from './http/tenancy.ts'
 import { DEFAULT_LIMITS } from './config.ts'
 import openapi from './http/openapi.ts'
-import { DeviceSchema, EventfdSchema, IrqIndexSchema, ParentSchema, Problem, Totals } from './http/schemas.ts'
+import components from './http/components.ts'
 import { openDb, type SyncMode } from './store/db.ts'
 import { DEFAULT_TRACE_RETENTION } from './store/trace.ts'
 import { canonicalIntegers, parseJsonBody } from './http/strict-input.ts'
@@ -160,7 +160,7 @@ export async function buildApp (opts: AppOptions) {
   // A client is disconnected (its interrupts torn down, durably) before the database closes.
   app.addHook('preClose', async () => vfioUserService.stopAll())
 
-  for (const schema of [Problem, Totals, DeviceSchema, IrqIndexSchema, EventfdSchema, ParentSchema]) app.addSchema(schema)
+  await app.register(components)
 
   app.setErrorHandler((err, req, reply) => {
     const problem = toProblem(err, req)
