@@ -27,7 +27,7 @@ import backup from './http/routes/backup.ts'
 import tenancy from './http/tenancy.ts'
 import { DEFAULT_LIMITS } from './config.ts'
 import openapi from './http/openapi.ts'
-import components from './http/components.ts'
+import components, { buildSerializer } from './http/components.ts'
 import { openDb, type SyncMode } from './store/db.ts'
 import { DEFAULT_TRACE_RETENTION } from './store/trace.ts'
 import { canonicalIntegers, parseJsonBody } from './http/strict-input.ts'
@@ -137,7 +137,7 @@ export async function buildApp (opts: AppOptions) {
       sendProblem(reply, { type: '/problems/bad-url', title: 'Bad Request', status: 400, detail: err.message, instance: req.url, reason: 'bad-url' })
     },
     clientErrorHandler: clientError,
-    schemaController: { compilersFactory: { buildValidator: buildValidator() as any } },
+    schemaController: { compilersFactory: { buildValidator: buildValidator() as any, buildSerializer: buildSerializer() as any } },
     ajv: { customOptions: { removeAdditional: false } }
   }
   const app = Fastify(fastifyOptions).withTypeProvider<TypeBoxTypeProvider>()

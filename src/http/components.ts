@@ -1,6 +1,7 @@
 import type { TSchema } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { createRequire } from 'node:module'
 import * as model from './schemas.ts'
 import * as service from './schemas-service.ts'
 
@@ -20,3 +21,40 @@ async function components (app: FastifyInstance): Promise<void> {
 }
 
 export default fp(components, { name: 'virq-components' })
+
+// fastify's own serializer compiler, loaded from where fastify loads it (not a dependency of ours).
+const { SerializerSelector } = createRequire(import.meta.resolve('fastify'))('@fastify/fast-json-stringify-compiler') as {
+  SerializerSelector: () => (externalSchemas: Record<string, unknown>, options: unknown) => (route: { schema: object }) => (data: unknown) => string
+}
+
+/** The shared schemas that `schema` refers to, directly or through each other, by $id. */
+export function referenced (schema: unknown, shared: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  const walk = (node: unknown): void => {
+    if (node === null || typeof node !== 'object') return
+    const ref = (node as { $ref?: unknown }).$ref
+    if (typeof ref === 'string') {
+      const id = ref.replace(/#.*$/, '')
+      if (id !== '' && !(id in out) && shared[id] !== undefined) {
+        out[id] = shared[id]
+        walk(shared[id])
+      }
+    }
+    for (const value of Object.values(node)) walk(value)
+  }
+  walk(schema)
+  return out
+}
+
+/**
+ * fastify's serializer compiler, given for each response schema only the shared schemas it
+ * refers to. fast-json-stringify checks every shared schema it is handed on every response it
+ * compiles; handed all of them, start-up took about half a second longer, long enough to block
+ * the event loop past the overload guard's first sample. What each response serialises to is
+ * unchanged: the same compiler with the same schemas that it uses.
+ */
+export function buildSerializer () {
+  const factory = SerializerSelector()
+  return (externalSchemas: Record<string, unknown>, options: unknown) => (route: { schema: object }) =>
+    factory(referenced(route.schema, externalSchemas), options)(route)
+}
