@@ -5,7 +5,7 @@ import neostandard from 'neostandard'
 export default [
   ...neostandard({
     ts: true,
-    ignores: ['dist/**', 'build/**', 'openapi/**', 'sdk/schema.ts', 'test-artifacts/**', 'data/**']
+    ignores: ['dist/**', 'build/**', 'openapi/**', 'sdk/schema.ts', 'sdk/hey-api/**', 'test-artifacts/**', 'data/**']
   }),
   {
     rules: {

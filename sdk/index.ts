@@ -9,6 +9,11 @@ export type Problem = components['schemas']['Problem']
 export type Device = components['schemas']['Device']
 export type IrqIndex = components['schemas']['IrqIndex']
 export type Eventfd = components['schemas']['Eventfd']
+export type IrqSetRequest = components['schemas']['IrqSetRequest']
+export type IrqSetResult = components['schemas']['IrqSetResult']
+export type VectorState = components['schemas']['VectorState']
+export type FireRequest = components['schemas']['FireRequest']
+export type FireResult = components['schemas']['FireResult']
 
 /** A client for a virq server, e.g. createVirqClient({ baseUrl: 'http://127.0.0.1:8080' }). */
 export function createVirqClient (options: ClientOptions & { baseUrl: string }): VirqClient {

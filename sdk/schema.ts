@@ -623,53 +623,83 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        Problem: {
-            type: string;
-            title: string;
-            status: number;
-            detail: string;
-            instance?: string;
-            /** @description Stable kebab-case code of the rule that rejected the request; each is explained at /problems/{reason} (the problem's type URI) */
-            reason: string;
-            /** @description Linux errno name, where the model produced one */
-            errno?: string;
-            errnoValue?: number;
-            /** @description Raw ioctl routes: the ioctl return value (-1) */
-            result?: number;
-            /** @description True when the request failed yet changed the device, as the kernel's partial effects do (a SET_IRQS block that fails half-way); the device is then at `version` */
-            stateChanged?: boolean;
-            /** @description With stateChanged: the device's version after the change (its new ETag) */
-            version?: number;
-            errors?: {
-                path: string;
-                message: string;
-            }[];
-        } & {
-            [key: string]: unknown;
-        };
-        Totals: {
-            /** @description Interrupts the device fired */
-            fired: number;
-            /** @description Of those, signalled to a trigger eventfd (deliveredFromPending included) */
-            delivered: number;
-            /** @description Of those, lost (sum of lostBy); every reason is explained at /problems */
-            lost: number;
-            lostBy: {
-                /** @description Fired while the index was not enabled */
-                "index-disabled": number;
-                /** @description Fired on a vector without a host vector */
-                "not-allocated": number;
-                /** @description Fired on a vector without an eventfd and without a mask bit to hold it */
-                "no-trigger": number;
+        /**
+         * @example {
+         *       "name": "nic0",
+         *       "abi": "linux-6.12",
+         *       "pcie": true,
+         *       "reset": true,
+         *       "intx": true,
+         *       "msi": {
+         *         "vectors": 8
+         *       },
+         *       "msix": {
+         *         "tableSize": 64,
+         *         "dynamic": true
+         *       }
+         *     }
+         * @example {
+         *       "name": "tty0",
+         *       "abi": "linux-6.1",
+         *       "template": "mtty"
+         *     }
+         * @example {
+         *       "name": "nic1",
+         *       "abi": "tglx-2021",
+         *       "template": "virtio-net",
+         *       "msix": {
+         *         "tableSize": 16
+         *       }
+         *     }
+         * @example {
+         *       "name": "wq0",
+         *       "template": "idxd-vdev",
+         *       "parent": "0b6c5a8e-2f0e-4a55-9d5e-8f6f0c1d2e3f"
+         *     }
+         */
+        DeviceCreateRequest: {
+            name?: string;
+            /** @description The kernel era the device behaves like. linux-6.12 (default): Linux 6.5 and later (recorded on 6.12.118; 7.2.13 answered the same): dynamic MSI-X. linux-6.1: Linux before 6.5 (recorded on 6.1.192): NORESIZE, MSI-X grows only by disable and re-enable. linux-5.10: the 2021 kernel (recorded on 5.10.262): as linux-6.1, but an INTx unmask eventfd keeps the value written to it. tglx-2021: the seed's patch on the 2021 kernel: GET_IRQ_INFO never reports NORESIZE, SET_IRQS as linux-5.10 (MSI-X still cannot grow). */
+            abi?: "linux-6.12" | "linux-6.1" | "linux-5.10" | "tglx-2021";
+            /** @description Whose answers the device gives (default vfio-pci): vfio-pci, the mtty sample mdev, or i915 GVT-g's kvmgt */
+            driver?: "vfio-pci" | "mtty" | "kvmgt";
+            /** @description A known device whose capabilities (and driver) the device gets; listed at GET /v1/templates */
+            template?: "virtio-net" | "e1000e" | "nec-xhci" | "edu" | "mtty" | "kvmgt" | "idxd-vdev";
+            /** @description PCI Express: adds the ERR index */
+            pcie?: boolean;
+            /** @description Supports VFIO_DEVICE_RESET */
+            reset?: boolean;
+            /** @description Has an interrupt pin */
+            intx?: boolean;
+            msi?: {
+                /** @description MSI vector count */
+                vectors: 1 | 2 | 4 | 8 | 16 | 32;
+                /** @description MSI per-vector masking: its vectors get mask and pending bits (docs/model.md 11.1). Default false */
+                perVectorMask?: boolean;
             };
-            /** @description Fires that set a pending bit */
-            pended: number;
-            /** @description Fires that joined a pending message already set */
-            coalesced: number;
-            /** @description Pending messages sent on unmask */
-            deliveredFromPending: number;
-            /** @description Pending bits set now (fired = delivered + lost + coalesced + pending) */
-            pending: number;
+            /** @description PCI identity a vfio-user client reads (docs/model.md 14); default: the template's IDs, else 1b36:0005 class ff0000 */
+            pci?: {
+                vendor: number;
+                device: number;
+                /** @description Class code: base class, subclass, programming interface (24 bits) */
+                class: number;
+            };
+            msix?: {
+                tableSize: number;
+                /** @description Dynamic MSI-X (default true under linux-6.12; must be false under the others) */
+                dynamic?: boolean;
+                /** @description MSI-X MASKABLE, a virq extension: GET_IRQ_INFO reports MASKABLE and SET_IRQS MASK/UNMASK work on MSI-X (docs/model.md 11.4). Default false */
+                maskable?: boolean;
+                /** @description IMS-backed devices only: MSI-X vectors the device signals in software; they hold an eventfd but no IMS slot (docs/model.md 13). idxd-vdev: [0] */
+                emulated?: number[];
+            };
+            /** @description An IMS parent's id (POST /v1/parents): the device's MSI-X is IMS-backed, always dynamic, a slot per vector with an eventfd (docs/model.md 13). Required by idxd-vdev */
+            parent?: string;
+        };
+        DevicePage: {
+            items: components["schemas"]["Device"][];
+            /** @description Pass as `cursor` for the next page; absent on the last page */
+            nextCursor?: string;
         };
         Device: {
             id: string;
@@ -714,6 +744,99 @@ export interface components {
             totals: components["schemas"]["Totals"];
             version: number;
         };
+        EventfdCounter: {
+            /** @description read: the value the read took; write: the counter after the write */
+            value: number;
+        };
+        /**
+         * @example {
+         *       "semaphore": false,
+         *       "label": "vm1-q0"
+         *     }
+         */
+        EventfdCreateRequest: {
+            /** @description EFD_SEMAPHORE: a read takes 1 rather than the whole counter. Default false */
+            semaphore?: boolean;
+            label?: string;
+        };
+        EventfdPage: {
+            items: components["schemas"]["Eventfd"][];
+            /** @description Pass as `cursor` for the next page; absent on the last page */
+            nextCursor?: string;
+        };
+        Eventfd: {
+            fd: number;
+            value: number;
+            semaphore: boolean;
+            label: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** @description A vfio-user client's eventfd: its counter is the client's (reads answer 409 external-eventfd); closed when its connection ends */
+            external?: boolean;
+            bindings?: {
+                deviceId: string;
+                index: number;
+                name: string;
+                vector: number;
+                role: "trigger" | "unmask";
+            }[];
+        };
+        /**
+         * @example {
+         *       "value": 1
+         *     }
+         */
+        EventfdWriteRequest: {
+            value: number;
+        };
+        /**
+         * @example {
+         *       "index": "msix",
+         *       "vectors": [
+         *         0,
+         *         3,
+         *         3,
+         *         7
+         *       ]
+         *     }
+         * @example {
+         *       "index": "msix",
+         *       "vector": 3,
+         *       "count": 1000
+         *     }
+         * @example {
+         *       "index": "intx",
+         *       "level": "assert"
+         *     }
+         * @example {
+         *       "index": "err"
+         *     }
+         */
+        FireRequest: {
+            /** @description IRQ index: a name (intx, msi, msix, err, req) or its number (0-4) */
+            index: (("intx" | "msi" | "msix" | "err" | "req") | string) | number;
+            /** @description MSI/MSI-X: fire each, in order (repeats fire again) */
+            vectors?: number[];
+            vector?: number;
+            /** @description How many times `vector` (or ERR/REQ) fires; default 1 */
+            count?: number;
+            /** @description INTx: drive the line; default pulse */
+            level?: "assert" | "deassert" | "pulse";
+        };
+        FireResult: {
+            fired: number;
+            /** @description Signalled a trigger eventfd */
+            delivered: number;
+            /** @description Lost: index disabled; on vectors without a mask bit also not allocated or no trigger */
+            lost: number;
+            /** @description Set the pending bit of a masked vector (docs/model.md 11.2) */
+            pended: number;
+            /** @description Joined a pending bit already set. fired = delivered + lost + pended + coalesced */
+            coalesced: number;
+        };
+        IrqIndexList: {
+            items: components["schemas"]["IrqIndex"][];
+        };
         IrqIndex: {
             index: number;
             name: string;
@@ -739,22 +862,25 @@ export interface components {
             /** @description MSI-X on a MASKABLE device: vectors masked by SET_IRQS MASK */
             userMasked?: number;
         };
-        Eventfd: {
-            fd: number;
-            value: number;
-            semaphore: boolean;
-            label: string | null;
-            /** Format: date-time */
-            createdAt: string;
-            /** @description A vfio-user client's eventfd: its counter is the client's (reads answer 409 external-eventfd); closed when its connection ends */
-            external?: boolean;
-            bindings?: {
-                deviceId: string;
-                index: number;
-                name: string;
-                vector: number;
-                role: "trigger" | "unmask";
-            }[];
+        IrqSetResult: {
+            /** @description 0, or the positive number of vectors the host could have given */
+            result: number;
+            irq: components["schemas"]["IrqIndex"];
+            version: number;
+        };
+        /**
+         * @example {
+         *       "name": "dsa0",
+         *       "imsSlots": 2048
+         *     }
+         */
+        ParentCreateRequest: {
+            name?: string;
+            /** @description Entries in the IMS store shared by the devices created under it */
+            imsSlots: number;
+        };
+        ParentList: {
+            items: components["schemas"]["Parent"][];
         };
         Parent: {
             id: string;
@@ -775,6 +901,486 @@ export interface components {
                 /** @description Slots this device holds */
                 slots: number;
             }[];
+        };
+        /**
+         * @example {
+         *       "pending": [
+         *         3,
+         *         17
+         *       ],
+         *       "words": [
+         *         "0x0000000000020008"
+         *       ]
+         *     }
+         */
+        Pba: {
+            /** @description Vectors whose pending bit is set, ascending */
+            pending: number[];
+            /** @description The PBA as a guest reads it: one 64-bit little-endian word per 64 vectors of the table (bit i of word w is vector 64w+i), in hex */
+            words: string[];
+        };
+        Problem: {
+            type: string;
+            title: string;
+            status: number;
+            detail: string;
+            instance?: string;
+            /** @description Stable kebab-case code of the rule that rejected the request; each is explained at /problems/{reason} (the problem's type URI) */
+            reason: string;
+            /** @description Linux errno name, where the model produced one */
+            errno?: string;
+            errnoValue?: number;
+            /** @description Raw ioctl routes: the ioctl return value (-1) */
+            result?: number;
+            /** @description True when the request failed yet changed the device, as the kernel's partial effects do (a SET_IRQS block that fails half-way); the device is then at `version` */
+            stateChanged?: boolean;
+            /** @description With stateChanged: the device's version after the change (its new ETag) */
+            version?: number;
+            errors?: {
+                path: string;
+                message: string;
+            }[];
+        } & {
+            [key: string]: unknown;
+        };
+        RawDeviceInfo: {
+            argsz: number;
+            flags: number;
+            numRegions: number;
+            numIrqs: number;
+        };
+        /**
+         * @example {
+         *       "argsz": 16
+         *     }
+         */
+        RawGetInfoRequest: {
+            argsz?: number;
+        };
+        /**
+         * @example {
+         *       "argsz": 16,
+         *       "index": 2
+         *     }
+         */
+        RawGetIrqInfoRequest: {
+            argsz?: number;
+            index: number;
+        };
+        RawIrqInfo: {
+            argsz: number;
+            flags: number;
+            index: number;
+            count: number;
+        };
+        RawResult: {
+            result: number;
+        };
+        /**
+         * @example {
+         *       "argsz": 24,
+         *       "flags": 36,
+         *       "index": 2,
+         *       "start": 0,
+         *       "count": 1,
+         *       "data": [
+         *         -1
+         *       ]
+         *     }
+         */
+        RawSetIrqsRequest: {
+            argsz?: number;
+            flags: number;
+            index: number;
+            start: number;
+            count: number;
+            data?: number[];
+        };
+        /**
+         * @example {
+         *       "action": "trigger",
+         *       "start": 0,
+         *       "count": 2,
+         *       "data": {
+         *         "type": "eventfd",
+         *         "fds": [
+         *           5,
+         *           -1
+         *         ]
+         *       }
+         *     }
+         */
+        IrqSetRequest: {
+            action: "mask" | "unmask" | "trigger";
+            start?: number;
+            /** @description Defaults to the length of fds/values */
+            count?: number;
+            data: {
+                /** @enum {string} */
+                type: "none";
+            } | {
+                /** @enum {string} */
+                type: "bool";
+                values: boolean[];
+            } | {
+                /** @enum {string} */
+                type: "eventfd";
+                /** @description Eventfd numbers; -1 de-assigns */
+                fds: number[];
+            };
+        };
+        Template: {
+            /** @description A known device whose capabilities (and driver) the device gets; listed at GET /v1/templates */
+            name: "virtio-net" | "e1000e" | "nec-xhci" | "edu" | "mtty" | "kvmgt" | "idxd-vdev";
+            summary: string;
+            pci: {
+                vendor: number;
+                device: number;
+                /** @description vendor:device in hex */
+                id: string;
+            };
+            /** @description Whose answers the device gives (default vfio-pci): vfio-pci, the mtty sample mdev, or i915 GVT-g's kvmgt */
+            driver: "vfio-pci" | "mtty" | "kvmgt";
+            pcie: boolean;
+            reset: boolean;
+            intx: boolean;
+            msi?: {
+                vectors: number;
+            };
+            msix?: {
+                tableSize: number;
+            };
+            /** @description Capability fields that may be given beside this template */
+            overridable: string[];
+        };
+        TemplateList: {
+            items: components["schemas"]["Template"][];
+        };
+        Totals: {
+            /** @description Interrupts the device fired */
+            fired: number;
+            /** @description Of those, signalled to a trigger eventfd (deliveredFromPending included) */
+            delivered: number;
+            /** @description Of those, lost (sum of lostBy); every reason is explained at /problems */
+            lost: number;
+            lostBy: {
+                /** @description Fired while the index was not enabled */
+                "index-disabled": number;
+                /** @description Fired on a vector without a host vector */
+                "not-allocated": number;
+                /** @description Fired on a vector without an eventfd and without a mask bit to hold it */
+                "no-trigger": number;
+            };
+            /** @description Fires that set a pending bit */
+            pended: number;
+            /** @description Fires that joined a pending message already set */
+            coalesced: number;
+            /** @description Pending messages sent on unmask */
+            deliveredFromPending: number;
+            /** @description Pending bits set now (fired = delivered + lost + coalesced + pending) */
+            pending: number;
+        };
+        VectorState: {
+            vector: number;
+            /** @description A host vector backs it (for INTx/ERR/REQ: the index is in use) */
+            allocated: boolean;
+            trigger: number | null;
+            /** @description Interrupts the device fired on this vector */
+            fired: number;
+            /** @description Of those, signalled to the trigger eventfd */
+            delivered: number;
+            /** @description Of those, lost (sum of lostBy) */
+            lost: number;
+            lostBy: {
+                "index-disabled": number;
+                "not-allocated": number;
+                "no-trigger": number;
+            };
+            /** @description MSI-X and per-vector-mask MSI: the function may not send this vector (docs/model.md 11.1, 11.4). INTx: the line is masked. Else false */
+            masked: boolean;
+            /** @description `host`: no trigger on an enabled index (no handler installed), or the index is disabled; `user`: SET_IRQS MASK (MSI-X MASKABLE) */
+            maskedBy: ("host" | "user")[];
+            /** @description The pending bit: a fire on the masked vector waits to be sent when it is unmasked (docs/model.md 11.2) */
+            pending: boolean;
+            /** @description MSI/MSI-X: `host` while a host vector backs it; on an IMS-backed device `ims` while it holds a slot of its parent (and a host vector), `emulated` while an emulated vector holds an eventfd; else null (docs/model.md 13) */
+            backing: "host" | "ims" | "emulated" | null;
+            /** @description Fires that set the pending bit */
+            pended: number;
+            /** @description Fires that joined a pending message already set (fired = delivered + lost + coalesced + pending) */
+            coalesced: number;
+            /** @description Of delivered, pending messages sent when the vector was unmasked (docs/model.md 11.3) */
+            deliveredFromPending: number;
+        };
+        VectorPage: {
+            index: number;
+            name: string;
+            count: number;
+            items: components["schemas"]["VectorState"][];
+            /** @description Pass as `cursor` for the next page; absent on the last page */
+            nextCursor?: string;
+        };
+        /**
+         * @example {
+         *       "socket": "/var/lib/virq/vfio-user/3f0c.sock",
+         *       "pci": {
+         *         "vendor": 6966,
+         *         "device": 5,
+         *         "class": 16711680
+         *       },
+         *       "state": "listening",
+         *       "startedAt": "2026-11-28T09:00:00.000Z",
+         *       "connections": 0,
+         *       "refused": 0,
+         *       "client": null,
+         *       "lastClient": null
+         *     }
+         */
+        VfioUserState: {
+            /** @description Absolute path of the UNIX socket (mode 0600) */
+            socket: string;
+            /** @description The identity the client reads in config space */
+            pci: {
+                vendor: number;
+                device: number;
+                class: number;
+            };
+            state: "listening" | "connected";
+            /** Format: date-time */
+            startedAt: string;
+            /** @description Clients served since start */
+            connections: number;
+            /** @description Clients refused while another was connected (one at a time) */
+            refused: number;
+            /** @description The connected client, or null */
+            client: {
+                /** Format: date-time */
+                connectedAt: string;
+                /** @description Negotiated protocol version (null before VERSION) */
+                version: {
+                    major: number;
+                    minor: number;
+                } | null;
+                /** @description The capabilities JSON the client sent with VERSION */
+                clientCapabilities: unknown;
+                /** @description Messages received, per command */
+                messages: {
+                    [key: string]: number;
+                };
+                /** @description Error replies sent */
+                errors: number;
+                fdsReceived: number;
+                /** @description Eventfds of this client virq holds now (external: true in GET /v1/eventfds) */
+                externalEventfds: number;
+            } | null;
+            /** @description The previous client, once one has disconnected */
+            lastClient: {
+                /** Format: date-time */
+                connectedAt: string;
+                /** @description Negotiated protocol version (null before VERSION) */
+                version: {
+                    major: number;
+                    minor: number;
+                } | null;
+                /** @description The capabilities JSON the client sent with VERSION */
+                clientCapabilities: unknown;
+                /** @description Messages received, per command */
+                messages: {
+                    [key: string]: number;
+                };
+                /** @description Error replies sent */
+                errors: number;
+                fdsReceived: number;
+                /** @description Eventfds of this client virq holds now (external: true in GET /v1/eventfds) */
+                externalEventfds: number;
+            } | null;
+        };
+        AdminHost: {
+            hostVectors: {
+                capacity: number;
+                used: number;
+                free: number;
+            };
+            devices: number;
+            tableEntries: number;
+            eventfds: number;
+            /** @description The instance's limits */
+            limits: {
+                devices: number;
+                eventfds: number;
+                tableEntries: number;
+            };
+            tenants: {
+                tenant: string;
+                devices: number;
+                tableEntries: number;
+                eventfds: number;
+                /** @description Host vectors it holds */
+                hostVectors: number;
+            }[];
+            /** @description Every IMS parent and its slots (docs/model.md 13) */
+            parents: {
+                id: string;
+                name: string;
+                total: number;
+                used: number;
+                free: number;
+                tenant: string;
+            }[];
+        };
+        Health: {
+            /** @enum {string} */
+            status: "ok";
+        };
+        HostInfo: {
+            hostVectors: {
+                capacity: number;
+                used: number;
+                free: number;
+            };
+            devices: number;
+            /** @description MSI + MSI-X table entries of these devices */
+            tableEntries: number;
+            eventfds: number;
+            /** @description The number the next eventfd gets (each tenant numbers its own, from 1) */
+            nextEventfd: number;
+            /** @description The most the caller may hold: the smaller of its own limit and the instance's */
+            limits: {
+                devices: number;
+                eventfds: number;
+                /** @description MSI + MSI-X table entries of all devices together */
+                tableEntries: number;
+            };
+            abis: string[];
+            /** @description The caller's IMS parents and their slots (docs/model.md 13) */
+            parents: {
+                id: string;
+                name: string;
+                total: number;
+                used: number;
+                free: number;
+            }[];
+        };
+        Rates: {
+            /** @description Epoch second of the first bucket */
+            start: number;
+            /** @description Epoch second of the last bucket (the current, still filling) */
+            end: number;
+            /**
+             * @description Seconds per bucket
+             * @enum {number}
+             */
+            interval: 1;
+            /** @description The whole device, per second, oldest first */
+            device: {
+                fired: number[];
+                delivered: number[];
+                lost: number[];
+                pended: number[];
+            };
+            /** @description Each vector that fired in the last ten minutes */
+            vectors: {
+                index: number;
+                name: string;
+                vector: number;
+                fired: number[];
+                delivered: number[];
+                lost: number[];
+                pended: number[];
+            }[];
+        };
+        Readiness: {
+            /** @enum {string} */
+            status: "ready";
+        };
+        TeardownWindow: {
+            index: "intx" | "msi" | "msix";
+            /** @description The entry that disabled the index */
+            fromSeq: number;
+            /** @description The entry that enabled it again */
+            toSeq: number;
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            durationMs: number;
+            /** @description Interrupts lost on the device inside the window */
+            lost: number;
+            pended: number;
+        };
+        TeardownWindowList: {
+            items: components["schemas"]["TeardownWindow"][];
+        };
+        Token: {
+            id: string;
+            tenant: string;
+            label: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            revokedAt: string | null;
+        };
+        /**
+         * @example {
+         *       "tenant": "ci-runner-7",
+         *       "label": "nightly",
+         *       "limits": {
+         *         "devices": 16,
+         *         "eventfds": 1024,
+         *         "hostVectors": 512
+         *       }
+         *     }
+         */
+        TokenCreateRequest: {
+            tenant: string;
+            label?: string;
+            /** @description Per-tenant limits (tableEntries: MSI + MSI-X table sizes of all its devices); null or absent: none of its own, only the instance's */
+            limits?: {
+                devices?: number | null;
+                eventfds?: number | null;
+                hostVectors?: number | null;
+                tableEntries?: number | null;
+            };
+        };
+        TokenCreated: {
+            id: string;
+            tenant: string;
+            label: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            revokedAt: string | null;
+            token: string;
+        };
+        TokenList: {
+            items: components["schemas"]["Token"][];
+        };
+        TraceEntry: {
+            /** @description Position in the trace; grows with every entry */
+            seq: number;
+            deviceId: string;
+            /** Format: date-time */
+            at: string;
+            /** @description create; set-irqs (the JSON form) or ioctl-set-irqs (the raw struct); reset or ioctl-reset */
+            op: "create" | "set-irqs" | "ioctl-set-irqs" | "reset" | "ioctl-reset";
+            /** @description The request as sent: the device body, the SET_IRQS body with its `index`, or the raw struct */
+            request: unknown;
+            /** @description The ioctl return value; null when it failed with an errno */
+            result: number | null;
+            errno: string | null;
+            errnoValue: number | null;
+            /** @description The rule that answered the errno */
+            reason: string | null;
+            irqTypeBefore: "none" | "intx" | "msi" | "msix";
+            irqTypeAfter: "none" | "intx" | "msi" | "msix";
+            /** @description The device version after the call */
+            version: number;
+            /** @description Interrupts lost on the device since the previous entry */
+            lost: number;
+            /** @description Interrupts pended on the device since the previous entry */
+            pended: number;
+        };
+        TracePage: {
+            items: components["schemas"]["TraceEntry"][];
+            /** @description Pass as `cursor` for the next page; absent on the last page */
+            nextCursor?: string;
         };
     };
     responses: never;
@@ -818,10 +1424,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "ok";
-                    };
+                    "application/json": components["schemas"]["Health"];
                 };
             };
         };
@@ -841,10 +1444,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "ready";
-                    };
+                    "application/json": components["schemas"]["Readiness"];
                 };
             };
             /** @description Default Response */
@@ -873,35 +1473,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        hostVectors: {
-                            capacity: number;
-                            used: number;
-                            free: number;
-                        };
-                        devices: number;
-                        /** @description MSI + MSI-X table entries of these devices */
-                        tableEntries: number;
-                        eventfds: number;
-                        /** @description The number the next eventfd gets (each tenant numbers its own, from 1) */
-                        nextEventfd: number;
-                        /** @description The most the caller may hold: the smaller of its own limit and the instance's */
-                        limits: {
-                            devices: number;
-                            eventfds: number;
-                            /** @description MSI + MSI-X table entries of all devices together */
-                            tableEntries: number;
-                        };
-                        abis: string[];
-                        /** @description The caller's IMS parents and their slots (docs/model.md 13) */
-                        parents: {
-                            id: string;
-                            name: string;
-                            total: number;
-                            used: number;
-                            free: number;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["HostInfo"];
                 };
             };
         };
@@ -924,11 +1496,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        items: components["schemas"]["Device"][];
-                        /** @description Pass as `cursor` for the next page; absent on the last page */
-                        nextCursor?: string;
-                    };
+                    "application/json": components["schemas"]["DevicePage"];
                 };
             };
             /** @description Invalid request, or the model answered EINVAL, ENOTTY, EBADF, ERANGE or EFAULT */
@@ -951,45 +1519,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    name?: string;
-                    /** @description The kernel era the device behaves like. linux-6.12 (default): Linux 6.5 and later (recorded on 6.12.118; 7.2.13 answered the same): dynamic MSI-X. linux-6.1: Linux before 6.5 (recorded on 6.1.192): NORESIZE, MSI-X grows only by disable and re-enable. linux-5.10: the 2021 kernel (recorded on 5.10.262): as linux-6.1, but an INTx unmask eventfd keeps the value written to it. tglx-2021: the seed's patch on the 2021 kernel: GET_IRQ_INFO never reports NORESIZE, SET_IRQS as linux-5.10 (MSI-X still cannot grow). */
-                    abi?: "linux-6.12" | "linux-6.1" | "linux-5.10" | "tglx-2021";
-                    /** @description Whose answers the device gives (default vfio-pci): vfio-pci, the mtty sample mdev, or i915 GVT-g's kvmgt */
-                    driver?: "vfio-pci" | "mtty" | "kvmgt";
-                    /** @description A known device whose capabilities (and driver) the device gets; listed at GET /v1/templates */
-                    template?: "virtio-net" | "e1000e" | "nec-xhci" | "edu" | "mtty" | "kvmgt" | "idxd-vdev";
-                    /** @description PCI Express: adds the ERR index */
-                    pcie?: boolean;
-                    /** @description Supports VFIO_DEVICE_RESET */
-                    reset?: boolean;
-                    /** @description Has an interrupt pin */
-                    intx?: boolean;
-                    msi?: {
-                        /** @description MSI vector count */
-                        vectors: 1 | 2 | 4 | 8 | 16 | 32;
-                        /** @description MSI per-vector masking: its vectors get mask and pending bits (docs/model.md 11.1). Default false */
-                        perVectorMask?: boolean;
-                    };
-                    /** @description PCI identity a vfio-user client reads (docs/model.md 14); default: the template's IDs, else 1b36:0005 class ff0000 */
-                    pci?: {
-                        vendor: number;
-                        device: number;
-                        /** @description Class code: base class, subclass, programming interface (24 bits) */
-                        class: number;
-                    };
-                    msix?: {
-                        tableSize: number;
-                        /** @description Dynamic MSI-X (default true under linux-6.12; must be false under the others) */
-                        dynamic?: boolean;
-                        /** @description MSI-X MASKABLE, a virq extension: GET_IRQ_INFO reports MASKABLE and SET_IRQS MASK/UNMASK work on MSI-X (docs/model.md 11.4). Default false */
-                        maskable?: boolean;
-                        /** @description IMS-backed devices only: MSI-X vectors the device signals in software; they hold an eventfd but no IMS slot (docs/model.md 13). idxd-vdev: [0] */
-                        emulated?: number[];
-                    };
-                    /** @description An IMS parent's id (POST /v1/parents): the device's MSI-X is IMS-backed, always dynamic, a slot per vector with an eventfd (docs/model.md 13). Required by idxd-vdev */
-                    parent?: string;
-                };
+                "application/json": components["schemas"]["DeviceCreateRequest"];
             };
         };
         responses: {
@@ -1037,32 +1567,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        items: {
-                            /** @description A known device whose capabilities (and driver) the device gets; listed at GET /v1/templates */
-                            name: "virtio-net" | "e1000e" | "nec-xhci" | "edu" | "mtty" | "kvmgt" | "idxd-vdev";
-                            summary: string;
-                            pci: {
-                                vendor: number;
-                                device: number;
-                                /** @description vendor:device in hex */
-                                id: string;
-                            };
-                            /** @description Whose answers the device gives (default vfio-pci): vfio-pci, the mtty sample mdev, or i915 GVT-g's kvmgt */
-                            driver: "vfio-pci" | "mtty" | "kvmgt";
-                            pcie: boolean;
-                            reset: boolean;
-                            intx: boolean;
-                            msi?: {
-                                vectors: number;
-                            };
-                            msix?: {
-                                tableSize: number;
-                            };
-                            /** @description Capability fields that may be given beside this template */
-                            overridable: string[];
-                        }[];
-                    };
+                    "application/json": components["schemas"]["TemplateList"];
                 };
             };
         };
@@ -1200,9 +1705,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        items: components["schemas"]["Parent"][];
-                    };
+                    "application/json": components["schemas"]["ParentList"];
                 };
             };
             /** @description No valid bearer token */
@@ -1225,17 +1728,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "name": "dsa0",
-                 *       "imsSlots": 2048
-                 *     }
-                 */
-                "application/json": {
-                    name?: string;
-                    /** @description Entries in the IMS store shared by the devices created under it */
-                    imsSlots: number;
-                };
+                "application/json": components["schemas"]["ParentCreateRequest"];
             };
         };
         responses: {
@@ -1345,9 +1838,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        items: components["schemas"]["IrqIndex"][];
-                    };
+                    "application/json": components["schemas"]["IrqIndexList"];
                 };
             };
             /** @description Unknown device, eventfd or parent */
@@ -1416,39 +1907,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "action": "trigger",
-                 *       "start": 0,
-                 *       "count": 2,
-                 *       "data": {
-                 *         "type": "eventfd",
-                 *         "fds": [
-                 *           5,
-                 *           -1
-                 *         ]
-                 *       }
-                 *     }
-                 */
-                "application/json": {
-                    action: "mask" | "unmask" | "trigger";
-                    start?: number;
-                    /** @description Defaults to the length of fds/values */
-                    count?: number;
-                    data: {
-                        /** @enum {string} */
-                        type: "none";
-                    } | {
-                        /** @enum {string} */
-                        type: "bool";
-                        values: boolean[];
-                    } | {
-                        /** @enum {string} */
-                        type: "eventfd";
-                        /** @description Eventfd numbers; -1 de-assigns */
-                        fds: number[];
-                    };
-                };
+                "application/json": components["schemas"]["IrqSetRequest"];
             };
         };
         responses: {
@@ -1458,12 +1917,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description 0, or the positive number of vectors the host could have given */
-                        result: number;
-                        irq: components["schemas"]["IrqIndex"];
-                        version: number;
-                    };
+                    "application/json": components["schemas"]["IrqSetResult"];
                 };
             };
             /** @description Invalid request, or the model answered EINVAL, ENOTTY, EBADF, ERANGE or EFAULT */
@@ -1540,44 +1994,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        index: number;
-                        name: string;
-                        count: number;
-                        items: {
-                            vector: number;
-                            /** @description A host vector backs it (for INTx/ERR/REQ: the index is in use) */
-                            allocated: boolean;
-                            trigger: number | null;
-                            /** @description Interrupts the device fired on this vector */
-                            fired: number;
-                            /** @description Of those, signalled to the trigger eventfd */
-                            delivered: number;
-                            /** @description Of those, lost (sum of lostBy) */
-                            lost: number;
-                            lostBy: {
-                                "index-disabled": number;
-                                "not-allocated": number;
-                                "no-trigger": number;
-                            };
-                            /** @description MSI-X and per-vector-mask MSI: the function may not send this vector (docs/model.md 11.1, 11.4). INTx: the line is masked. Else false */
-                            masked: boolean;
-                            /** @description `host`: no trigger on an enabled index (no handler installed), or the index is disabled; `user`: SET_IRQS MASK (MSI-X MASKABLE) */
-                            maskedBy: ("host" | "user")[];
-                            /** @description The pending bit: a fire on the masked vector waits to be sent when it is unmasked (docs/model.md 11.2) */
-                            pending: boolean;
-                            /** @description MSI/MSI-X: `host` while a host vector backs it; on an IMS-backed device `ims` while it holds a slot of its parent (and a host vector), `emulated` while an emulated vector holds an eventfd; else null (docs/model.md 13) */
-                            backing: "host" | "ims" | "emulated" | null;
-                            /** @description Fires that set the pending bit */
-                            pended: number;
-                            /** @description Fires that joined a pending message already set (fired = delivered + lost + coalesced + pending) */
-                            coalesced: number;
-                            /** @description Of delivered, pending messages sent when the vector was unmasked (docs/model.md 11.3) */
-                            deliveredFromPending: number;
-                        }[];
-                        /** @description Pass as `cursor` for the next page; absent on the last page */
-                        nextCursor?: string;
-                    };
+                    "application/json": components["schemas"]["VectorPage"];
                 };
             };
             /** @description Invalid request, or the model answered EINVAL, ENOTTY, EBADF, ERANGE or EFAULT */
@@ -1619,23 +2036,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "pending": [
-                     *         3,
-                     *         17
-                     *       ],
-                     *       "words": [
-                     *         "0x0000000000020008"
-                     *       ]
-                     *     }
-                     */
-                    "application/json": {
-                        /** @description Vectors whose pending bit is set, ascending */
-                        pending: number[];
-                        /** @description The PBA as a guest reads it: one 64-bit little-endian word per 64 vectors of the table (bit i of word w is vector 64w+i), in hex */
-                        words: string[];
-                    };
+                    "application/json": components["schemas"]["Pba"];
                 };
             };
             /** @description Invalid request, or the model answered EINVAL, ENOTTY, EBADF, ERANGE or EFAULT */
@@ -1669,14 +2070,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "argsz": 16
-                 *     }
-                 */
-                "application/json": {
-                    argsz?: number;
-                };
+                "application/json": components["schemas"]["RawGetInfoRequest"];
             };
         };
         responses: {
@@ -1686,12 +2080,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        argsz: number;
-                        flags: number;
-                        numRegions: number;
-                        numIrqs: number;
-                    };
+                    "application/json": components["schemas"]["RawDeviceInfo"];
                 };
             };
             /** @description Invalid request, or the model answered EINVAL, ENOTTY, EBADF, ERANGE or EFAULT */
@@ -1725,16 +2114,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "argsz": 16,
-                 *       "index": 2
-                 *     }
-                 */
-                "application/json": {
-                    argsz?: number;
-                    index: number;
-                };
+                "application/json": components["schemas"]["RawGetIrqInfoRequest"];
             };
         };
         responses: {
@@ -1744,12 +2124,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        argsz: number;
-                        flags: number;
-                        index: number;
-                        count: number;
-                    };
+                    "application/json": components["schemas"]["RawIrqInfo"];
                 };
             };
             /** @description Invalid request, or the model answered EINVAL, ENOTTY, EBADF, ERANGE or EFAULT */
@@ -1783,26 +2158,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "argsz": 24,
-                 *       "flags": 36,
-                 *       "index": 2,
-                 *       "start": 0,
-                 *       "count": 1,
-                 *       "data": [
-                 *         -1
-                 *       ]
-                 *     }
-                 */
-                "application/json": {
-                    argsz?: number;
-                    flags: number;
-                    index: number;
-                    start: number;
-                    count: number;
-                    data?: number[];
-                };
+                "application/json": components["schemas"]["RawSetIrqsRequest"];
             };
         };
         responses: {
@@ -1812,9 +2168,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        result: number;
-                    };
+                    "application/json": components["schemas"]["RawResult"];
                 };
             };
             /** @description Invalid request, or the model answered EINVAL, ENOTTY, EBADF, ERANGE or EFAULT */
@@ -1881,9 +2235,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        result: number;
-                    };
+                    "application/json": components["schemas"]["RawResult"];
                 };
             };
             /** @description Invalid request, or the model answered EINVAL, ENOTTY, EBADF, ERANGE or EFAULT */
@@ -1933,11 +2285,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        items: components["schemas"]["Eventfd"][];
-                        /** @description Pass as `cursor` for the next page; absent on the last page */
-                        nextCursor?: string;
-                    };
+                    "application/json": components["schemas"]["EventfdPage"];
                 };
             };
             /** @description Invalid request, or the model answered EINVAL, ENOTTY, EBADF, ERANGE or EFAULT */
@@ -1960,17 +2308,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "semaphore": false,
-                 *       "label": "vm1-q0"
-                 *     }
-                 */
-                "application/json": {
-                    /** @default false */
-                    semaphore?: boolean;
-                    label?: string;
-                };
+                "application/json": components["schemas"]["EventfdCreateRequest"];
             };
         };
         responses: {
@@ -2094,9 +2432,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        value: number;
-                    };
+                    "application/json": components["schemas"]["EventfdCounter"];
                 };
             };
             /** @description Nothing to read (EAGAIN), or the service is shutting down */
@@ -2146,14 +2482,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "value": 1
-                 *     }
-                 */
-                "application/json": {
-                    value: number;
-                };
+                "application/json": components["schemas"]["EventfdWriteRequest"];
             };
         };
         responses: {
@@ -2163,10 +2492,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description The counter after the write */
-                        value: number;
-                    };
+                    "application/json": components["schemas"]["EventfdCounter"];
                 };
             };
             /** @description Invalid request, or the model answered EINVAL, ENOTTY, EBADF, ERANGE or EFAULT */
@@ -2209,17 +2535,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description IRQ index: a name (intx, msi, msix, err, req) or its number (0-4) */
-                    index: (("intx" | "msi" | "msix" | "err" | "req") | string) | number;
-                    /** @description MSI/MSI-X: fire each, in order (repeats fire again) */
-                    vectors?: number[];
-                    vector?: number;
-                    /** @description How many times `vector` (or ERR/REQ) fires; default 1 */
-                    count?: number;
-                    /** @description INTx: drive the line; default pulse */
-                    level?: "assert" | "deassert" | "pulse";
-                };
+                "application/json": components["schemas"]["FireRequest"];
             };
         };
         responses: {
@@ -2229,17 +2545,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        fired: number;
-                        /** @description Signalled a trigger eventfd */
-                        delivered: number;
-                        /** @description Lost: index disabled; on vectors without a mask bit also not allocated or no trigger */
-                        lost: number;
-                        /** @description Set the pending bit of a masked vector (docs/model.md 11.2) */
-                        pended: number;
-                        /** @description Joined a pending bit already set. fired = delivered + lost + pended + coalesced */
-                        coalesced: number;
-                    };
+                    "application/json": components["schemas"]["FireResult"];
                 };
             };
             /** @description Invalid request, or the model answered EINVAL, ENOTTY, EBADF, ERANGE or EFAULT */
@@ -2315,35 +2621,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        items: {
-                            /** @description Position in the trace; grows with every entry */
-                            seq: number;
-                            deviceId: string;
-                            /** Format: date-time */
-                            at: string;
-                            /** @description create; set-irqs (the JSON form) or ioctl-set-irqs (the raw struct); reset or ioctl-reset */
-                            op: "create" | "set-irqs" | "ioctl-set-irqs" | "reset" | "ioctl-reset";
-                            /** @description The request as sent: the device body, the SET_IRQS body with its `index`, or the raw struct */
-                            request: unknown;
-                            /** @description The ioctl return value; null when it failed with an errno */
-                            result: number | null;
-                            errno: string | null;
-                            errnoValue: number | null;
-                            /** @description The rule that answered the errno */
-                            reason: string | null;
-                            irqTypeBefore: "none" | "intx" | "msi" | "msix";
-                            irqTypeAfter: "none" | "intx" | "msi" | "msix";
-                            /** @description The device version after the call */
-                            version: number;
-                            /** @description Interrupts lost on the device since the previous entry */
-                            lost: number;
-                            /** @description Interrupts pended on the device since the previous entry */
-                            pended: number;
-                        }[];
-                        /** @description Pass as `cursor` for the next page; absent on the last page */
-                        nextCursor?: string;
-                    };
+                    "application/json": components["schemas"]["TracePage"];
                 };
             };
             /** @description Invalid request, or the model answered EINVAL, ENOTTY, EBADF, ERANGE or EFAULT */
@@ -2383,23 +2661,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        items: {
-                            index: "intx" | "msi" | "msix";
-                            /** @description The entry that disabled the index */
-                            fromSeq: number;
-                            /** @description The entry that enabled it again */
-                            toSeq: number;
-                            /** Format: date-time */
-                            from: string;
-                            /** Format: date-time */
-                            to: string;
-                            durationMs: number;
-                            /** @description Interrupts lost on the device inside the window */
-                            lost: number;
-                            pended: number;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["TeardownWindowList"];
                 };
             };
             /** @description Unknown device, eventfd or parent */
@@ -2435,34 +2697,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description Epoch second of the first bucket */
-                        start: number;
-                        /** @description Epoch second of the last bucket (the current, still filling) */
-                        end: number;
-                        /**
-                         * @description Seconds per bucket
-                         * @enum {number}
-                         */
-                        interval: 1;
-                        /** @description The whole device, per second, oldest first */
-                        device: {
-                            fired: number[];
-                            delivered: number[];
-                            lost: number[];
-                            pended: number[];
-                        };
-                        /** @description Each vector that fired in the last ten minutes */
-                        vectors: {
-                            index: number;
-                            name: string;
-                            vector: number;
-                            fired: number[];
-                            delivered: number[];
-                            lost: number[];
-                            pended: number[];
-                        }[];
-                    };
+                    "application/json": components["schemas"]["Rates"];
                 };
             };
             /** @description Invalid request, or the model answered EINVAL, ENOTTY, EBADF, ERANGE or EFAULT */
@@ -2560,16 +2795,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        items: {
-                            id: string;
-                            tenant: string;
-                            label: string | null;
-                            /** Format: date-time */
-                            createdAt: string;
-                            revokedAt: string | null;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["TokenList"];
                 };
             };
             /** @description No valid bearer token */
@@ -2610,28 +2836,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "tenant": "ci-runner-7",
-                 *       "label": "nightly",
-                 *       "limits": {
-                 *         "devices": 16,
-                 *         "eventfds": 1024,
-                 *         "hostVectors": 512
-                 *       }
-                 *     }
-                 */
-                "application/json": {
-                    tenant: string;
-                    label?: string;
-                    /** @description Per-tenant limits (tableEntries: MSI + MSI-X table sizes of all its devices); null or absent: none of its own, only the instance's */
-                    limits?: {
-                        devices?: number | null;
-                        eventfds?: number | null;
-                        hostVectors?: number | null;
-                        tableEntries?: number | null;
-                    };
-                };
+                "application/json": components["schemas"]["TokenCreateRequest"];
             };
         };
         responses: {
@@ -2641,15 +2846,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        id: string;
-                        tenant: string;
-                        label: string | null;
-                        /** Format: date-time */
-                        createdAt: string;
-                        revokedAt: string | null;
-                        token: string;
-                    };
+                    "application/json": components["schemas"]["TokenCreated"];
                 };
             };
             /** @description Invalid request, or the model answered EINVAL, ENOTTY, EBADF, ERANGE or EFAULT */
@@ -2705,39 +2902,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        hostVectors: {
-                            capacity: number;
-                            used: number;
-                            free: number;
-                        };
-                        devices: number;
-                        tableEntries: number;
-                        eventfds: number;
-                        /** @description The instance's limits */
-                        limits: {
-                            devices: number;
-                            eventfds: number;
-                            tableEntries: number;
-                        };
-                        tenants: {
-                            tenant: string;
-                            devices: number;
-                            tableEntries: number;
-                            eventfds: number;
-                            /** @description Host vectors it holds */
-                            hostVectors: number;
-                        }[];
-                        /** @description Every IMS parent and its slots (docs/model.md 13) */
-                        parents: {
-                            id: string;
-                            name: string;
-                            total: number;
-                            used: number;
-                            free: number;
-                            tenant: string;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["AdminHost"];
                 };
             };
             /** @description No valid bearer token */
@@ -2871,81 +3036,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "socket": "/var/lib/virq/vfio-user/3f0c.sock",
-                     *       "pci": {
-                     *         "vendor": 6966,
-                     *         "device": 5,
-                     *         "class": 16711680
-                     *       },
-                     *       "state": "listening",
-                     *       "startedAt": "2026-11-28T09:00:00.000Z",
-                     *       "connections": 0,
-                     *       "refused": 0,
-                     *       "client": null,
-                     *       "lastClient": null
-                     *     }
-                     */
-                    "application/json": {
-                        /** @description Absolute path of the UNIX socket (mode 0600) */
-                        socket: string;
-                        /** @description The identity the client reads in config space */
-                        pci: {
-                            vendor: number;
-                            device: number;
-                            class: number;
-                        };
-                        state: "listening" | "connected";
-                        /** Format: date-time */
-                        startedAt: string;
-                        /** @description Clients served since start */
-                        connections: number;
-                        /** @description Clients refused while another was connected (one at a time) */
-                        refused: number;
-                        /** @description The connected client, or null */
-                        client: {
-                            /** Format: date-time */
-                            connectedAt: string;
-                            /** @description Negotiated protocol version (null before VERSION) */
-                            version: {
-                                major: number;
-                                minor: number;
-                            } | null;
-                            /** @description The capabilities JSON the client sent with VERSION */
-                            clientCapabilities: unknown;
-                            /** @description Messages received, per command */
-                            messages: {
-                                [key: string]: number;
-                            };
-                            /** @description Error replies sent */
-                            errors: number;
-                            fdsReceived: number;
-                            /** @description Eventfds of this client virq holds now (external: true in GET /v1/eventfds) */
-                            externalEventfds: number;
-                        } | null;
-                        /** @description The previous client, once one has disconnected */
-                        lastClient: {
-                            /** Format: date-time */
-                            connectedAt: string;
-                            /** @description Negotiated protocol version (null before VERSION) */
-                            version: {
-                                major: number;
-                                minor: number;
-                            } | null;
-                            /** @description The capabilities JSON the client sent with VERSION */
-                            clientCapabilities: unknown;
-                            /** @description Messages received, per command */
-                            messages: {
-                                [key: string]: number;
-                            };
-                            /** @description Error replies sent */
-                            errors: number;
-                            fdsReceived: number;
-                            /** @description Eventfds of this client virq holds now (external: true in GET /v1/eventfds) */
-                            externalEventfds: number;
-                        } | null;
-                    };
+                    "application/json": components["schemas"]["VfioUserState"];
                 };
             };
             /** @description Unknown device, eventfd or parent */
@@ -2976,81 +3067,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "socket": "/var/lib/virq/vfio-user/3f0c.sock",
-                     *       "pci": {
-                     *         "vendor": 6966,
-                     *         "device": 5,
-                     *         "class": 16711680
-                     *       },
-                     *       "state": "listening",
-                     *       "startedAt": "2026-11-28T09:00:00.000Z",
-                     *       "connections": 0,
-                     *       "refused": 0,
-                     *       "client": null,
-                     *       "lastClient": null
-                     *     }
-                     */
-                    "application/json": {
-                        /** @description Absolute path of the UNIX socket (mode 0600) */
-                        socket: string;
-                        /** @description The identity the client reads in config space */
-                        pci: {
-                            vendor: number;
-                            device: number;
-                            class: number;
-                        };
-                        state: "listening" | "connected";
-                        /** Format: date-time */
-                        startedAt: string;
-                        /** @description Clients served since start */
-                        connections: number;
-                        /** @description Clients refused while another was connected (one at a time) */
-                        refused: number;
-                        /** @description The connected client, or null */
-                        client: {
-                            /** Format: date-time */
-                            connectedAt: string;
-                            /** @description Negotiated protocol version (null before VERSION) */
-                            version: {
-                                major: number;
-                                minor: number;
-                            } | null;
-                            /** @description The capabilities JSON the client sent with VERSION */
-                            clientCapabilities: unknown;
-                            /** @description Messages received, per command */
-                            messages: {
-                                [key: string]: number;
-                            };
-                            /** @description Error replies sent */
-                            errors: number;
-                            fdsReceived: number;
-                            /** @description Eventfds of this client virq holds now (external: true in GET /v1/eventfds) */
-                            externalEventfds: number;
-                        } | null;
-                        /** @description The previous client, once one has disconnected */
-                        lastClient: {
-                            /** Format: date-time */
-                            connectedAt: string;
-                            /** @description Negotiated protocol version (null before VERSION) */
-                            version: {
-                                major: number;
-                                minor: number;
-                            } | null;
-                            /** @description The capabilities JSON the client sent with VERSION */
-                            clientCapabilities: unknown;
-                            /** @description Messages received, per command */
-                            messages: {
-                                [key: string]: number;
-                            };
-                            /** @description Error replies sent */
-                            errors: number;
-                            fdsReceived: number;
-                            /** @description Eventfds of this client virq holds now (external: true in GET /v1/eventfds) */
-                            externalEventfds: number;
-                        } | null;
-                    };
+                    "application/json": components["schemas"]["VfioUserState"];
                 };
             };
             /** @description Unknown device, eventfd or parent */

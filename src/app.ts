@@ -1,5 +1,4 @@
 import AjvCompiler from '@fastify/ajv-compiler'
-import { SerializerSelector } from '@fastify/fast-json-stringify-compiler'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import underPressure from '@fastify/under-pressure'
 import Fastify, { LogController, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
@@ -28,11 +27,11 @@ import backup from './http/routes/backup.ts'
 import tenancy from './http/tenancy.ts'
 import { DEFAULT_LIMITS } from './config.ts'
 import openapi from './http/openapi.ts'
-import { DeviceSchema, EventfdSchema, IrqIndexSchema, ParentSchema, Problem, Totals } from './http/schemas.ts'
+import components, { buildSerializer } from './http/components.ts'
 import { openDb, type SyncMode } from './store/db.ts'
 import { DEFAULT_TRACE_RETENTION } from './store/trace.ts'
 import { canonicalIntegers, parseJsonBody } from './http/strict-input.ts'
-import { lazySerializer, lazyValidator, type Validator } from './http/lazy-compile.ts'
+import { lazyValidator, type Validator } from './http/lazy-compile.ts'
 import vfioUser from './http/routes/vfio-user.ts'
 import { VfioUserService } from './vfio-user/service.ts'
 
@@ -118,15 +117,6 @@ function buildValidator () {
   }
 }
 
-/** fastify's own serializer compiler (fast-json-stringify), compiling each route's serializer on first use. */
-function buildSerializer () {
-  const select = SerializerSelector()
-  return (externalSchemas: any, options: any) => {
-    const compile = select(externalSchemas, options)
-    return (route: any) => lazySerializer(() => compile(route))
-  }
-}
-
 export async function buildApp (opts: AppOptions) {
   const timeouts = { ...TIMEOUTS, ...opts.timeouts }
   const fastifyOptions: FastifyServerOptions & { http: ServerOptions } = {
@@ -171,7 +161,7 @@ export async function buildApp (opts: AppOptions) {
   // A client is disconnected (its interrupts torn down, durably) before the database closes.
   app.addHook('preClose', async () => vfioUserService.stopAll())
 
-  for (const schema of [Problem, Totals, DeviceSchema, IrqIndexSchema, EventfdSchema, ParentSchema]) app.addSchema(schema)
+  await app.register(components)
 
   app.setErrorHandler((err, req, reply) => {
     const problem = toProblem(err, req)

@@ -21,6 +21,11 @@ export interface ExplainOptions {
    * "3" there satisfies an integer.
    */
   coerce?: boolean
+  /**
+   * The schema a `$ref` names (routes refer to their bodies by $id: components.ts). Without
+   * it, or when it finds nothing, a `$ref` yields null like any keyword not walked.
+   */
+  resolve?: (ref: string) => Schema | undefined
 }
 
 const show = (v: unknown): string => {
@@ -112,6 +117,10 @@ const child = (at: string, key: string | number): string =>
 
 /** The first thing wrong with `v` under `s`, as a sentence; null when the walk finds nothing. */
 export function explain (s: Schema, v: unknown, at: string, o: ExplainOptions = {}): string | null {
+  if (typeof s.$ref === 'string') {
+    const target = o.resolve?.(s.$ref)
+    return target === undefined ? null : explain(target, v, at, o)
+  }
   if (Array.isArray(s.anyOf)) return explainUnion(s, v, at, o)
   if ('const' in s) return v === s.const || (o.coerce === true && String(s.const) === v) ? null : `${at} must be ${show(s.const)}, not ${show(v)}`
   if (Array.isArray(s.enum)) return s.enum.includes(v) ? null : `${at} must be one of ${list(s.enum.map(show))}, not ${show(v)}`

@@ -71,7 +71,9 @@ function explainRequest (req: FastifyRequest, context: string | undefined): stri
   const schema = part !== undefined ? (req.routeOptions.schema as Record<string, unknown> | undefined)?.[part.schema] : undefined
   if (part === undefined || schema === undefined || schema === null || typeof schema !== 'object') return null
   try {
-    return explain(schema, part.data(req), part.at, { coerce: part.coerce })
+    // A body names its schema by $id (components.ts): the walk follows it there.
+    const resolve = (ref: string) => req.server.getSchema(ref.replace(/#.*$/, '')) as Record<string, unknown> | undefined
+    return explain(schema, part.data(req), part.at, { coerce: part.coerce, resolve })
   } catch {
     return null
   }

@@ -1,10 +1,14 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import { MAX_FIRE_COUNT } from '../hot/fire.ts'
 import { DEFAULT_DRIVER, DRIVER_NAMES } from '../core/drivers/ops.ts'
 import { ABI_PROFILES, ABIS, DEFAULT_ABI } from '../core/profiles.ts'
 import { TEMPLATE_NAMES } from '../core/templates.ts'
 
 // The one source of request validation, response serialisation, TypeScript types and the
 // OpenAPI document. Bodies are validated without type coercion and reject unknown fields.
+// Every request body and response object has an $id: components.ts registers them once
+// (app.addSchema), routes name them with Type.Ref, and the $id is their name under
+// components.schemas, so that generated clients get these names rather than made-up ones.
 
 const strict = { additionalProperties: false } as const
 const U32 = Type.Integer({ minimum: 0, maximum: 0xffffffff })
@@ -84,6 +88,7 @@ export const DeviceCreate = Type.Object({
     description: "An IMS parent's id (POST /v1/parents): the device's MSI-X is IMS-backed, always dynamic, a slot per vector with an eventfd (docs/model.md 13). Required by idxd-vdev"
   }))
 }, {
+  $id: 'DeviceCreateRequest',
   ...strict,
   examples: [
     { name: 'nic0', abi: 'linux-6.12', pcie: true, reset: true, intx: true, msi: { vectors: 8 }, msix: { tableSize: 64, dynamic: true } },
@@ -142,25 +147,29 @@ export const DeviceSchema = Type.Object({
 /** A reference to the shared Device schema (a component of the OpenAPI document). */
 export const Device = Type.Ref(DeviceSchema)
 
-export const TemplateList = Type.Object({
-  items: Type.Array(Type.Object({
-    name: TemplateName,
-    summary: Type.String(),
-    pci: Type.Object({ vendor: Type.Integer(), device: Type.Integer(), id: Type.String({ description: 'vendor:device in hex' }) }),
-    driver: DriverName,
-    pcie: Type.Boolean(),
-    reset: Type.Boolean(),
-    intx: Type.Boolean(),
-    msi: Type.Optional(Type.Object({ vectors: Type.Integer() })),
-    msix: Type.Optional(Type.Object({ tableSize: Type.Integer() })),
-    overridable: Type.Array(Type.String(), { description: 'Capability fields that may be given beside this template' })
-  }))
-})
+export const Template = Type.Object({
+  name: TemplateName,
+  summary: Type.String(),
+  pci: Type.Object({ vendor: Type.Integer(), device: Type.Integer(), id: Type.String({ description: 'vendor:device in hex' }) }),
+  driver: DriverName,
+  pcie: Type.Boolean(),
+  reset: Type.Boolean(),
+  intx: Type.Boolean(),
+  msi: Type.Optional(Type.Object({ vectors: Type.Integer() })),
+  msix: Type.Optional(Type.Object({ tableSize: Type.Integer() })),
+  overridable: Type.Array(Type.String(), { description: 'Capability fields that may be given beside this template' })
+}, { $id: 'Template' })
 
-export const Page = <T extends TSchema>(item: T) => Type.Object({
-  items: Type.Array(item),
-  nextCursor: Type.Optional(Type.String({ description: 'Pass as `cursor` for the next page; absent on the last page' }))
-})
+const NextCursor = Type.Optional(Type.String({ description: 'Pass as `cursor` for the next page; absent on the last page' }))
+
+/** A page of a collection, named `$id` (DevicePage, ...). */
+export const Page = <T extends TSchema>(item: T, $id: string) => Type.Object({ items: Type.Array(item), nextCursor: NextCursor }, { $id })
+
+/** A whole collection in one answer, named `$id` (TemplateList, ...). */
+export const List = <T extends TSchema>(item: T, $id: string) => Type.Object({ items: Type.Array(item) }, { $id })
+
+export const TemplateList = List(Type.Ref(Template), 'TemplateList')
+export const DevicePage = Page(Device, 'DevicePage')
 
 export const PageQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
@@ -195,6 +204,7 @@ export const IrqIndexSchema = Type.Object({
   userMasked: Type.Optional(Type.Integer({ description: 'MSI-X on a MASKABLE device: vectors masked by SET_IRQS MASK' }))
 }, { $id: 'IrqIndex' })
 export const IrqIndex = Type.Ref(IrqIndexSchema)
+export const IrqIndexList = List(IrqIndex, 'IrqIndexList')
 
 export const Vector = Type.Object({
   vector: Type.Integer(),
@@ -217,12 +227,20 @@ export const Vector = Type.Object({
   pended: Type.Integer({ description: 'Fires that set the pending bit' }),
   coalesced: Type.Integer({ description: 'Fires that joined a pending message already set (fired = delivered + lost + coalesced + pending)' }),
   deliveredFromPending: Type.Integer({ description: 'Of delivered, pending messages sent when the vector was unmasked (docs/model.md 11.3)' })
-})
+}, { $id: 'VectorState' })
+
+export const VectorPage = Type.Object({
+  index: Type.Integer(),
+  name: Type.String(),
+  count: Type.Integer(),
+  items: Type.Array(Type.Ref(Vector)),
+  nextCursor: NextCursor
+}, { $id: 'VectorPage' })
 
 export const PendingBitArray = Type.Object({
   pending: Type.Array(Type.Integer(), { description: 'Vectors whose pending bit is set, ascending' }),
   words: Type.Array(Type.String({ pattern: '^0x[0-9a-f]{16}$' }), { description: 'The PBA as a guest reads it: one 64-bit little-endian word per 64 vectors of the table (bit i of word w is vector 64w+i), in hex' })
-}, { examples: [{ pending: [3, 17], words: ['0x0000000000020008'] }] })
+}, { $id: 'Pba', examples: [{ pending: [3, 17], words: ['0x0000000000020008'] }] })
 
 export const SetIrqsBody = Type.Object({
   action: Type.Union([Type.Literal('mask'), Type.Literal('unmask'), Type.Literal('trigger')]),
@@ -236,8 +254,39 @@ export const SetIrqsBody = Type.Object({
       fds: Type.Array(Type.Integer({ minimum: -2147483648, maximum: 2147483647 }), { maxItems: MAX_DATA_ELEMENTS, description: 'Eventfd numbers; -1 de-assigns' })
     }, strict)
   ])
-}, { ...strict, examples: [{ action: 'trigger', start: 0, count: 2, data: { type: 'eventfd', fds: [5, -1] } }] })
+}, { $id: 'IrqSetRequest', ...strict, examples: [{ action: 'trigger', start: 0, count: 2, data: { type: 'eventfd', fds: [5, -1] } }] })
 export type SetIrqsBody = Static<typeof SetIrqsBody>
+
+export const IrqSetResult = Type.Object({
+  result: Type.Integer({ description: '0, or the positive number of vectors the host could have given' }),
+  irq: IrqIndex,
+  version: Type.Integer()
+}, { $id: 'IrqSetResult' })
+
+export const FireBody = Type.Object({
+  index: IrqIndexBody,
+  vectors: Type.Optional(Type.Array(Type.Integer({ minimum: 0, maximum: 2047 }), { maxItems: MAX_DATA_ELEMENTS, description: 'MSI/MSI-X: fire each, in order (repeats fire again)' })),
+  vector: Type.Optional(Type.Integer({ minimum: 0, maximum: 2047 })),
+  count: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_FIRE_COUNT, description: 'How many times `vector` (or ERR/REQ) fires; default 1' })),
+  level: Type.Optional(Type.Union([Type.Literal('assert'), Type.Literal('deassert'), Type.Literal('pulse')], { description: 'INTx: drive the line; default pulse' }))
+}, {
+  $id: 'FireRequest',
+  ...strict,
+  examples: [
+    { index: 'msix', vectors: [0, 3, 3, 7] },
+    { index: 'msix', vector: 3, count: 1000 },
+    { index: 'intx', level: 'assert' },
+    { index: 'err' }
+  ]
+})
+
+export const FireResult = Type.Object({
+  fired: Type.Integer(),
+  delivered: Type.Integer({ description: 'Signalled a trigger eventfd' }),
+  lost: Type.Integer({ description: 'Lost: index disabled; on vectors without a mask bit also not allocated or no trigger' }),
+  pended: Type.Integer({ description: 'Set the pending bit of a masked vector (docs/model.md 11.2)' }),
+  coalesced: Type.Integer({ description: 'Joined a pending bit already set. fired = delivered + lost + pended + coalesced' })
+}, { $id: 'FireResult' })
 
 export const RawSetIrqs = Type.Object({
   argsz: Type.Optional(U32),
@@ -246,17 +295,23 @@ export const RawSetIrqs = Type.Object({
   start: U32,
   count: U32,
   data: Type.Optional(Type.Array(Type.Integer({ minimum: -2147483648, maximum: 0xffffffff }), { maxItems: MAX_DATA_ELEMENTS }))
-}, { ...strict, examples: [{ argsz: 24, flags: 36, index: 2, start: 0, count: 1, data: [-1] }] })
+}, { $id: 'RawSetIrqsRequest', ...strict, examples: [{ argsz: 24, flags: 36, index: 2, start: 0, count: 1, data: [-1] }] })
 export type RawSetIrqs = Static<typeof RawSetIrqs>
 
-export const RawGetIrqInfo = Type.Object({ argsz: Type.Optional(U32), index: U32 }, { ...strict, examples: [{ argsz: 16, index: 2 }] })
-export const RawGetInfo = Type.Object({ argsz: Type.Optional(U32) }, { ...strict, examples: [{ argsz: 16 }] })
-export const RawResult = Type.Object({ result: Type.Integer() })
+export const RawGetIrqInfo = Type.Object({ argsz: Type.Optional(U32), index: U32 }, { $id: 'RawGetIrqInfoRequest', ...strict, examples: [{ argsz: 16, index: 2 }] })
+export const RawGetInfo = Type.Object({ argsz: Type.Optional(U32) }, { $id: 'RawGetInfoRequest', ...strict, examples: [{ argsz: 16 }] })
+export const RawResult = Type.Object({ result: Type.Integer() }, { $id: 'RawResult' })
+/** struct vfio_device_info as VFIO_DEVICE_GET_INFO fills it. */
+export const RawDeviceInfo = Type.Object({ argsz: Type.Integer(), flags: Type.Integer(), numRegions: Type.Integer(), numIrqs: Type.Integer() }, { $id: 'RawDeviceInfo' })
+/** struct vfio_irq_info as VFIO_DEVICE_GET_IRQ_INFO fills it. */
+export const RawIrqInfo = Type.Object({ argsz: Type.Integer(), flags: Type.Integer(), index: Type.Integer(), count: Type.Integer() }, { $id: 'RawIrqInfo' })
 
 export const EventfdCreate = Type.Object({
-  semaphore: Type.Optional(Type.Boolean({ default: false })),
+  // Said in words, not as `default`: bodies are validated without defaults (app.ts), and
+  // openapi-typescript makes a component's field that has a default required.
+  semaphore: Type.Optional(Type.Boolean({ description: 'EFD_SEMAPHORE: a read takes 1 rather than the whole counter. Default false' })),
   label: Type.Optional(Type.String({ maxLength: 128 }))
-}, { ...strict, examples: [{ semaphore: false, label: 'vm1-q0' }] })
+}, { $id: 'EventfdCreateRequest', ...strict, examples: [{ semaphore: false, label: 'vm1-q0' }] })
 
 export const Binding = Type.Object({
   deviceId: Type.String(),
@@ -276,16 +331,19 @@ export const EventfdSchema = Type.Object({
   bindings: Type.Optional(Type.Array(Binding))
 }, { $id: 'Eventfd' })
 export const Eventfd = Type.Ref(EventfdSchema)
+export const EventfdPage = Page(Eventfd, 'EventfdPage')
 
 export const FdParams = Type.Object({ fd: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) })
 export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) })
 export const IrqParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }), index: IrqIndexParam })
-export const EventfdValue = Type.Object({ value: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }) }, { ...strict, examples: [{ value: 1 }] })
+export const EventfdValue = Type.Object({ value: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }) }, { $id: 'EventfdWriteRequest', ...strict, examples: [{ value: 1 }] })
+/** What read(2) took, or the counter after write(2). */
+export const EventfdCounter = Type.Object({ value: Type.Integer({ description: 'read: the value the read took; write: the counter after the write' }) }, { $id: 'EventfdCounter' })
 
 export const ParentCreate = Type.Object({
   name: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
   imsSlots: Type.Integer({ minimum: 1, maximum: 65536, description: 'Entries in the IMS store shared by the devices created under it' })
-}, { ...strict, examples: [{ name: 'dsa0', imsSlots: 2048 }] })
+}, { $id: 'ParentCreateRequest', ...strict, examples: [{ name: 'dsa0', imsSlots: 2048 }] })
 
 export const ParentSchema = Type.Object({
   id: Type.String(),
@@ -305,6 +363,7 @@ export const ParentSchema = Type.Object({
 }, { $id: 'Parent' })
 /** A reference to the shared Parent schema (a component of the OpenAPI document). */
 export const Parent = Type.Ref(ParentSchema)
+export const ParentList = List(Parent, 'ParentList')
 
 /** A parent's slots in the host views. */
 export const ParentSlots = Type.Object({
@@ -334,4 +393,4 @@ export const VfioUserState = Type.Object({
   refused: Type.Integer({ description: 'Clients refused while another was connected (one at a time)' }),
   client: Type.Union([VfioUserClient, Type.Null()], { description: 'The connected client, or null' }),
   lastClient: Type.Union([VfioUserClient, Type.Null()], { description: 'The previous client, once one has disconnected' })
-}, { examples: [{ socket: '/var/lib/virq/vfio-user/3f0c.sock', pci: { vendor: 6966, device: 5, class: 16711680 }, state: 'listening', startedAt: '2026-11-28T09:00:00.000Z', connections: 0, refused: 0, client: null, lastClient: null }] })
+}, { $id: 'VfioUserState', examples: [{ socket: '/var/lib/virq/vfio-user/3f0c.sock', pci: { vendor: 6966, device: 5, class: 16711680 }, state: 'listening', startedAt: '2026-11-28T09:00:00.000Z', connections: 0, refused: 0, client: null, lastClient: null }] })

@@ -5,23 +5,7 @@ import { HttpProblem, notFound } from '../problem.ts'
 import { problemResponses } from '../responses.ts'
 import { sha256 } from '../tenancy.ts'
 import { parentSlots } from '../present.ts'
-import { ParentSlots } from '../schemas.ts'
-
-const Limit = Type.Union([Type.Integer({ minimum: 0, maximum: 1_000_000 }), Type.Null()])
-const Limits = Type.Object({
-  devices: Type.Optional(Limit),
-  eventfds: Type.Optional(Limit),
-  hostVectors: Type.Optional(Limit),
-  tableEntries: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 1 << 28 }), Type.Null()]))
-}, { additionalProperties: false, description: "Per-tenant limits (tableEntries: MSI + MSI-X table sizes of all its devices); null or absent: none of its own, only the instance's" })
-
-const Token = Type.Object({
-  id: Type.String(),
-  tenant: Type.String(),
-  label: Type.Union([Type.String(), Type.Null()]),
-  createdAt: Type.String({ format: 'date-time' }),
-  revokedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()])
-})
+import { AdminHost, TokenCreate, TokenCreated, TokenList } from '../schemas-service.ts'
 
 /** /v1/admin: tenant tokens, created and revoked with the admin token. */
 const admin: FastifyPluginAsyncTypebox = async (app) => {
@@ -38,12 +22,8 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'createToken',
       summary: 'Create a bearer token for a tenant (the token is shown only here)',
       tags: ['admin'],
-      body: Type.Object({
-        tenant: Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,63}$' }),
-        label: Type.Optional(Type.String({ maxLength: 128 })),
-        limits: Type.Optional(Limits)
-      }, { additionalProperties: false, examples: [{ tenant: 'ci-runner-7', label: 'nightly', limits: { devices: 16, eventfds: 1024, hostVectors: 512 } }] }),
-      response: { 201: Type.Composite([Token, Type.Object({ token: Type.String() })]), ...problemResponses(400, 401, 403, 404) }
+      body: Type.Ref(TokenCreate),
+      response: { 201: Type.Ref(TokenCreated), ...problemResponses(400, 401, 403, 404) }
     }
   }, async (req, reply) => {
     const now = new Date().toISOString()
@@ -65,7 +45,7 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'listTokens',
       summary: 'List tokens (never the tokens themselves)',
       tags: ['admin'],
-      response: { 200: Type.Object({ items: Type.Array(Token) }), ...problemResponses(401, 403, 404) }
+      response: { 200: Type.Ref(TokenList), ...problemResponses(401, 403, 404) }
     }
   }, async () => ({ items: tenancy.store.tokens() }))
 
@@ -74,24 +54,7 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'getAdminHost',
       summary: 'The whole host: every tenant together, and what each holds',
       tags: ['admin'],
-      response: {
-        200: Type.Object({
-          hostVectors: Type.Object({ capacity: Type.Integer(), used: Type.Integer(), free: Type.Integer() }),
-          devices: Type.Integer(),
-          tableEntries: Type.Integer(),
-          eventfds: Type.Integer(),
-          limits: Type.Object({ devices: Type.Integer(), eventfds: Type.Integer(), tableEntries: Type.Integer() }, { description: "The instance's limits" }),
-          tenants: Type.Array(Type.Object({
-            tenant: Type.String(),
-            devices: Type.Integer(),
-            tableEntries: Type.Integer(),
-            eventfds: Type.Integer(),
-            hostVectors: Type.Integer({ description: 'Host vectors it holds' })
-          })),
-          parents: Type.Array(Type.Composite([ParentSlots, Type.Object({ tenant: Type.String() })]), { description: 'Every IMS parent and its slots (docs/model.md 13)' })
-        }),
-        ...problemResponses(401, 403, 404)
-      }
+      response: { 200: Type.Ref(AdminHost), ...problemResponses(401, 403, 404) }
     }
   }, async () => {
     const { world } = engine

@@ -7,7 +7,7 @@ import { deviceForUpdate, findDevice, sendEtag } from '../device-context.ts'
 import { presentDevice } from '../present.ts'
 import { decodeCursor, encodeCursor } from '../pagination.ts'
 import { HttpProblem } from '../problem.ts'
-import { Device, DeviceCreate, IdParams, Page, PageQuery, TemplateList } from '../schemas.ts'
+import { Device, DeviceCreate, DevicePage, IdParams, PageQuery, TemplateList } from '../schemas.ts'
 import { emptyBodyIsEmptyObject, problemResponses } from '../responses.ts'
 import { checkDeviceLimits } from '../tenancy.ts'
 
@@ -21,7 +21,7 @@ const deviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'createDevice',
       summary: 'Create an emulated VFIO PCI device',
       tags: ['devices'],
-      body: DeviceCreate,
+      body: Type.Ref(DeviceCreate),
       response: { 201: Device, ...problemResponses(400, 429) }
     },
     preValidation: emptyBodyIsEmptyObject
@@ -50,7 +50,7 @@ const deviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'listTemplates',
       summary: 'The known devices that `template` on create fills capabilities from',
       tags: ['devices'],
-      response: { 200: TemplateList, ...problemResponses() }
+      response: { 200: Type.Ref(TemplateList), ...problemResponses() }
     }
   }, async () => ({
     items: TEMPLATE_NAMES.map((name) => {
@@ -76,7 +76,7 @@ const deviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'List devices in creation order',
       tags: ['devices'],
       querystring: PageQuery,
-      response: { 200: Page(Device), ...problemResponses(400) }
+      response: { 200: Type.Ref(DevicePage), ...problemResponses(400) }
     }
   }, async (req) => {
     const limit = req.query.limit ?? 100

@@ -8,7 +8,7 @@ import { findEventfd } from '../device-context.ts'
 import { decodeCursor, encodeCursor } from '../pagination.ts'
 import { presentEventfd } from '../present.ts'
 import { emptyBodyIsEmptyObject, problemResponses } from '../responses.ts'
-import { Eventfd, EventfdCreate, EventfdValue, FdParams, Page, PageQuery } from '../schemas.ts'
+import { Eventfd, EventfdCounter, EventfdCreate, EventfdPage, EventfdValue, FdParams, PageQuery } from '../schemas.ts'
 
 /** The longest a read may wait; longer waits belong on the event stream. */
 export const MAX_READ_WAIT_MS = 60_000
@@ -36,7 +36,7 @@ const eventfdRoutes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'createEventfd',
       summary: 'Create an eventfd (a counter that interrupts signal and readers drain)',
       tags: ['eventfds'],
-      body: EventfdCreate,
+      body: Type.Ref(EventfdCreate),
       response: { 201: Eventfd, ...problemResponses(400, 429) }
     },
     preValidation: emptyBodyIsEmptyObject
@@ -58,7 +58,7 @@ const eventfdRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'List eventfds by number',
       tags: ['eventfds'],
       querystring: PageQuery,
-      response: { 200: Page(Eventfd), ...problemResponses(400) }
+      response: { 200: Type.Ref(EventfdPage), ...problemResponses(400) }
     }
   }, async (req) => {
     const limit = req.query.limit ?? 100
@@ -98,7 +98,7 @@ const eventfdRoutes: FastifyPluginAsyncTypebox = async (app) => {
       querystring: Type.Object({
         timeoutMs: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_READ_WAIT_MS, description: 'Wait up to this long for a value' }))
       }, { additionalProperties: false }),
-      response: { 200: Type.Object({ value: Type.Integer() }), 204: Type.Null({ description: 'Nothing to read (EAGAIN), or the service is shutting down' }), ...problemResponses(401, 404, 409) }
+      response: { 200: Type.Ref(EventfdCounter), 204: Type.Null({ description: 'Nothing to read (EAGAIN), or the service is shutting down' }), ...problemResponses(401, 404, 409) }
     }
   }, async (req, reply) => {
     const fd = req.params.fd
@@ -144,8 +144,8 @@ const eventfdRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'write(2): add to the counter (an INTx unmask eventfd consumes it and unmasks)',
       tags: ['eventfds'],
       params: FdParams,
-      body: EventfdValue,
-      response: { 200: Type.Object({ value: Type.Integer({ description: 'The counter after the write' }) }), ...problemResponses(400, 404, 409) }
+      body: Type.Ref(EventfdValue),
+      response: { 200: Type.Ref(EventfdCounter), ...problemResponses(400, 404, 409) }
     }
   }, async (req) => {
     const efd = findEventfd(req, req.params.fd)

@@ -6,7 +6,7 @@ import { rawIrqSetRequest, unrepresentableElement } from '../../core/set-irqs/re
 import { deviceForUpdate, findDevice, sendEtag } from '../device-context.ts'
 import { HttpProblem } from '../problem.ts'
 import { problemResponses } from '../responses.ts'
-import { IdParams, RawGetInfo, RawGetIrqInfo, RawResult, RawSetIrqs } from '../schemas.ts'
+import { IdParams, RawDeviceInfo, RawGetInfo, RawGetIrqInfo, RawIrqInfo, RawResult, RawSetIrqs } from '../schemas.ts'
 
 // The raw ioctls: numbers in, numbers out, the kernel's structs field by field.
 
@@ -21,11 +21,8 @@ const ioctl: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'VFIO_DEVICE_GET_INFO',
       tags: ['ioctl'],
       params: IdParams,
-      body: RawGetInfo,
-      response: {
-        200: Type.Object({ argsz: Type.Integer(), flags: Type.Integer(), numRegions: Type.Integer(), numIrqs: Type.Integer() }),
-        ...problemResponses(400, 404)
-      }
+      body: Type.Ref(RawGetInfo),
+      response: { 200: Type.Ref(RawDeviceInfo), ...problemResponses(400, 404) }
     }
   }, async (req, reply) => {
     // A read for vfio-pci; mtty remembers its answer (GET_IRQ_INFO depends on it), so it is
@@ -43,11 +40,8 @@ const ioctl: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'VFIO_DEVICE_GET_IRQ_INFO',
       tags: ['ioctl'],
       params: IdParams,
-      body: RawGetIrqInfo,
-      response: {
-        200: Type.Object({ argsz: Type.Integer(), flags: Type.Integer(), index: Type.Integer(), count: Type.Integer() }),
-        ...problemResponses(400, 404)
-      }
+      body: Type.Ref(RawGetIrqInfo),
+      response: { 200: Type.Ref(RawIrqInfo), ...problemResponses(400, 404) }
     }
   }, async (req) => getIrqInfo(findDevice(req, req.params.id), req.body.argsz ?? SIZEOF_VFIO_IRQ_INFO, req.body.index))
 
@@ -59,8 +53,8 @@ const ioctl: FastifyPluginAsyncTypebox = async (app) => {
         'Errors are problem+json with `errno`, `errnoValue` and `result: -1`; a positive `result` is the partial-allocation answer.',
       tags: ['ioctl'],
       params: IdParams,
-      body: RawSetIrqs,
-      response: { 200: RawResult, ...problemResponses(400, 404, 409, 412, 507) }
+      body: Type.Ref(RawSetIrqs),
+      response: { 200: Type.Ref(RawResult), ...problemResponses(400, 404, 409, 412, 507) }
     }
   }, async (req, reply) => {
     const dev = deviceForUpdate(req, req.params.id)
@@ -78,7 +72,7 @@ const ioctl: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'VFIO_DEVICE_RESET',
       tags: ['ioctl'],
       params: IdParams,
-      response: { 200: RawResult, ...problemResponses(400, 404, 412) }
+      response: { 200: Type.Ref(RawResult), ...problemResponses(400, 404, 412) }
     }
   }, async (req, reply) => {
     const dev = deviceForUpdate(req, req.params.id)

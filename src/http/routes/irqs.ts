@@ -11,7 +11,7 @@ import { deviceForUpdate, findDevice, parseIndex, sendEtag } from '../device-con
 import { presentIrq, presentIrqs, presentVectors } from '../present.ts'
 import { HttpProblem } from '../problem.ts'
 import { problemResponses } from '../responses.ts'
-import { IdParams, IrqIndex, IrqParams, PendingBitArray, SetIrqsBody, Vector, VectorQuery } from '../schemas.ts'
+import { IdParams, IrqIndex, IrqIndexList, IrqParams, IrqSetResult, PendingBitArray, SetIrqsBody, VectorPage, VectorQuery } from '../schemas.ts'
 import { decodeCursor, encodeCursor } from '../pagination.ts'
 
 const ACTIONS = { mask: VFIO_IRQ_SET_ACTION_MASK, unmask: VFIO_IRQ_SET_ACTION_UNMASK, trigger: VFIO_IRQ_SET_ACTION_TRIGGER }
@@ -35,7 +35,7 @@ const irqs: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'GET_IRQ_INFO for every index the device answers, with its configuration',
       tags: ['irqs'],
       params: IdParams,
-      response: { 200: Type.Object({ items: Type.Array(IrqIndex) }), ...problemResponses(404) }
+      response: { 200: Type.Ref(IrqIndexList), ...problemResponses(404) }
     }
   }, async (req) => ({ items: presentIrqs(findDevice(req, req.params.id)) }))
 
@@ -57,16 +57,7 @@ const irqs: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['irqs'],
       params: IrqParams,
       querystring: VectorQuery,
-      response: {
-        200: Type.Object({
-          index: Type.Integer(),
-          name: Type.String(),
-          count: Type.Integer(),
-          items: Type.Array(Vector),
-          nextCursor: Type.Optional(Type.String({ description: 'Pass as `cursor` for the next page; absent on the last page' }))
-        }),
-        ...problemResponses(400, 404)
-      }
+      response: { 200: Type.Ref(VectorPage), ...problemResponses(400, 404) }
     }
   }, async (req) => {
     const dev = findDevice(req, req.params.id)
@@ -92,7 +83,7 @@ const irqs: FastifyPluginAsyncTypebox = async (app) => {
         '(no MSI-X, or MSI without per-vector masking).',
       tags: ['irqs'],
       params: IrqParams,
-      response: { 200: PendingBitArray, ...problemResponses(400, 404) }
+      response: { 200: Type.Ref(PendingBitArray), ...problemResponses(400, 404) }
     }
   }, async (req) => {
     const dev = findDevice(req, req.params.id)
@@ -114,11 +105,8 @@ const irqs: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'VFIO_DEVICE_SET_IRQS in JSON: mask, unmask or trigger a range of vectors',
       tags: ['irqs'],
       params: IrqParams,
-      body: SetIrqsBody,
-      response: {
-        200: Type.Object({ result: Type.Integer({ description: '0, or the positive number of vectors the host could have given' }), irq: IrqIndex, version: Type.Integer() }),
-        ...problemResponses(400, 404, 409, 412, 507)
-      }
+      body: Type.Ref(SetIrqsBody),
+      response: { 200: Type.Ref(IrqSetResult), ...problemResponses(400, 404, 409, 412, 507) }
     }
   }, async (req, reply) => {
     const dev = deviceForUpdate(req, req.params.id)

@@ -8,7 +8,8 @@ import { findDevice } from '../device-context.ts'
 import { LiveHub, presentTrace, type Watcher } from '../live.ts'
 import { decodeCursor, encodeCursor } from '../pagination.ts'
 import { problemResponses } from '../responses.ts'
-import { IdParams, Page, PageQuery } from '../schemas.ts'
+import { IdParams, PageQuery } from '../schemas.ts'
+import { Rates, TeardownWindowList, TracePage } from '../schemas-service.ts'
 import { openStream } from '../tenancy.ts'
 import { answeredHead, beginStream, HEARTBEAT_MS } from '../sse.ts'
 
@@ -20,55 +21,6 @@ declare module 'fastify' {
 
 // Watching a device: its configuration trace, the teardown windows derived from it, its
 // interrupt rates, and all of it live as Server-Sent Events.
-
-const IrqTypeSchema = Type.Union([Type.Literal('none'), Type.Literal('intx'), Type.Literal('msi'), Type.Literal('msix')])
-
-export const TraceEntrySchema = Type.Object({
-  seq: Type.Integer({ description: 'Position in the trace; grows with every entry' }),
-  deviceId: Type.String(),
-  at: Type.String({ format: 'date-time' }),
-  op: Type.Union(['create', 'set-irqs', 'ioctl-set-irqs', 'reset', 'ioctl-reset'].map((o) => Type.Literal(o)), {
-    description: 'create; set-irqs (the JSON form) or ioctl-set-irqs (the raw struct); reset or ioctl-reset'
-  }),
-  request: Type.Unknown({ description: 'The request as sent: the device body, the SET_IRQS body with its `index`, or the raw struct' }),
-  result: Type.Union([Type.Integer(), Type.Null()], { description: 'The ioctl return value; null when it failed with an errno' }),
-  errno: Type.Union([Type.String(), Type.Null()]),
-  errnoValue: Type.Union([Type.Integer(), Type.Null()]),
-  reason: Type.Union([Type.String(), Type.Null()], { description: 'The rule that answered the errno' }),
-  irqTypeBefore: IrqTypeSchema,
-  irqTypeAfter: IrqTypeSchema,
-  version: Type.Integer({ description: 'The device version after the call' }),
-  lost: Type.Integer({ description: 'Interrupts lost on the device since the previous entry' }),
-  pended: Type.Integer({ description: 'Interrupts pended on the device since the previous entry' })
-})
-
-export const WindowSchema = Type.Object({
-  index: Type.Union([Type.Literal('intx'), Type.Literal('msi'), Type.Literal('msix')]),
-  fromSeq: Type.Integer({ description: 'The entry that disabled the index' }),
-  toSeq: Type.Integer({ description: 'The entry that enabled it again' }),
-  from: Type.String({ format: 'date-time' }),
-  to: Type.String({ format: 'date-time' }),
-  durationMs: Type.Number(),
-  lost: Type.Integer({ description: 'Interrupts lost on the device inside the window' }),
-  pended: Type.Integer()
-})
-
-const Series = {
-  fired: Type.Array(Type.Number()),
-  delivered: Type.Array(Type.Number()),
-  lost: Type.Array(Type.Number()),
-  pended: Type.Array(Type.Number())
-}
-
-export const RatesSchema = Type.Object({
-  start: Type.Integer({ description: 'Epoch second of the first bucket' }),
-  end: Type.Integer({ description: 'Epoch second of the last bucket (the current, still filling)' }),
-  interval: Type.Literal(1, { description: 'Seconds per bucket' }),
-  device: Type.Object(Series, { description: 'The whole device, per second, oldest first' }),
-  vectors: Type.Array(Type.Object({ index: Type.Integer(), name: Type.String(), vector: Type.Integer(), ...Series }), {
-    description: 'Each vector that fired in the last ten minutes'
-  })
-})
 
 const RatesQuery = Type.Object({
   seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: RATE_SECONDS, default: RATE_SECONDS, description: 'How many seconds back (at most 600)' })),
@@ -97,7 +49,7 @@ const observe: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['devices'],
       params: IdParams,
       querystring: TraceQuery,
-      response: { 200: Page(TraceEntrySchema), ...problemResponses(400, 404) }
+      response: { 200: Type.Ref(TracePage), ...problemResponses(400, 404) }
     }
   }, async (req) => {
     const dev = findDevice(req, req.params.id)
@@ -112,7 +64,7 @@ const observe: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Teardown windows from the trace: an index disabled, then enabled again, and what was lost in between',
       tags: ['devices'],
       params: IdParams,
-      response: { 200: Type.Object({ items: Type.Array(WindowSchema) }), ...problemResponses(404) }
+      response: { 200: Type.Ref(TeardownWindowList), ...problemResponses(404) }
     }
   }, async (req) => {
     const dev = findDevice(req, req.params.id)
@@ -126,7 +78,7 @@ const observe: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['interrupts'],
       params: IdParams,
       querystring: RatesQuery,
-      response: { 200: RatesSchema, ...problemResponses(400, 404) }
+      response: { 200: Type.Ref(Rates), ...problemResponses(400, 404) }
     }
   }, async (req) => {
     const dev = findDevice(req, req.params.id)

@@ -6,7 +6,7 @@ import type { Parent as ParentModel } from '../../core/ims.ts'
 import { presentParent } from '../present.ts'
 import { notFound } from '../problem.ts'
 import { emptyBodyIsEmptyObject, problemResponses } from '../responses.ts'
-import { IdParams, Parent, ParentCreate } from '../schemas.ts'
+import { IdParams, Parent, ParentCreate, ParentList } from '../schemas.ts'
 
 // IMS parents (docs/model.md 13): physical functions whose interrupt message store backs the
 // MSI-X vectors of the devices created under them. Owned by a tenant like devices: another
@@ -27,7 +27,7 @@ const parents: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'createParent',
       summary: 'Create an IMS parent: a physical function with an interrupt message store of `imsSlots` entries',
       tags: ['parents'],
-      body: ParentCreate,
+      body: Type.Ref(ParentCreate),
       response: { 201: Parent, ...problemResponses(400) }
     },
     preValidation: emptyBodyIsEmptyObject
@@ -43,7 +43,7 @@ const parents: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'listParents',
       summary: "List the caller's parents in creation order, with their slots",
       tags: ['parents'],
-      response: { 200: Type.Object({ items: Type.Array(Parent) }), ...problemResponses(401) }
+      response: { 200: Type.Ref(ParentList), ...problemResponses(401) }
     }
   }, async (req) => {
     const items = []

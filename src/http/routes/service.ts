@@ -4,24 +4,7 @@ import { ABIS } from '../../core/device.ts'
 import { STORAGE_RETRY_AFTER_S } from '../problem.ts'
 import { problemResponses } from '../responses.ts'
 import { parentSlots } from '../present.ts'
-import { ParentSlots } from '../schemas.ts'
-
-const Limits = Type.Object({
-  devices: Type.Integer(),
-  eventfds: Type.Integer(),
-  tableEntries: Type.Integer({ description: 'MSI + MSI-X table entries of all devices together' })
-}, { description: 'The most the caller may hold: the smaller of its own limit and the instance\'s' })
-
-const Host = Type.Object({
-  hostVectors: Type.Object({ capacity: Type.Integer(), used: Type.Integer(), free: Type.Integer() }),
-  devices: Type.Integer(),
-  tableEntries: Type.Integer({ description: 'MSI + MSI-X table entries of these devices' }),
-  eventfds: Type.Integer(),
-  nextEventfd: Type.Integer({ description: 'The number the next eventfd gets (each tenant numbers its own, from 1)' }),
-  limits: Limits,
-  abis: Type.Array(Type.String()),
-  parents: Type.Array(ParentSlots, { description: "The caller's IMS parents and their slots (docs/model.md 13)" })
-})
+import { Health, HostInfo, Readiness } from '../schemas-service.ts'
 
 const service: FastifyPluginAsyncTypebox = async (app) => {
   const { engine } = app
@@ -33,7 +16,7 @@ const service: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Liveness: the process answers',
       tags: ['service'],
       security: [],
-      response: { 200: Type.Object({ status: Type.Literal('ok') }) }
+      response: { 200: Type.Ref(Health) }
     }
   }, async () => ({ status: 'ok' as const }))
 
@@ -44,7 +27,7 @@ const service: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Readiness: the database answers and takes writes, and the service is not shutting down',
       tags: ['service'],
       security: [],
-      response: { 200: Type.Object({ status: Type.Literal('ready') }), 503: Type.Ref('Problem') }
+      response: { 200: Type.Ref(Readiness), 503: Type.Ref('Problem') }
     }
   }, async (req, reply) => {
     const fault = engine.storageFault
@@ -67,7 +50,7 @@ const service: FastifyPluginAsyncTypebox = async (app) => {
         '(its quota, or the pool), `free` what it can take now. With authentication off the single tenant holds everything; ' +
         'with it on, the admin sees the whole host at `GET /v1/admin/host`.',
       tags: ['service'],
-      response: { 200: Host, ...problemResponses() }
+      response: { 200: Type.Ref(HostInfo), ...problemResponses() }
     }
   }, async (req) => {
     const { world } = engine

@@ -12,7 +12,7 @@ import { parseIndex } from '../device-context.ts'
 import { HttpProblem } from '../problem.ts'
 import { illFormedAt } from '../strict-input.ts'
 import { openStream as countStream } from '../tenancy.ts'
-import { FireBody } from './interrupts.ts'
+import { FireBody } from '../schemas.ts'
 import type { Watcher } from '../live.ts'
 
 // GET /v1/stream: one WebSocket that reads many eventfds and fires interrupts, for high rates.

@@ -24,7 +24,7 @@ const vfioUser: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Serve the device over vfio-user on a UNIX socket (QEMU -device vfio-user-pci connects to it)',
       tags: ['vfio-user'],
       params: IdParams,
-      response: { 201: VfioUserState, ...problemResponses(404, 409, 503) }
+      response: { 201: Type.Ref(VfioUserState), ...problemResponses(404, 409, 503) }
     }
   }, async (req, reply) => {
     const dev = findDevice(req, req.params.id)
@@ -43,7 +43,7 @@ const vfioUser: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Whether the device is served over vfio-user: listening, or connected (negotiated version, capabilities, message counts)',
       tags: ['vfio-user'],
       params: IdParams,
-      response: { 200: VfioUserState, ...problemResponses(404) }
+      response: { 200: Type.Ref(VfioUserState), ...problemResponses(404) }
     }
   }, async (req) => {
     const dev = findDevice(req, req.params.id)
