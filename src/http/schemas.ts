@@ -1,4 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import { MSI_VECTOR_COUNTS, MSIX_MAX_TABLE_SIZE } from '../core/constants.ts'
 import { MAX_FIRE_COUNT } from '../hot/fire.ts'
 import { DEFAULT_DRIVER, DRIVER_NAMES } from '../core/drivers/ops.ts'
 import { ABI_PROFILES, ABIS, DEFAULT_ABI } from '../core/profiles.ts'
@@ -65,7 +66,7 @@ export const DeviceCreate = Type.Object({
   reset: Type.Optional(Type.Boolean({ description: 'Supports VFIO_DEVICE_RESET' })),
   intx: Type.Optional(Type.Boolean({ description: 'Has an interrupt pin' })),
   msi: Type.Optional(Type.Object({
-    vectors: Type.Union([1, 2, 4, 8, 16, 32].map((n) => Type.Literal(n)), { description: 'MSI vector count' }),
+    vectors: Type.Union(MSI_VECTOR_COUNTS.map((n) => Type.Literal(n)), { description: 'MSI vector count' }),
     perVectorMask: Type.Optional(Type.Boolean({ description: 'MSI per-vector masking: its vectors get mask and pending bits (docs/model.md 11.1). Default false' }))
   }, strict)),
   pci: Type.Optional(Type.Object({
@@ -74,11 +75,11 @@ export const DeviceCreate = Type.Object({
     class: Type.Integer({ minimum: 0, maximum: 0xffffff, description: 'Class code: base class, subclass, programming interface (24 bits)' })
   }, { ...strict, description: 'PCI identity a vfio-user client reads (docs/model.md 14); default: the template\'s IDs, else 1b36:0005 class ff0000' })),
   msix: Type.Optional(Type.Object({
-    tableSize: Type.Integer({ minimum: 1, maximum: 2048 }),
+    tableSize: Type.Integer({ minimum: 1, maximum: MSIX_MAX_TABLE_SIZE }),
     dynamic: Type.Optional(Type.Boolean({ description: `Dynamic MSI-X (default true under ${ABIS.filter((a) => ABI_PROFILES[a].dynamicMsix).join(', ')}; must be false under the others)` })),
     maskable: Type.Optional(Type.Boolean({ description: 'MSI-X MASKABLE, a virq extension: GET_IRQ_INFO reports MASKABLE and SET_IRQS MASK/UNMASK work on MSI-X (docs/model.md 11.4). Default false' })),
-    emulated: Type.Optional(Type.Array(Type.Integer({ minimum: 0, maximum: 2047 }), {
-      maxItems: 2048,
+    emulated: Type.Optional(Type.Array(Type.Integer({ minimum: 0, maximum: MSIX_MAX_TABLE_SIZE - 1 }), {
+      maxItems: MSIX_MAX_TABLE_SIZE,
       description: 'IMS-backed devices only: MSI-X vectors the device signals in software; they hold an eventfd but no IMS slot (docs/model.md 13). idxd-vdev: [0]'
     }))
   }, strict)),
@@ -179,7 +180,7 @@ export const PageQuery = Type.Object({
 export const VectorQuery = Type.Object({
   active: Type.Optional(Type.Boolean({ description: 'true: only vectors with a host vector or a trigger; false: only the others' })),
   lost: Type.Optional(Type.Boolean({ description: 'true: only vectors that lost interrupts; false: only those that lost none' })),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 2048, description: 'At most this many vectors (default: all)' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MSIX_MAX_TABLE_SIZE, description: 'At most this many vectors (default: all)' })),
   cursor: Type.Optional(Type.String({ maxLength: 64 }))
 }, strict)
 

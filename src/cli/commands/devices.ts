@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander'
 import type { Static } from '@sinclair/typebox'
 import type { Device as DeviceSchema } from '../../http/schemas.ts'
+import { MSIX_MAX_TABLE_SIZE } from '../../core/constants.ts'
 import { DEFAULT_DRIVER, DRIVER_NAMES } from '../../core/drivers/ops.ts'
 import { ABIS, DEFAULT_ABI } from '../../core/profiles.ts'
 import { TEMPLATE_NAMES } from '../../core/templates.ts'
@@ -63,7 +64,7 @@ export function devicesCommand (): Command {
     .option('--reset', 'supports VFIO_DEVICE_RESET')
     .option('--intx', 'has an INTx pin')
     .option('--msi <n>', 'MSI vectors: 1, 2, 4, 8, 16 or 32', int(1, 32))
-    .option('--msix <n>', 'MSI-X table size, 1..2048', int(1, 2048))
+    .option('--msix <n>', `MSI-X table size, 1..${MSIX_MAX_TABLE_SIZE}`, int(1, MSIX_MAX_TABLE_SIZE))
     .option('--dynamic', 'dynamic MSI-X (the linux-6.12 default)')
     .option('--no-dynamic', 'MSI-X without dynamic allocation (NORESIZE), also under linux-6.12')
     .option('--parent <id>', 'IMS-backed MSI-X: a slot of this parent per vector with an eventfd (virq parents create)')
