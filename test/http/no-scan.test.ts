@@ -1,6 +1,6 @@
 import t from 'tap'
 import { buildApp } from '../../src/app.ts'
-import { createDevice, eventfd } from '../helper.ts'
+import { createDevice, createEventfd } from '../helper.ts'
 
 // No request costs more with more devices: eventfd lookups and bindings go through an index
 // (eventfd -> the devices that use it), limits through counts kept as things change, metrics
@@ -13,8 +13,8 @@ t.test('requests that must not walk every device', async (t) => {
   const app = await buildApp({ db: ':memory:', hostVectors: 4096, maxEventLoopDelayMs: 0 }) // no overload guard: see test/helper.ts
   t.teardown(() => app.close())
   // Many devices, two of them bound to the eventfd; the rest are what a scan would visit.
-  const fd = await eventfd(app)
-  const spare = await eventfd(app)
+  const fd = await createEventfd(app)
+  const spare = await createEventfd(app)
   const bound: string[] = []
   for (let i = 0; i < 200; i++) {
     const id = await createDevice(app, { msix: { tableSize: 64 }, intx: true })

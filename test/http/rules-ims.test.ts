@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { App } from '../../src/app.ts'
-import { build, createDevice, eventfd } from '../helper.ts'
+import { build, createDevice, createEventfd } from '../helper.ts'
 import { secured } from '../security/lib.ts'
 
 // docs/model.md 13 end to end: parents, IMS-backed devices through the friendly and the raw
@@ -33,7 +33,7 @@ for (const [form, set] of [['friendly', friendly], ['raw', raw]] as const) {
     const [d1, d2, d3] = [await createDevice(app, { name: 'wq1', template: 'idxd-vdev', parent }),
       await createDevice(app, { name: 'wq2', template: 'idxd-vdev', parent }),
       await createDevice(app, { name: 'wq3', template: 'idxd-vdev', parent })]
-    const [e1, e2, e3] = [await eventfd(app), await eventfd(app), await eventfd(app)]
+    const [e1, e2, e3] = [await createEventfd(app), await createEventfd(app), await createEventfd(app)]
     // Each guest enables MSI-X with vector 0 (emulated) and vector 1 (IMS).
     t.equal(await set(app, d1, 0, [e1, e1]), 0, 'wq1 vector 1 takes a slot')
     t.equal(await set(app, d2, 0, [e2, e2]), 0, 'wq2 vector 1 takes the last slot')
@@ -112,7 +112,7 @@ t.test('13 disable and delete give every slot back; the host view and /metrics s
   const app = await build(t)
   const parent = await newParent(app, 8, 'dsa9')
   const id = await createDevice(app, { template: 'idxd-vdev', parent, msix: { tableSize: 8 } })
-  const e = await eventfd(app)
+  const e = await createEventfd(app)
   t.equal(await friendly(app, id, 0, [e, e, e, e]), 0)
   t.match(await slots(app, parent), { slots: { used: 3 } })
   t.match((await inject(app, 'GET', '/v1/host')).body.parents, [{ id: parent, name: 'dsa9', total: 8, used: 3, free: 5 }])
@@ -126,7 +126,7 @@ t.test('13 disable and delete give every slot back; the host view and /metrics s
   t.equal(await friendly(app, id, 0, [e, e, e]), 0)
   t.equal((await inject(app, 'DELETE', `/v1/eventfds/${e}?force=true`)).status, 204)
   t.match(await slots(app, parent), { slots: { used: 0 } }, 'a force-closed eventfd frees its slots')
-  const e2 = await eventfd(app)
+  const e2 = await createEventfd(app)
   t.equal(await friendly(app, id, 1, [e2, e2]), 0)
   t.equal((await inject(app, 'DELETE', `/v1/devices/${id}`)).status, 204)
   t.match(await slots(app, parent), { slots: { used: 0, free: 8 }, devices: [] }, 'delete')
@@ -137,7 +137,7 @@ t.test('13 a masked IMS vector pends, and its new slot sends the pending message
   const app = await build(t)
   const parent = await newParent(app, 1)
   const id = await createDevice(app, { template: 'idxd-vdev', parent })
-  const e = await eventfd(app)
+  const e = await createEventfd(app)
   t.equal(await friendly(app, id, 0, [e]), 0)
   t.match(await fire(app, id, 1), { fired: 1, pended: 1 }, 'no slot, no trigger: masked')
   t.equal(await friendly(app, id, 1, [e]), 0)

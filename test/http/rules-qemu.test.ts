@@ -1,7 +1,7 @@
 import t from 'tap'
 import type { App } from '../../src/app.ts'
 import { ABI_PROFILES, ABIS } from '../../src/core/profiles.ts'
-import { build, createDevice, eventfd } from '../helper.ts'
+import { build, createDevice, createEventfd } from '../helper.ts'
 
 // docs/model.md 10: the QEMU sequences, end to end, with QEMU's raw flags.
 
@@ -59,7 +59,7 @@ for (const abi of ABIS.filter((a) => ABI_PROFILES[a].dynamicMsix)) {
   t.test(`${abi}: 10 guest unmasks vector k, dynamic: one EVENTFD|TRIGGER start k count 1`, async (t) => {
     const app = await build(t)
     const id = await createDevice(app, { abi, msix: { tableSize: 32 } })
-    const [e0, e7] = [await eventfd(app), await eventfd(app)]
+    const [e0, e7] = [await createEventfd(app), await createEventfd(app)]
     await setIrqs(app, id, { flags: EVENTFD_TRIGGER, index: 2, start: 0, count: 1, data: [-1] })
     t.equal((await setIrqs(app, id, { flags: EVENTFD_TRIGGER, index: 2, start: 0, count: 1, data: [e0] })).result, 0)
     t.match(await fire(app, id, { index: 'msix', vector: 7 }), { fired: 1, delivered: 0, lost: 0, pended: 1 }, 'not yet allocated: masked, so pending')
@@ -79,7 +79,7 @@ for (const abi of ABIS.filter((a) => !ABI_PROFILES[a].dynamicMsix)) {
   t.test(`${abi}: 10 guest unmasks vector k beyond the enabled range, NORESIZE: disable, re-enable`, async (t) => {
     const app = await build(t)
     const id = await createDevice(app, { abi, msix: { tableSize: 32 } })
-    const [e0, e5] = [await eventfd(app), await eventfd(app)]
+    const [e0, e5] = [await createEventfd(app), await createEventfd(app)]
     await setIrqs(app, id, { flags: EVENTFD_TRIGGER, index: 2, start: 0, count: 1, data: [-1] })
     t.equal((await setIrqs(app, id, { flags: EVENTFD_TRIGGER, index: 2, start: 0, count: 1, data: [e0] })).result, 0)
     t.same(await setIrqs(app, id, { flags: EVENTFD_TRIGGER, index: 2, start: 5, count: 1, data: [e5] }), { result: -1, errno: 'EINVAL' },
@@ -102,7 +102,7 @@ for (const abi of ABIS) {
     const app = await build(t, { hostVectors: 3 })
     const id = await createDevice(app, { abi, msi: { vectors: 8 } })
     const fds = []
-    for (let i = 0; i < 8; i++) fds.push(await eventfd(app))
+    for (let i = 0; i < 8; i++) fds.push(await createEventfd(app))
     const first = await setIrqs(app, id, { flags: EVENTFD_TRIGGER, index: 1, start: 0, count: 8, data: fds })
     t.same(first, { result: 3, errno: undefined }, 'only 3 host vectors')
     t.match(await irq(app, id, 'msi'), { enabled: false, hostVectors: 0, triggers: 0 })
@@ -118,7 +118,7 @@ for (const abi of ABIS) {
   t.test(`${abi}: 10 INTx: enable with an eventfd, unmask eventfd, unmask on every end of interrupt`, async (t) => {
     const app = await build(t)
     const id = await createDevice(app, { abi, intx: true })
-    const [trig, unmask] = [await eventfd(app), await eventfd(app)]
+    const [trig, unmask] = [await createEventfd(app), await createEventfd(app)]
     t.equal((await setIrqs(app, id, { flags: EVENTFD_TRIGGER, index: 0, start: 0, count: 1, data: [trig] })).result, 0)
     t.equal((await setIrqs(app, id, { flags: EVENTFD_UNMASK, index: 0, start: 0, count: 1, data: [unmask] })).result, 0)
     t.match(await irq(app, id, 'intx'), { enabled: true, trigger: trig, unmaskEventfd: unmask, masked: false })

@@ -1,7 +1,7 @@
 import t from 'tap'
 import type { App } from '../../src/app.ts'
 import { ABI_PROFILES, ABIS } from '../../src/core/profiles.ts'
-import { build, createDevice, eventfd } from '../helper.ts'
+import { build, createDevice, createEventfd } from '../helper.ts'
 
 // SET_IRQS end to end: docs/model.md 4 (validation, dispatch), 5.3/5.4 (enable, blocks, rollback),
 // 5.5 (ERR/REQ) and 6 (host vector pool), through the raw and the friendly routes.
@@ -80,7 +80,7 @@ for (const abi of ABIS) {
   t.test(`${abi}: 5.4 rollback on bad fd, committed`, async (t) => {
     const app = await build(t)
     const id = await createDevice(app, { abi, ...FULL })
-    const [e0, e1, e3] = [await eventfd(app), await eventfd(app), await eventfd(app)]
+    const [e0, e1, e3] = [await createEventfd(app), await createEventfd(app), await createEventfd(app)]
     await setIrqs(app, id, 'msix', { action: 'trigger', data: { type: 'eventfd', fds: [e3, e3, e3, e3] } })
     const r = await setIrqs(app, id, 'msix', { action: 'trigger', data: { type: 'eventfd', fds: [e0, e1, 999] } })
     t.equal(r.status, 400)
@@ -99,7 +99,7 @@ for (const abi of ABIS) {
   t.test(`${abi}: 5.4 add vector 10 → ${p.dynamicMsix ? '0' : 'EINVAL'}`, async (t) => {
     const app = await build(t)
     const id = await createDevice(app, { abi, ...FULL })
-    const [e0, e] = [await eventfd(app), await eventfd(app)]
+    const [e0, e] = [await createEventfd(app), await createEventfd(app)]
     t.equal((await rawSet(app, id, { flags: 0x24, index: 2, start: 0, count: 3, data: [e0, -1, -1] })).body.result, 0)
     const r = await rawSet(app, id, { flags: 0x24, index: 2, start: 10, count: 1, data: [e] })
     t.same(r.body.result, p.dynamicMsix ? 0 : -1)
@@ -111,7 +111,7 @@ for (const abi of ABIS) {
   t.test(`${abi}: 5.5 ERR fd -2 → ${p.errReqBelowMinusOneIgnored ? 'ignored' : 'EINVAL'}`, async (t) => {
     const app = await build(t)
     const id = await createDevice(app, { abi, ...FULL })
-    const e = await eventfd(app)
+    const e = await createEventfd(app)
     t.equal((await setIrqs(app, id, 'err', { action: 'trigger', data: { type: 'eventfd', fds: [e] } })).status, 200)
     const r = await setIrqs(app, id, 'err', { action: 'trigger', data: { type: 'eventfd', fds: [-2] } })
     t.equal(r.status, p.errReqBelowMinusOneIgnored ? 200 : 400)
@@ -132,7 +132,7 @@ t.test('6 host vector pool over HTTP', async (t) => {
   const partial = await setIrqs(app, b, 'msi', { action: 'trigger', data: { type: 'eventfd', fds: new Array(8).fill(-1) } })
   t.match(partial, { status: 200, body: { result: 2, irq: { enabled: false, hostVectors: 0 } } }, '6 partial answer')
   t.same(await host(app), { capacity: 6, used: 4, free: 2 })
-  const e = await eventfd(app)
+  const e = await createEventfd(app)
   t.equal((await setIrqs(app, a, 'msix', { action: 'trigger', start: 9, data: { type: 'eventfd', fds: [e] } })).status, 200, '6 dynamic vector')
   t.same(await host(app), { capacity: 6, used: 5, free: 1 })
   t.equal((await rawSet(app, b, { flags: 0x24, index: 1, start: 0, count: 1, data: [-1] })).body.result, 0)
