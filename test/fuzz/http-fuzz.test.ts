@@ -2,8 +2,8 @@ import fc from 'fast-check'
 import t from 'tap'
 import type { App } from '../../src/app.ts'
 import { ABIS } from '../../src/core/profiles.ts'
-import { build } from '../helper.ts'
-import { buildFixture, snapshot, type Json } from '../http/bad-input-lib.ts'
+import { build, type Json, snapshot } from '../helper.ts'
+import { buildFixture } from '../http/bad-input-lib.ts'
 import { FUZZ_SEED, resolveStep, runs, setIrqsStepArb, type SetIrqsStep } from './model-lib.ts'
 
 // HTTP fuzzing: random and malformed requests to every route

@@ -7,9 +7,19 @@ export interface Json { [k: string]: any }
 
 export type Method = 'GET' | 'POST' | 'DELETE' | 'PUT' | 'PATCH'
 
-/** Any answer, as { status, body } (body: the JSON, or undefined when empty). */
-export async function send (app: App, method: Method, url: string, payload?: unknown): Promise<{ status: number, body: any }> {
-  const res = await app.inject({ method, url, ...(payload !== undefined ? { payload: payload as object } : {}) })
+/** app.inject, with a bearer token when one is given (the raw light-my-request response). */
+export async function injectAs (app: App, token: string | undefined, method: string, url: string, payload?: unknown) {
+  return await app.inject({
+    method: method as Method,
+    url,
+    ...(token !== undefined ? { headers: { authorization: `Bearer ${token}` } } : {}),
+    ...(payload !== undefined ? { payload: payload as object } : {})
+  })
+}
+
+/** Any answer, as { status, body } (body: the JSON, or undefined when empty); `token`: sent as a bearer token. */
+export async function send (app: App, method: Method, url: string, payload?: unknown, token?: string): Promise<{ status: number, body: any }> {
+  const res = await injectAs(app, token, method, url, payload)
   return { status: res.statusCode, body: res.body === '' ? undefined : res.json() }
 }
 
