@@ -45,4 +45,3 @@ export async function request (port: number, method: string, path: string, opts:
     req.end(opts.body)
   })
 }
-
