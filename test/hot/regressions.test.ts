@@ -6,8 +6,8 @@ import { listening, SseClient, subscribed, WsClient } from './stream-clients.ts'
 
 // Found: DELETE /v1/eventfds/:fd?force=true does not end the SSE stream reading that eventfd:
 // no `event: closed` is sent and the connection stays open (and its EventfdReader stays in
-// engine.readers). The reader only learns the eventfd is gone when it pumps, and nothing
-// schedules a pump: world.deleteEventfd() never notifies engine.readers.
+// openReaders()). The reader only learns the eventfd is gone when it pumps, and nothing
+// schedules a pump: world.deleteEventfd() never notifies the readers.
 // Steps: create eventfd E; GET /v1/eventfds/E/events (SSE); DELETE /v1/eventfds/E?force=true → 204;
 // the stream never gets `event: closed` and never ends.
 t.test('8 sse: deleting the eventfd with force ends the stream with a closed event', async (t) => {
