@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import type { Command } from 'commander'
-import { buildApp } from '../../src/app.ts'
+import { build, listen, openReaders, until } from '../helper.ts'
 import { buildProgram } from '../../src/cli/program.ts'
 
 // The real `virq` binary against a real server on a loopback port: exit codes, --json, help.
@@ -25,11 +25,8 @@ function run (args: string[], env: Record<string, string> = {}): Promise<Run> {
   })
 }
 
-const app = await buildApp({ db: ':memory:', hostVectors: 64 })
-await app.listen({ port: 0, host: '127.0.0.1' })
-t.teardown(() => app.close())
-const address = app.server.address()
-const URL_ = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`
+const app = await build(t, { hostVectors: 64 })
+const URL_ = (await listen(app)).base
 
 /** `virq --url URL --json ...`, expecting success, parsed. */
 async function json (...args: string[]): Promise<any> {
@@ -177,12 +174,9 @@ t.test('eventfd watch follows the event stream', async (t) => {
   t.same(watched.stdout.trim().split('\n').map((l) => JSON.parse(l)), [{ fd: efd.fd, value: 1 }, { fd: efd.fd, value: 1 }])
   // A deleted eventfd ends the stream; the command exits 0.
   const plain = await json('eventfd', 'create')
-  const until = async (ok: () => boolean): Promise<void> => {
-    for (let i = 0; i < 300 && !ok(); i++) await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-  await until(() => app.engine.readers.size === 0) // the first watch's stream has closed
+  await until(() => openReaders(app) === 0, 'the first watch\'s stream to close', 30_000)
   const watching = virq('eventfd', 'watch', String(plain.fd))
-  await until(() => app.engine.readers.size > 0)
+  await until(() => openReaders(app) > 0, 'the second watch to connect', 30_000)
   await json('eventfd', 'write', String(plain.fd), '3')
   await json('eventfd', 'delete', String(plain.fd))
   const done = await watching
@@ -219,11 +213,8 @@ t.test('--help of the binary and of every command says what it does, with an exa
 
 t.test('--token and VIRQ_TOKEN authenticate every command; the token is never printed', async (t) => {
   const admin = 'virq-cli-test-admin-token-0123456789'
-  const authed = await buildApp({ db: ':memory:', hostVectors: 64, adminToken: admin })
-  await authed.listen({ port: 0, host: '127.0.0.1' })
-  t.teardown(() => authed.close())
-  const addr = authed.server.address()
-  const url = `http://127.0.0.1:${typeof addr === 'object' && addr !== null ? addr.port : 0}`
+  const authed = await build(t, { hostVectors: 64, adminToken: admin })
+  const url = (await listen(authed)).base
 
   const anonymous = await run(['--url', url, 'devices', 'list'])
   t.equal(anonymous.code, 1, 'without a token: 401 exits 1')

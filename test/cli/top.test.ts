@@ -1,7 +1,7 @@
 import t from 'tap'
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { buildApp } from '../../src/app.ts'
+import { build, createDevice, createEventfd, listen, setIrqs } from '../helper.ts'
 import { byRate, type TopRow } from '../../src/cli/commands/top.ts'
 
 // `virq top --once --json`: one sample of every device's rates, busiest first, with its last
@@ -20,16 +20,13 @@ function run (args: string[]): Promise<{ code: number, stdout: string, stderr: s
 }
 
 t.test('top --once --json: devices by interrupt rate, with per-second counts and the last configuration call', async (t) => {
-  const app = await buildApp({ db: ':memory:', hostVectors: 64, pressureSampleMs: 3_600_000 })
-  t.teardown(() => app.close())
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const { port } = app.server.address() as { port: number }
-  const make = async (name: string): Promise<string> =>
-    (await app.inject({ method: 'POST', url: '/v1/devices', payload: { name, msi: { vectors: 2 } } })).json().id
+  const app = await build(t, { hostVectors: 64 })
+  const { port } = await listen(app)
+  const make = async (name: string): Promise<string> => await createDevice(app, { name, msi: { vectors: 2 } })
   const idle = await make('idle')
   const busy = await make('busy')
-  const fd = (await app.inject({ method: 'POST', url: '/v1/eventfds', payload: {} })).json().fd
-  await app.inject({ method: 'POST', url: `/v1/devices/${busy}/irqs/msi`, payload: { action: 'trigger', start: 0, data: { type: 'eventfd', fds: [fd] } } })
+  const fd = await createEventfd(app)
+  await setIrqs(app, busy, 'msi', { action: 'trigger', start: 0, data: { type: 'eventfd', fds: [fd] } })
   // The busy device fires all the while (the sample is the last complete second, whenever the CLI gets there).
   const busyDevice = { firing: true }
   const device = (async () => {

@@ -1,12 +1,11 @@
 import t from 'tap'
-import { trySetIrqs, type Out } from './lib.ts'
+import { outcome, trySetIrqs, type Out } from './lib.ts'
 import {
   VFIO_IRQ_SET_ACTION_MASK as MASK, VFIO_IRQ_SET_ACTION_TRIGGER as TRIGGER, VFIO_IRQ_SET_ACTION_UNMASK as UNMASK,
   VFIO_IRQ_SET_DATA_BOOL as BOOL, VFIO_IRQ_SET_DATA_EVENTFD as EVENTFD, VFIO_IRQ_SET_DATA_NONE as NONE
 } from '../../src/core/constants.ts'
 import { getDeviceInfo, getIrqInfo, snapshotDevice, unchangedSince, type Device } from '../../src/core/device.ts'
 import type { DriverName } from '../../src/core/drivers/index.ts'
-import { VfioError } from '../../src/core/errno.ts'
 import { driveIntx, fireVector, FireTally } from '../../src/core/interrupts.ts'
 import { ABI_PROFILES, ABIS, type Abi } from '../../src/core/profiles.ts'
 import { TEMPLATES } from '../../src/core/templates.ts'
@@ -39,15 +38,6 @@ function setup (abi: Abi, driver: DriverName, opts: { info?: boolean } = {}) {
     return { delivered: tally.delivered, lost: tally.lost }
   }
   return { world, dev, efd, set, info, fire }
-}
-
-function outcome<T> (fn: () => T): T | { errno: string, reason: string } {
-  try {
-    return fn()
-  } catch (err) {
-    if (err instanceof VfioError) return { errno: err.errno, reason: err.reason }
-    throw err
-  }
 }
 
 const ok = { ret: 0 }

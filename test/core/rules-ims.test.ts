@@ -1,11 +1,10 @@
 import t from 'tap'
-import { trySetIrqs, type Out } from './lib.ts'
+import { outcome, trySetIrqs, type Out } from './lib.ts'
 import {
   SIZEOF_VFIO_IRQ_INFO, VFIO_IRQ_INFO_NORESIZE, VFIO_IRQ_SET_ACTION_TRIGGER as TRIGGER,
   VFIO_IRQ_SET_DATA_EVENTFD as EVENTFD, VFIO_IRQ_SET_DATA_NONE as NONE
 } from '../../src/core/constants.ts'
 import { getIrqInfo } from '../../src/core/device.ts'
-import { VfioError } from '../../src/core/errno.ts'
 import { FireTally, fireVector } from '../../src/core/interrupts.ts'
 import { ABIS, type Abi } from '../../src/core/profiles.ts'
 import { resolveDevice } from '../../src/core/templates.ts'
@@ -18,15 +17,7 @@ import { Effects, World } from '../../src/core/world.ts'
 
 const MSIX = 2
 /** The errno and reason an operation throws, or 'ok'. */
-const errnoOf = (op: () => unknown): Out | 'ok' => {
-  try {
-    op()
-    return 'ok'
-  } catch (err) {
-    if (err instanceof VfioError) return { errno: err.errno, reason: err.reason }
-    throw err
-  }
-}
+const errnoOf = (op: () => unknown): Out | 'ok' => outcome(() => { op(); return 'ok' as const })
 const ok = { ret: 0 }
 
 function setup (abi: Abi, opts: { slots?: number, pool?: number, tableSize?: number, emulated?: number[] } = {}) {

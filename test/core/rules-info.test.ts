@@ -1,7 +1,7 @@
 import t from 'tap'
+import { outcome } from './lib.ts'
 import { getDeviceInfo, getIrqInfo, type DeviceCaps } from '../../src/core/device.ts'
 import { ABI_PROFILES, ABIS, type Abi } from '../../src/core/profiles.ts'
-import { VfioError } from '../../src/core/errno.ts'
 import { Effects, World } from '../../src/core/world.ts'
 
 // docs/model.md 3: GET_INFO and GET_IRQ_INFO, on every abi profile.
@@ -15,16 +15,6 @@ function device (abi: Abi, caps: Partial<DeviceCaps>) {
   const all = { ...FULL, ...caps }
   if (!ABI_PROFILES[abi].dynamicMsix) all.msixDynamic = false
   return world.addDevice('d', 'd', '2024-01-01T00:00:00.000Z', abi, all, new Effects())
-}
-
-/** The answer, or the errno and reason it failed with. */
-function outcome<T> (fn: () => T): T | { errno: string, reason: string } {
-  try {
-    return fn()
-  } catch (err) {
-    if (err instanceof VfioError) return { errno: err.errno, reason: err.reason }
-    throw err
-  }
 }
 
 for (const abi of ABIS) {

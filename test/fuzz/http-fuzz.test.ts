@@ -2,8 +2,8 @@ import fc from 'fast-check'
 import t from 'tap'
 import type { App } from '../../src/app.ts'
 import { ABIS } from '../../src/core/profiles.ts'
-import { build } from '../helper.ts'
-import { buildFixture, snapshot, type Json } from '../http/bad-input-lib.ts'
+import { build, deviceModel, eventfdModel, type Json, modelWorld, snapshot } from '../helper.ts'
+import { buildFixture } from '../http/bad-input-lib.ts'
 import { FUZZ_SEED, resolveStep, runs, setIrqsStepArb, type SetIrqsStep } from './model-lib.ts'
 
 // HTTP fuzzing: random and malformed requests to every route
@@ -219,7 +219,7 @@ function render (noisy: RequestSpec, live: Live, app: App): { method: string, ur
   let index = spec.index
   let modelBody: string | undefined
   if (spec.body.kind === 'model') {
-    const dev = app.engine.world.devices.get(resolve(spec.id, live.devices, live.deletedDevice))
+    const dev = deviceModel(app, resolve(spec.id, live.devices, live.deletedDevice))
     if (dev === undefined) modelBody = '{}'
     else {
       const raw = resolveStep(spec.body.step, dev, live.fds, live.deletedFd)
@@ -267,7 +267,7 @@ function render (noisy: RequestSpec, live: Live, app: App): { method: string, ur
   if (payload !== undefined) headers['content-type'] = spec.contentType ?? 'application/json'
   else if (spec.contentType !== null && spec.contentType !== '') headers['content-type'] = spec.contentType
   const method = spec.method ?? route.method
-  if (route.path.endsWith('/events') && method === 'GET' && app.engine.world.eventfds.get(live.deletedFd, 'default') !== undefined) return { method, url, headers, skip: 'events' }
+  if (route.path.endsWith('/events') && method === 'GET' && eventfdModel(app, live.deletedFd, 'default') !== undefined) return { method, url, headers, skip: 'events' }
   return { method, url, headers, ...(payload !== undefined ? { payload } : {}) }
 }
 
@@ -312,7 +312,7 @@ t.test(`HTTP fuzz: no 5xx, and a rejected request changes nothing (seed ${SEED},
 
   /** Keeps the state rich but small: a fixture again when much was deleted, extras removed when much was created. */
   const maintain = async (): Promise<boolean> => {
-    const w = app.engine.world
+    const w = modelWorld(app)
     let touched = false
     if (w.devices.size < 3 || w.eventfds.size < 5) { await addFixture(); touched = true }
     const extras = [...w.devices.values()].filter((d) => !fixtureDevices.has(d.id))
@@ -333,8 +333,8 @@ t.test(`HTTP fuzz: no 5xx, and a rejected request changes nothing (seed ${SEED},
   const details = await fc.check(fc.asyncProperty(requestArb, async (spec) => {
     if (await maintain()) before = await snapshot(app)
     const live: Live = {
-      devices: [...app.engine.world.devices.keys()],
-      fds: [...app.engine.world.eventfds.values()].map((e) => e.fd),
+      devices: [...modelWorld(app).devices.keys()],
+      fds: [...modelWorld(app).eventfds.values()].map((e) => e.fd),
       deletedDevice,
       deletedFd
     }

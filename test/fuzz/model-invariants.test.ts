@@ -9,7 +9,7 @@ import { hasVectorMasks, isMasked } from '../../src/core/masking.ts'
 import { BACKING_EMULATED, BACKING_HOST, BACKING_IMS, BACKING_NONE, NO_TRIGGER, type VectorTable } from '../../src/core/vectors.ts'
 import { isEmulated } from '../../src/core/ims.ts'
 import { tableEntries, World } from '../../src/core/world.ts'
-import { build } from '../helper.ts'
+import { build, deviceModel } from '../helper.ts'
 import { deviceCapsArb, FUZZ_SEED, resolveStep, runs, setIrqsStepArb, type DeviceSpec, type SetIrqsStep } from './model-lib.ts'
 
 // Model-level fuzzing: random SET_IRQS sequences, around the
@@ -561,7 +561,7 @@ t.test(`versions through app.inject grow on each change and only then (seed ${SE
     try {
       for (const s of sc.steps) {
         const k = s.dev % ids.length
-        const live = app.engine.world.devices.get(ids[k])!
+        const live = deviceModel(app, ids[k])!
         const req = resolveStep(s, live, fds, stale)
         const befores = await Promise.all(ids.map(state))
         const res = await inject('POST', `/v1/devices/${ids[k]}/ioctl/set-irqs`, req)

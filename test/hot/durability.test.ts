@@ -2,25 +2,19 @@
 // flush() (every flushMs, and at close). They must survive a graceful restart on a file DB.
 import { join } from 'node:path'
 import t from 'tap'
-import { buildApp, type App } from '../../src/app.ts'
-import { tempDir } from '../helper.ts'
-import { countersOf, createDevice, createEventfd, fireOk, irq, peekEventfd, readEventfd, setIrqs, triggerFds, until, vectors } from './lib.ts'
+import { type App, build, countersFlushed, countersOf, createDevice, createEventfd, fireOk, flushCounters, flushError, irq, listen, peekEventfd, readEventfd, setIrqs, storeDb, type Tap, tempDir, triggerFds, until, vectors } from '../helper.ts'
 import { SseClient } from './stream-clients.ts'
-
-interface Tap { teardown: (fn: () => unknown) => void }
 
 /** An app on `db`; closed at teardown unless the test closed it (close twice is harmless). */
 async function open (t: Tap, db: string, flushMs?: number): Promise<App> {
-  const app = await buildApp({ db, hostVectors: 64, ...(flushMs !== undefined ? { flushMs } : {}) })
-  t.teardown(() => app.close())
-  return app
+  return await build(t, { db, hostVectors: 64, ...(flushMs !== undefined ? { flushMs } : {}) })
 }
 
 /** A device with MSI-X vectors 0..2 on eventfds e0, e1, -1, INTx-capable; some interrupts fired. */
 async function scene (app: App) {
   const id = await createDevice(app, { abi: 'linux-6.1', intx: true, pcie: true, msix: { tableSize: 8, dynamic: false } })
   const e0 = await createEventfd(app)
-  const e1 = await createEventfd(app, true)
+  const e1 = await createEventfd(app, { semaphore: true })
   const err = await createEventfd(app)
   await setIrqs(app, id, 'msix', triggerFds(0, [e0, e1, -1]))
   await setIrqs(app, id, 'err', triggerFds(0, [err]))
@@ -66,11 +60,9 @@ t.test('durability: what an SSE reader consumed stays consumed after a restart',
   const db = join(tempDir(t), 'virq.db')
   const app1 = await open(t, db, 3_600_000)
   const { id, fds } = await scene(app1)
-  app1.engine.flush() // the signalled value is on disk; only the reader's consumption is left to write
-  await app1.listen({ port: 0, host: '127.0.0.1' })
-  const addr = app1.server.address()
-  if (addr === null || typeof addr === 'string') throw new Error('no address')
-  const sse = await SseClient.open(`http://127.0.0.1:${addr.port}/v1/eventfds/${fds[0]}/events`)
+  flushCounters(app1) // the signalled value is on disk; only the reader's consumption is left to write
+  const { base } = await listen(app1)
+  const sse = await SseClient.open(`${base}/v1/eventfds/${fds[0]}/events`)
   await until(() => sse.total() === 2, 'the SSE reader to take the counter')
   await app1.close()
   await sse.end()
@@ -79,17 +71,17 @@ t.test('durability: what an SSE reader consumed stays consumed after a restart',
   t.equal((await vectors(app2, id, 'msix'))[0].delivered, 2)
 })
 
-t.test('durability: engine.flush() writes the batch without waiting for flushMs or close', async (t) => {
+t.test('durability: flushCounters() writes the batch without waiting for flushMs or close', async (t) => {
   const db = join(tempDir(t), 'virq.db')
   const app1 = await open(t, db, 3_600_000)
   const { id, fds } = await scene(app1)
   const before = await snapshot(app1, id, fds)
-  t.notOk(app1.engine.hot.empty, 'the interrupts are batched, not yet written')
-  app1.engine.flush()
-  t.ok(app1.engine.hot.empty, 'flush took the batch')
-  t.equal(app1.engine.flushError, null)
+  t.notOk(countersFlushed(app1), 'the interrupts are batched, not yet written')
+  flushCounters(app1)
+  t.ok(countersFlushed(app1), 'flush took the batch')
+  t.equal(flushError(app1), null)
   // Stop without the closing flush: close the database first, so only what flush() wrote is there.
-  app1.engine.db.close()
+  storeDb(app1).close()
   await app1.close()
   const app2 = await open(t, db)
   t.same(await snapshot(app2, id, fds), before, 'what flush() wrote is all there')
@@ -101,7 +93,7 @@ t.test('durability: the closing-flush bypass above is real (control: no flush, s
   const db = join(tempDir(t), 'virq.db')
   const app1 = await open(t, db, 3_600_000)
   const { id, fds } = await scene(app1)
-  app1.engine.db.close()
+  storeDb(app1).close()
   await app1.close()
   const app2 = await open(t, db)
   const after = await snapshot(app2, id, fds)
@@ -115,9 +107,9 @@ t.test('durability: the flush timer writes the batch on its own', async (t) => {
   const { id, fds } = await scene(app1)
   const before = await snapshot(app1, id, fds)
   const deadline = Date.now() + 10_000
-  while (!app1.engine.hot.empty && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
-  t.ok(app1.engine.hot.empty, 'the timer flushed')
-  app1.engine.db.close()
+  while (!countersFlushed(app1) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+  t.ok(countersFlushed(app1), 'the timer flushed')
+  storeDb(app1).close()
   await app1.close()
   const app2 = await open(t, db)
   t.same(await snapshot(app2, id, fds), before)

@@ -1,9 +1,7 @@
 // docs/model.md 7 for INTx (a level, automasked) and for ERR/REQ, through app.inject.
 import t from 'tap'
 import type { App } from '../../src/app.ts'
-import { ABI_PROFILES, ABIS, type Abi } from '../../src/core/profiles.ts'
-import { build } from '../helper.ts'
-import { countersOf, createDevice, createEventfd, disable, fireOk, irq, peekEventfd, readEventfd, setIrqs, triggerFds, vectors, zeroCounters } from './lib.ts'
+import { type Abi, ABI_PROFILES, ABIS, build, countersOf, createDevice, createEventfd, disable, fireOk, irq, peekEventfd, readEventfd, setIrqs, triggerFds, vectors, zeroCounters } from '../helper.ts'
 
 const unmaskNone = { action: 'unmask', start: 0, count: 1, data: { type: 'none' } }
 const maskNone = { action: 'mask', start: 0, count: 1, data: { type: 'none' } }

@@ -1,12 +1,7 @@
 // docs/model.md 7 (device-originated interrupts), rule by rule, through app.inject.
 import t from 'tap'
 import type { App } from '../../src/app.ts'
-import { ABI_PROFILES, ABIS, type Abi } from '../../src/core/profiles.ts'
-import { build } from '../helper.ts'
-import {
-  countersOf, createDevice, createEventfd, disable, fire, fireOk, irq, peekEventfd, readEventfd, setIrqs, triggerFds,
-  vectors, zeroCounters
-} from './lib.ts'
+import { type Abi, ABI_PROFILES, ABIS, build, countersOf, createDevice, createEventfd, disable, fire, fireOk, irq, peekEventfd, readEventfd, setIrqs, triggerFds, vectors, zeroCounters } from '../helper.ts'
 
 const device = async (app: App, abi: Abi, extra: Record<string, unknown> = {}) =>
   await createDevice(app, { abi, intx: true, pcie: true, msi: { vectors: 8 }, msix: { tableSize: 16, dynamic: ABI_PROFILES[abi].dynamicMsix }, ...extra })

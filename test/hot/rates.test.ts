@@ -1,20 +1,11 @@
 import t from 'tap'
-import { buildApp } from '../../src/app.ts'
 import { DeviceRates, RATE_SECONDS, RateRing, recordRate } from '../../src/hot/rates.ts'
-import { createDevice, createEventfd, fireOk, setIrqs, triggerFds, until } from './lib.ts'
+import { build, createDevice, createEventfd, fireOk, listen, setIrqs, triggerFds, until } from '../helper.ts'
 import { SseClient, WsClient } from './stream-clients.ts'
 
 // Rates: one-second buckets over the last ten minutes, in typed arrays.
 
 const ring = (): RateRing => new RateRing(new Float64Array(4 * RATE_SECONDS))
-
-/** An app on a fresh in-memory database; overload sampling off (these tests are not about it). */
-async function build (t: Tap, opts: { traceRetention?: number } = {}) {
-  const app = await buildApp({ db: ':memory:', hostVectors: 4096, pressureSampleMs: 3_600_000, ...opts })
-  t.teardown(() => app.close())
-  return app
-}
-interface Tap { teardown: (fn: () => unknown) => void }
 
 t.test('rates ring: adds land in the bucket of their second, per metric', async (t) => {
   const r = ring()
@@ -78,12 +69,11 @@ t.test('GET /v1/devices/{id}/rates: the current second counts what fired, per de
 
 t.test('live: SSE /events and a watching WebSocket get the rates each second and each trace entry', async (t) => {
   const app = await build(t)
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const addr = app.server.address() as { port: number }
+  const at = await listen(app)
   const id = await createDevice(app, { msix: { tableSize: 4 } })
   const e = await createEventfd(app)
-  const sse = await SseClient.open(`http://127.0.0.1:${addr.port}/v1/devices/${id}/events`)
-  const ws = await WsClient.open(`ws://127.0.0.1:${addr.port}/v1/stream`)
+  const sse = await SseClient.open(`${at.base}/v1/devices/${id}/events`)
+  const ws = await WsClient.open(`${at.ws}/v1/stream`)
   t.teardown(() => ws.close())
   ws.send({ op: 'watch', devices: [id] })
   t.same(await ws.next((m) => m.type === 'watching', 'watching'), { type: 'watching', devices: [id] })

@@ -1,25 +1,24 @@
 // Bugs the hot-path tests found, kept as regression tests (both fixed: deletion now notifies
 // the eventfd's readers, and a body index may be a JSON number).
 import t from 'tap'
-import { build } from '../helper.ts'
-import { createDevice, createEventfd, fire, setIrqs, triggerFds, until } from './lib.ts'
+import { build, createDevice, createEventfd, fire, openReaders, setIrqs, triggerFds, until } from '../helper.ts'
 import { listening, SseClient, subscribed, WsClient } from './stream-clients.ts'
 
 // Found: DELETE /v1/eventfds/:fd?force=true does not end the SSE stream reading that eventfd:
 // no `event: closed` is sent and the connection stays open (and its EventfdReader stays in
-// engine.readers). The reader only learns the eventfd is gone when it pumps, and nothing
-// schedules a pump: world.deleteEventfd() never notifies engine.readers.
+// openReaders()). The reader only learns the eventfd is gone when it pumps, and nothing
+// schedules a pump: world.deleteEventfd() never notifies the readers.
 // Steps: create eventfd E; GET /v1/eventfds/E/events (SSE); DELETE /v1/eventfds/E?force=true → 204;
 // the stream never gets `event: closed` and never ends.
 t.test('8 sse: deleting the eventfd with force ends the stream with a closed event', async (t) => {
   const { app, base, e } = await listening(t)
   const sse = await SseClient.open(`${base}/v1/eventfds/${e}/events`)
-  await until(() => app.engine.readers.size === 1, 'the SSE reader to register')
+  await until(() => openReaders(app) === 1, 'the SSE reader to register')
   const del = await app.inject({ method: 'DELETE', url: `/v1/eventfds/${e}?force=true` })
   t.equal(del.statusCode, 204)
   await t.resolves(sse.end(5_000), 'the stream ends')
   t.same(sse.events.at(-1), { event: 'closed', data: { fd: e, reason: 'eventfd-deleted' } })
-  t.equal(app.engine.readers.size, 0, 'the reader is gone')
+  t.equal(openReaders(app), 0, 'the reader is gone')
 })
 
 // The same, WebSocket side. Steps: WS /v1/stream, {op:'subscribe',fds:[E]}; DELETE /v1/eventfds/E?force=true;
@@ -32,7 +31,7 @@ t.test('stream: deleting a subscribed eventfd sends closed for it', async (t) =>
   await t.resolves(c.next((m) => m.type === 'closed', 'closed'), 'closed arrives')
   t.same(c.messages.find((m) => m.type === 'closed'), { type: 'closed', fd: e, reason: 'eventfd-deleted' })
   t.notOk(c.closed, 'the socket itself stays open')
-  t.equal(app.engine.readers.size, 0, 'the reader is gone')
+  t.equal(openReaders(app), 0, 'the reader is gone')
 })
 
 // Found: docs/architecture.md, HTTP conventions: "An IRQ index in a path or body is a name

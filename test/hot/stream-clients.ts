@@ -1,8 +1,7 @@
 // Real-socket clients for the stream tests (not a test file itself): an SSE reader over fetch
 // and a WebSocket that records every message. Both wait for events, never for time.
 import WebSocket from 'ws'
-import { build } from '../helper.ts'
-import { createDevice, createEventfd, setIrqs, triggerFds, until } from './lib.ts'
+import { build, createDevice, createEventfd, listen, setIrqs, type Tap, triggerFds, until } from '../helper.ts'
 
 export interface SseEvent { event: string, data: any }
 
@@ -114,19 +113,14 @@ export class WsClient {
   }
 }
 
-interface Tap { teardown: (fn: () => unknown) => void }
-
 /** A listening app with an MSI-X device whose vector 0 triggers eventfd `e`. */
 export async function listening (t: Tap, semaphore = false) {
   const app = await build(t)
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const addr = app.server.address()
-  if (addr === null || typeof addr === 'string') throw new Error('no address')
-  const base = `http://127.0.0.1:${addr.port}`
+  const { base, ws } = await listen(app)
   const id = await createDevice(app, { msix: { tableSize: 8 } })
-  const e = await createEventfd(app, semaphore)
+  const e = await createEventfd(app, { semaphore })
   await setIrqs(app, id, 'msix', triggerFds(0, [e]))
-  return { app, base, ws: `ws://127.0.0.1:${addr.port}/v1/stream`, id, e }
+  return { app, base, ws: `${ws}/v1/stream`, id, e }
 }
 
 /** A WebSocket subscribed to `fds` (throws unless the server confirms exactly those). */

@@ -1,7 +1,7 @@
 // Delivery to consumers over a real socket (docs/model.md 8; docs/architecture.md,
 // Streams): the SSE stream and the WebSocket read eventfds; signals coalesce; shutdown ends them.
 import t from 'tap'
-import { createEventfd, fireOk, peekEventfd, setIrqs, triggerFds, until } from './lib.ts'
+import { createEventfd, fireOk, openReaders, peekEventfd, setIrqs, triggerFds, until } from '../helper.ts'
 import { listening, SseClient, subscribed, WsClient } from './stream-clients.ts'
 
 t.test('8 sse: a signal arrives as `event: signal` with the value the read took', async (t) => {
@@ -55,7 +55,7 @@ t.test('8 semaphore: a semaphore eventfd yields value 1 per event', async (t) =>
   await until(() => c.signals(e).length === 300, '300 signal messages')
   t.ok(c.signals(e).every((v) => v === 1), 'every message carries 1')
   // SSE too, on a second semaphore eventfd.
-  const s = await createEventfd(app, true)
+  const s = await createEventfd(app, { semaphore: true })
   await setIrqs(app, id, 'msix', triggerFds(1, [s]))
   const sse = await SseClient.open(`${base}/v1/eventfds/${s}/events`)
   await fireOk(app, id, { index: 'msix', vector: 1, count: 4 })
@@ -111,7 +111,7 @@ t.test('stream: subscribe to known and unknown fds → error, nothing subscribed
   t.match(await c.next((m) => m.type === 'error', 'an error'), { reason: 'eventfd-not-found' })
   c.send({ op: 'unsubscribe', fds: [] })
   t.same(await c.next((m) => m.type === 'subscribed', 'the subscription list'), { type: 'subscribed', fds: [] })
-  t.ok(app.engine.readers.size === 0)
+  t.ok(openReaders(app) === 0)
 })
 
 t.test('stream: unsubscribe stops delivery; the counter keeps the value', async (t) => {

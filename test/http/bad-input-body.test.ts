@@ -1,5 +1,5 @@
 import t from 'tap'
-import { build } from '../helper.ts'
+import { build, snapshot } from '../helper.ts'
 import { buildFixture, runTable, type Case, type Fixture } from './bad-input-lib.ts'
 
 // Request bodies that are not what the schema says: malformed, wrong media type, empty,
@@ -144,7 +144,6 @@ t.test('the table can tell: a valid version of a rejected body does change state
   // "nothing changed" above would be vacuous.
   const app = await build(t)
   const f = await buildFixture(app)
-  const { snapshot } = await import('./bad-input-lib.ts')
   for (const [url, body] of [
     [msix(f), assign(f)],
     [write(f), { value: 1 }],

@@ -1,68 +1,8 @@
 import type { Test } from 'tap'
-import type { App } from '../../src/app.ts'
+import { type App, createDevice, createEventfd, type Json, ok, setIrqs, snapshot } from '../helper.ts'
 
-// Shared by the bad-input tables, the ETag tests and the restart test: read the whole
-// observable state through the public API, so that "nothing changed" and "nothing was lost"
-// can be checked with one deep comparison.
-
-export interface Json { [k: string]: any }
-
-/** GET a URL and return its JSON; throws with the body when the answer is not 200. */
-export async function getJson (app: App, url: string): Promise<any> {
-  const res = await app.inject({ method: 'GET', url })
-  if (res.statusCode !== 200) throw new Error(`GET ${url} answered ${res.statusCode}: ${res.body}`)
-  return res.json()
-}
-
-/** Every item of a paginated collection, following nextCursor. */
-export async function listAll (app: App, path: string, limit = 100): Promise<Json[]> {
-  const out: Json[] = []
-  let cursor: string | undefined
-  for (let page = 0; page < 10_000; page++) {
-    const q = new URLSearchParams({ limit: String(limit) })
-    if (cursor !== undefined) q.set('cursor', cursor)
-    const body = await getJson(app, `${path}?${q.toString()}`)
-    out.push(...body.items)
-    if (body.nextCursor === undefined) return out
-    cursor = body.nextCursor
-  }
-  throw new Error(`${path}: pagination did not end`)
-}
-
-/**
- * Everything the API shows: each device (with its ETag), its /irqs, every index's /vectors,
- * each eventfd with its bindings, the eventfd list and /v1/host.
- */
-export async function snapshot (app: App, opts: { pageSize?: number } = {}): Promise<Json> {
-  const devices: Json[] = []
-  for (const listed of await listAll(app, '/v1/devices', opts.pageSize)) {
-    const res = await app.inject({ method: 'GET', url: `/v1/devices/${listed.id}` })
-    if (res.statusCode !== 200) throw new Error(`GET device ${listed.id}: ${res.statusCode}`)
-    const device = res.json()
-    const irqs = (await getJson(app, `/v1/devices/${listed.id}/irqs`)).items as Json[]
-    const vectors: Record<string, Json> = {}
-    for (const irq of irqs) vectors[irq.name] = await getJson(app, `/v1/devices/${listed.id}/irqs/${irq.name}/vectors`)
-    devices.push({ listed, device, etag: res.headers.etag, irqs, vectors })
-  }
-  const eventfdList = await listAll(app, '/v1/eventfds', opts.pageSize)
-  const eventfds: Json[] = []
-  for (const e of eventfdList) eventfds.push(await getJson(app, `/v1/eventfds/${e.fd}`))
-  return { devices, eventfdList, eventfds, host: await getJson(app, '/v1/host'), parents: await getJson(app, '/v1/parents') }
-}
-
-/** POST JSON and insist on a 2xx: for building state in test setups. */
-export async function ok (app: App, method: 'POST' | 'DELETE' | 'GET', url: string, payload?: unknown): Promise<any> {
-  const res = await app.inject({ method, url, ...(payload !== undefined ? { payload: payload as any } : {}) })
-  if (res.statusCode < 200 || res.statusCode > 299) throw new Error(`${method} ${url} answered ${res.statusCode}: ${res.body}`)
-  return res.body === '' ? undefined : res.json()
-}
-
-export const newEventfd = async (app: App, body: Json = {}): Promise<number> => (await ok(app, 'POST', '/v1/eventfds', body)).fd
-export const newDevice = async (app: App, body: Json): Promise<string> => (await ok(app, 'POST', '/v1/devices', body)).id
-
-export async function setIrqs (app: App, id: string, index: string, body: Json): Promise<any> {
-  return ok(app, 'POST', `/v1/devices/${id}/irqs/${index}`, body)
-}
+// The bad-input tables: one fixture holding something of everything, and a runner that checks
+// each case answers its problem and leaves the whole observable state (snapshot) as it was.
 
 /** The state every bad-input table runs against: something of everything, so that any leak shows. */
 export interface Fixture {
@@ -84,25 +24,25 @@ export interface Fixture {
 }
 
 export async function buildFixture (app: App): Promise<Fixture> {
-  const e1 = await newEventfd(app, { label: 'a-v0' })
-  const e2 = await newEventfd(app)
-  const e3 = await newEventfd(app, { label: 'a-err' })
-  const e4 = await newEventfd(app)
-  const unmask = await newEventfd(app, { label: 'c-unmask' })
-  const spare = await newEventfd(app)
-  const sem = await newEventfd(app, { semaphore: true })
-  const deleted = await newEventfd(app)
+  const e1 = await createEventfd(app, { label: 'a-v0' })
+  const e2 = await createEventfd(app)
+  const e3 = await createEventfd(app, { label: 'a-err' })
+  const e4 = await createEventfd(app)
+  const unmask = await createEventfd(app, { label: 'c-unmask' })
+  const spare = await createEventfd(app)
+  const sem = await createEventfd(app, { semaphore: true })
+  const deleted = await createEventfd(app)
   await ok(app, 'DELETE', `/v1/eventfds/${deleted}`)
 
-  const a = await newDevice(app, { name: 'a', abi: 'linux-6.12', pcie: true, reset: true, intx: true, msi: { vectors: 4 }, msix: { tableSize: 8 } })
+  const a = await createDevice(app, { name: 'a', abi: 'linux-6.12', pcie: true, reset: true, intx: true, msi: { vectors: 4 }, msix: { tableSize: 8 } })
   await setIrqs(app, a, 'msix', { action: 'trigger', start: 0, count: 2, data: { type: 'eventfd', fds: [e1, e2] } })
   await setIrqs(app, a, 'err', { action: 'trigger', start: 0, count: 1, data: { type: 'eventfd', fds: [e3] } })
   await setIrqs(app, a, 'msix', { action: 'trigger', start: 0, count: 8, data: { type: 'none' } }) // e1, e2 = 1
 
-  const b = await newDevice(app, { name: 'b', abi: 'linux-6.1', msix: { tableSize: 16 } })
+  const b = await createDevice(app, { name: 'b', abi: 'linux-6.1', msix: { tableSize: 16 } })
   await setIrqs(app, b, 'msix', { action: 'trigger', start: 0, count: 3, data: { type: 'eventfd', fds: [e4, -1, -1] } })
 
-  const c = await newDevice(app, { name: 'c', intx: true })
+  const c = await createDevice(app, { name: 'c', intx: true })
   await setIrqs(app, c, 'intx', { action: 'trigger', start: 0, count: 1, data: { type: 'eventfd', fds: [spare] } })
   await setIrqs(app, c, 'intx', { action: 'mask', start: 0, count: 1, data: { type: 'none' } })
   await setIrqs(app, c, 'intx', { action: 'unmask', start: 0, count: 1, data: { type: 'eventfd', fds: [unmask] } })

@@ -1,7 +1,6 @@
 import t from 'tap'
 import type { App } from '../../src/app.ts'
-import { build } from '../helper.ts'
-import { getJson, newDevice, newEventfd, ok, snapshot } from './bad-input-lib.ts'
+import { build, createDevice, createEventfd, getJson, ok, snapshot } from '../helper.ts'
 
 // ETag = "<version>"; the version grows with state changes only; If-Match; cursor pagination.
 
@@ -26,7 +25,7 @@ t.test('ETag is "<version>" on create, GET and every state change', async (t) =>
   t.equal(g.etag, `"${dev.version}"`, 'GET after create')
   t.equal(g.version, dev.version)
 
-  const e = await newEventfd(app)
+  const e = await createEventfd(app)
   const steps: Array<[string, string, object | undefined]> = [
     ['enable MSI-X', `/v1/devices/${dev.id}/irqs/msix`, { action: 'trigger', start: 0, count: 1, data: { type: 'eventfd', fds: [e] } }],
     ['add vector 3', `/v1/devices/${dev.id}/irqs/2`, { action: 'trigger', start: 3, count: 1, data: { type: 'eventfd', fds: [e] } }],
@@ -56,9 +55,9 @@ t.test('ETag is "<version>" on create, GET and every state change', async (t) =>
 
 t.test('the version does not grow on rejected requests, loopback or eventfd traffic', async (t) => {
   const app = await build(t)
-  const e = await newEventfd(app)
-  const id = await newDevice(app, { intx: true, pcie: true, msix: { tableSize: 8 } })
-  const intx = await newDevice(app, { intx: true })
+  const e = await createEventfd(app)
+  const id = await createDevice(app, { intx: true, pcie: true, msix: { tableSize: 8 } })
+  const intx = await createDevice(app, { intx: true })
   await ok(app, 'POST', `/v1/devices/${id}/irqs/msix`, { action: 'trigger', start: 0, count: 2, data: { type: 'eventfd', fds: [e, -1] } })
   await ok(app, 'POST', `/v1/devices/${intx}/irqs/intx`, { action: 'trigger', start: 0, count: 1, data: { type: 'eventfd', fds: [e] } })
   const base = await getDevice(app, id)
@@ -110,8 +109,8 @@ t.test('the version does not grow on rejected requests, loopback or eventfd traf
 
 t.test('If-Match: current tag, *, lists and stale tags', async (t) => {
   const app = await build(t)
-  const e = await newEventfd(app)
-  const id = await newDevice(app, { intx: true, reset: true, msix: { tableSize: 8 } })
+  const e = await createEventfd(app)
+  const id = await createDevice(app, { intx: true, reset: true, msix: { tableSize: 8 } })
   const url = `/v1/devices/${id}/irqs/msix`
   const assign = (v: number) => ({ action: 'trigger', start: v, count: 1, data: { type: 'eventfd', fds: [e] } })
 
@@ -172,7 +171,7 @@ async function walk (app: App, path: string, limit: number): Promise<{ items: an
 t.test('GET /v1/devices pages through every device once, in creation order', async (t) => {
   const app = await build(t)
   const ids: string[] = []
-  for (let i = 0; i < 7; i++) ids.push(await newDevice(app, { name: `d${i}` }))
+  for (let i = 0; i < 7; i++) ids.push(await createDevice(app, { name: `d${i}` }))
   for (const limit of [1, 2, 3, 6, 7, 8, 100]) {
     const { items, pages } = await walk(app, '/v1/devices', limit)
     t.same(items.map((d) => d.id), ids, `limit ${limit}: every device once, in order`)
@@ -187,7 +186,7 @@ t.test('GET /v1/devices pages through every device once, in creation order', asy
   await ok(app, 'DELETE', `/v1/devices/${ids[0]}`)
   const rest = (await app.inject({ method: 'GET', url: `/v1/devices?limit=100&cursor=${first.nextCursor as string}` })).json()
   t.same(rest.items.map((d: any) => d.id), [ids[3], ids[5], ids[6]], 'the cursor is a position, not an index')
-  const later = await newDevice(app, { name: 'late' })
+  const later = await createDevice(app, { name: 'late' })
   const rest2 = (await app.inject({ method: 'GET', url: `/v1/devices?limit=100&cursor=${first.nextCursor as string}` })).json()
   t.same(rest2.items.map((d: any) => d.id), [ids[3], ids[5], ids[6], later], 'new devices come last')
 })
@@ -195,7 +194,7 @@ t.test('GET /v1/devices pages through every device once, in creation order', asy
 t.test('GET /v1/eventfds pages through every eventfd once, by number, across gaps', async (t) => {
   const app = await build(t)
   const fds: number[] = []
-  for (let i = 0; i < 11; i++) fds.push(await newEventfd(app, { label: `e${i}` }))
+  for (let i = 0; i < 11; i++) fds.push(await createEventfd(app, { label: `e${i}` }))
   for (const gone of [fds[0], fds[5], fds[6], fds[10]]) await ok(app, 'DELETE', `/v1/eventfds/${gone}`)
   const live = fds.filter((_, i) => ![0, 5, 6, 10].includes(i))
   for (const limit of [1, 2, 3, 7, 8]) {
@@ -207,7 +206,7 @@ t.test('GET /v1/eventfds pages through every eventfd once, by number, across gap
 
 t.test('the default page is 100 and says there is more', async (t) => {
   const app = await build(t)
-  for (let i = 0; i < 101; i++) await newEventfd(app)
+  for (let i = 0; i < 101; i++) await createEventfd(app)
   const body = (await app.inject({ method: 'GET', url: '/v1/eventfds' })).json()
   t.equal(body.items.length, 100)
   t.type(body.nextCursor, 'string')
@@ -218,8 +217,8 @@ t.test('the default page is 100 and says there is more', async (t) => {
 
 t.test('a bogus cursor is 400', async (t) => {
   const app = await build(t)
-  await newDevice(app, {})
-  await newEventfd(app)
+  await createDevice(app, {})
+  await createEventfd(app)
   const bogus = ['bogus', '!!!', Buffer.from('p-1').toString('base64url'), Buffer.from('q5').toString('base64url'),
     Buffer.from('p1x').toString('base64url'), Buffer.from('p' + '9'.repeat(16)).toString('base64url'), '%00']
   for (const path of ['/v1/devices', '/v1/eventfds']) {

@@ -1,7 +1,6 @@
 import t from 'tap'
-import { buildApp, type App } from '../../src/app.ts'
 import { DEFAULT_LIMITS, readConfig } from '../../src/config.ts'
-import { snapshot } from './bad-input-lib.ts'
+import { type App, build, injectAs, snapshot, type Tap } from '../helper.ts'
 
 // Default caps on what an instance holds (devices, eventfds, MSI + MSI-X table entries), so
 // that neither auth-off use nor a tenant without limits of its own can grow it without bound.
@@ -12,16 +11,10 @@ const ADMIN = 'admin-token-0123456789abcdef'
 interface Caps { maxDevices?: number, maxEventfds?: number, maxTableEntries?: number }
 
 async function open (t: Tap, caps: Caps, adminToken?: string): Promise<App> {
-  const app = await buildApp({ db: ':memory:', hostVectors: 64, ...caps, ...(adminToken !== undefined ? { adminToken } : {}) })
-  t.teardown(() => app.close())
-  return app
+  return await build(t, { hostVectors: 64, ...caps, ...(adminToken !== undefined ? { adminToken } : {}) })
 }
-interface Tap { teardown: (fn: () => unknown) => void }
-
 type Req = (method: string, url: string, payload?: unknown) => Promise<Awaited<ReturnType<App['inject']>>>
-const as = (app: App, token?: string): Req => async (method, url, payload) => await app.inject({
-  method: method as 'GET', url, ...(token !== undefined ? { headers: { authorization: `Bearer ${token}` } } : {}), ...(payload !== undefined ? { payload: payload as object } : {})
-})
+const as = (app: App, token?: string): Req => async (method, url, payload) => await injectAs(app, token, method, url, payload)
 
 t.test('config: the caps are flags and environment variables like the rest; flags win', async (t) => {
   const cases: Array<{ name: string, argv: string[], env: Record<string, string>, want: Partial<ReturnType<typeof readConfig>> }> = [

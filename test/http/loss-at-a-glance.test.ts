@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap'
-import { build, createDevice, eventfd } from '../helper.ts'
+import { build, createDevice, createEventfd } from '../helper.ts'
 
 // Loss accounting without hand work: totals on the index and device views, and /vectors
 // filtered (active, lost) and paged (limit, cursor).
@@ -7,7 +7,7 @@ import { build, createDevice, eventfd } from '../helper.ts'
 async function setup (t: Test) {
   const app = await build(t)
   const id = await createDevice(app, { abi: 'linux-6.12', msix: { tableSize: 16 } })
-  const e = await eventfd(app)
+  const e = await createEventfd(app)
   const fire = async (vector: number, count: number) => {
     const res = await app.inject({ method: 'POST', url: `/v1/devices/${id}/interrupts`, payload: { index: 'msix', vector, count } })
     t.equal(res.statusCode, 200)

@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process'
 import t from 'tap'
-import { build, createDevice, eventfd } from '../helper.ts'
+import { build, createDevice, createEventfd } from '../helper.ts'
 
 // /metrics: counters never go backwards (a deleted device's counts stay in the totals), one
 // metric per meaning, and Prometheus' own linter (promtool check metrics) finds nothing in
@@ -26,7 +26,7 @@ async function scrape (app: Awaited<ReturnType<typeof build>>): Promise<string> 
 t.test('metrics: interrupt counters never go backwards when a device is deleted', async (t) => {
   const app = await build(t)
   const id = await createDevice(app, { msix: { tableSize: 8 } })
-  const e = await eventfd(app)
+  const e = await createEventfd(app)
   await app.inject({ method: 'POST', url: `/v1/devices/${id}/interrupts`, payload: { index: 'msix', vector: 1, count: 3 } })
   await app.inject({ method: 'POST', url: `/v1/devices/${id}/irqs/msix`, payload: { action: 'trigger', data: { type: 'eventfd', fds: [e] } } })
   await app.inject({ method: 'POST', url: `/v1/devices/${id}/interrupts`, payload: { index: 'msix', vector: 0, count: 2 } })

@@ -1,6 +1,5 @@
 import t from 'tap'
-import { buildApp } from '../../src/app.ts'
-import { createDevice, eventfd } from '../helper.ts'
+import { build, createDevice, createEventfd, deviceTable } from '../helper.ts'
 
 // No request costs more with more devices: eventfd lookups and bindings go through an index
 // (eventfd -> the devices that use it), limits through counts kept as things change, metrics
@@ -10,11 +9,10 @@ import { createDevice, eventfd } from '../helper.ts'
 const WALKS = ['values', 'keys', 'entries', 'forEach', Symbol.iterator] as const
 
 t.test('requests that must not walk every device', async (t) => {
-  const app = await buildApp({ db: ':memory:', hostVectors: 4096, maxEventLoopDelayMs: 0 }) // no overload guard: see test/helper.ts
-  t.teardown(() => app.close())
+  const app = await build(t)
   // Many devices, two of them bound to the eventfd; the rest are what a scan would visit.
-  const fd = await eventfd(app)
-  const spare = await eventfd(app)
+  const fd = await createEventfd(app)
+  const spare = await createEventfd(app)
   const bound: string[] = []
   for (let i = 0; i < 200; i++) {
     const id = await createDevice(app, { msix: { tableSize: 64 }, intx: true })
@@ -25,7 +23,7 @@ t.test('requests that must not walk every device', async (t) => {
   }
   await app.inject({ method: 'POST', url: `/v1/devices/${bound[0]}/interrupts`, payload: { index: 'msix', vector: 1, count: 2 } })
 
-  const devices = app.engine.world.devices
+  const devices = deviceTable(app)
   let walks = 0
   for (const m of WALKS) {
     Object.defineProperty(devices, m, { configurable: true, value: () => { walks++; throw new Error('walked every device') } })
@@ -59,10 +57,9 @@ t.test('requests that must not walk every device', async (t) => {
 })
 
 t.test('the structural check can fail: a walk of the device table is seen', async (t) => {
-  const app = await buildApp({ db: ':memory:', hostVectors: 64, maxEventLoopDelayMs: 0 })
-  t.teardown(() => app.close())
+  const app = await build(t, { hostVectors: 64 })
   await createDevice(app, {})
-  const devices = app.engine.world.devices
+  const devices = deviceTable(app)
   let walks = 0
   Object.defineProperty(devices, 'values', { configurable: true, value: () => { walks++; throw new Error('walked') } })
   t.throws(() => [...devices.values()])

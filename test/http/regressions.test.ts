@@ -1,6 +1,5 @@
 import t from 'tap'
-import { build } from '../helper.ts'
-import { newDevice, newEventfd, snapshot } from './bad-input-lib.ts'
+import { build, createDevice, createEventfd, snapshot } from '../helper.ts'
 
 // Bugs found by the bad-input and ETag tests, kept as regression tests.
 
@@ -16,8 +15,8 @@ t.test('version: a failed MSI/MSI-X enable changes nothing but still bumps the v
   for (const c of cases) {
     await t.test(c.what, async (t) => {
       const app = await build(t)
-      await newEventfd(app)
-      const id = await newDevice(app, c.dev)
+      await createEventfd(app)
+      const id = await createDevice(app, c.dev)
       const before = await snapshot(app)
       const res = await app.inject({ method: 'POST', url: `/v1/devices/${id}/irqs/${c.index}`, payload: c.body })
       t.equal(res.statusCode, 400)
@@ -41,8 +40,8 @@ t.test('version: a failed MSI/MSI-X enable changes nothing but still bumps the v
 t.test('If-Match: a weak entity tag never matches (strong comparison)', async (t) => {
   // RFC 9110 13.1.1: If-Match uses the strong comparison, and a weak tag never matches.
   const app = await build(t)
-  const e = await newEventfd(app)
-  const id = await newDevice(app, { msix: { tableSize: 4 } })
+  const e = await createEventfd(app)
+  const id = await createDevice(app, { msix: { tableSize: 4 } })
   const before = await snapshot(app)
   const res = await app.inject({
     method: 'POST',

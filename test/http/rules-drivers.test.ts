@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { buildApp, type App } from '../../src/app.ts'
 import { TEMPLATE_NAMES } from '../../src/core/templates.ts'
-import { build, createDevice, eventfd, tempDir } from '../helper.ts'
+import { build, createDevice, createEventfd, tempDir } from '../helper.ts'
 
 // docs/model.md 12 end to end: drivers, templates and the seed's patch as a profile, through
 // the raw ioctl routes and device create.
@@ -37,7 +37,7 @@ t.test('12 tglx-2021 vfio-pci MSI-X: flags 0x1, and a dynamic add of vector 5 is
   const app = await build(t)
   const id = await createDevice(app, { abi: 'tglx-2021', template: 'virtio-net' })
   t.same(await raw(app, id, 'get-irq-info', { argsz: 16, index: 2 }), { argsz: 16, flags: 0x1, index: 2, count: 64 })
-  const [e0, e5] = [await eventfd(app), await eventfd(app)]
+  const [e0, e5] = [await createEventfd(app), await createEventfd(app)]
   t.same(await raw(app, id, 'set-irqs', { flags: 0x24, index: 2, start: 0, count: 1, data: [e0] }), { result: 0 })
   t.match(await raw(app, id, 'set-irqs', { flags: 0x24, index: 2, start: 5, count: 1, data: [e5] }), { result: -1, errno: 'EINVAL', reason: 'beyond-enabled-vectors' })
 })
@@ -81,7 +81,7 @@ t.test('12 driver, template and the driver\'s own state survive a restart (mtty:
   const first = await buildApp({ db: file, hostVectors: 64 })
   const id = await createDevice(first, { template: 'mtty', abi: 'linux-6.1' })
   const kvm = await createDevice(first, { driver: 'kvmgt' })
-  const e = await eventfd(first)
+  const e = await createEventfd(first)
   await raw(first, id, 'get-info', { argsz: 16 })
   t.same(await raw(first, id, 'set-irqs', { flags: 0x24, index: 1, start: 0, count: 1, data: [e] }), { result: 0 })
   await first.close()
@@ -90,7 +90,7 @@ t.test('12 driver, template and the driver\'s own state survive a restart (mtty:
   t.match((await app.inject({ method: 'GET', url: `/v1/devices/${id}` })).json(), { driver: 'mtty', template: 'mtty', abi: 'linux-6.1', irqType: 'msi' })
   t.match((await app.inject({ method: 'GET', url: `/v1/devices/${kvm}` })).json(), { driver: 'kvmgt', template: null })
   t.same(await raw(app, id, 'get-irq-info', { argsz: 16, index: 1 }), { argsz: 16, flags: 0x9, index: 1, count: 1 }, 'GET_INFO was remembered')
-  const other = await eventfd(app)
+  const other = await createEventfd(app)
   t.same(await raw(app, id, 'set-irqs', { flags: 0x24, index: 1, start: 0, count: 1, data: [other] }), { result: 0 })
   const vectors = (await app.inject({ method: 'GET', url: `/v1/devices/${id}/irqs/msi/vectors` })).json()
   t.equal(vectors.items[0].trigger, e, 'MSI stayed armed with its first eventfd (pre-6.7 msi_evtfd is never replaced)')

@@ -1,7 +1,6 @@
 import t from 'tap'
 import type { App } from '../../src/app.ts'
-import { ABI_PROFILES, ABIS } from '../../src/core/profiles.ts'
-import { build, createDevice } from '../helper.ts'
+import { ABI_PROFILES, ABIS, build, createDevice } from '../helper.ts'
 
 // docs/model.md 3 (GET_INFO / GET_IRQ_INFO) end to end, friendly and raw routes, every profile.
 

@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { App } from '../../src/app.ts'
-import { build, createDevice, eventfd } from '../helper.ts'
+import { build, createDevice, createEventfd } from '../helper.ts'
 
 // Model section 11 through HTTP, in the raw (/ioctl/set-irqs) and the friendly (/irqs/{index})
 // form of SET_IRQS, on both abis. After every step the counting identity of 11.3 is checked
@@ -90,7 +90,7 @@ const cases: Case[] = [
   {
     name: '11.1 the host mask per vector: trigger -> unmasked; no trigger or no host vector -> masked by host',
     run: async (d, t) => {
-      const e = await eventfd(d.app)
+      const e = await createEventfd(d.app)
       t.same(await d.set('msix', 'trigger', 'eventfd', 0, 2, [e, -1]), ok)
       const v = await d.vectors('msix')
       t.match(v[0], { masked: false, maskedBy: [], pending: false, backing: 'host' })
@@ -110,12 +110,12 @@ const cases: Case[] = [
   {
     name: '11.2 and 11.3 the done-when sequence: vector 5 fired three times pends once, coalesces twice, and is sent when it gets an eventfd',
     run: async (d, t, abi) => {
-      const e0 = await eventfd(d.app)
+      const e0 = await createEventfd(d.app)
       t.same(await d.set('msix', 'trigger', 'eventfd', 0, 1, [e0]), ok)
       for (const want of [tally(1, 0, 0, 1, 0), tally(1, 0, 0, 0, 1), tally(1, 0, 0, 0, 1)]) t.same(await d.fire('msix', 5), want)
       t.match((await d.vectors('msix'))[5], { pending: true, pended: 1, coalesced: 2, masked: true })
       t.same((await d.pba('msix')).body, { pending: [5], words: ['0x0000000000000020'] })
-      const e5 = await eventfd(d.app)
+      const e5 = await createEventfd(d.app)
       if (abi === 'linux-6.12') {
         t.same(await d.set('msix', 'trigger', 'eventfd', 5, 1, [e5]), ok)
       } else {
@@ -138,7 +138,7 @@ const cases: Case[] = [
   {
     name: '11.3 a re-assignment after -1 sends the pending message',
     run: async (d, t) => {
-      const e = await eventfd(d.app)
+      const e = await createEventfd(d.app)
       t.same(await d.set('msix', 'trigger', 'eventfd', 0, 2, [e, e]), ok)
       t.same(await d.set('msix', 'trigger', 'eventfd', 1, 1, [-1]), ok)
       t.same(await d.fire('msix', 1, 3), tally(3, 0, 0, 1, 2))
@@ -150,7 +150,7 @@ const cases: Case[] = [
   {
     name: '11.3 a pending bit survives disable + re-enable and a reset',
     run: async (d, t) => {
-      const e = await eventfd(d.app)
+      const e = await createEventfd(d.app)
       t.same(await d.set('msix', 'trigger', 'eventfd', 0, 2, [e, -1]), ok)
       t.same(await d.fire('msix', 1), tally(1, 0, 0, 1, 0))
       t.same(await d.set('msix', 'trigger', 'none', 0, 0), ok)
@@ -189,7 +189,7 @@ const cases: Case[] = [
     create: { msix: { tableSize: 16, maskable: true } },
     run: async (d, t) => {
       t.match(await d.set('msix', 'mask', 'none', 0, 1), { errno: 'EINVAL', reason: 'index-not-enabled' })
-      const e = await eventfd(d.app)
+      const e = await createEventfd(d.app)
       t.same(await d.set('msix', 'trigger', 'eventfd', 0, 1, [e]), ok)
       t.match(await d.set('msix', 'mask', 'eventfd', 0, 1, [e]), { errno: 'ENOTTY' })
       t.match(await d.set('msix', 'unmask', 'eventfd', 0, 1, [e]), { errno: 'ENOTTY' })
@@ -199,7 +199,7 @@ const cases: Case[] = [
     name: '11.4 a user mask holds a fire pending; clearing it sends the message; the mask is a versioned change',
     create: { msix: { tableSize: 16, maskable: true } },
     run: async (d, t) => {
-      const e = await eventfd(d.app)
+      const e = await createEventfd(d.app)
       t.same(await d.set('msix', 'trigger', 'eventfd', 0, 2, [e, e]), ok)
       const v0 = (await d.device()).version
       t.same(await d.set('msix', 'mask', 'bool', 0, 2, [0, 1]), ok)

@@ -1,8 +1,6 @@
 import t from 'tap'
 import { join } from 'node:path'
-import { buildApp } from '../../src/app.ts'
-import { tempDir } from '../helper.ts'
-import { createDevice, createEventfd, disable, fireOk, setIrqs, triggerFds } from '../hot/lib.ts'
+import { build, createDevice, createEventfd, disable, fireOk, setIrqs, storeDb, tempDir, triggerFds } from '../helper.ts'
 
 // The configuration trace: every configuration call on a device, with what it asked, what it
 // answered, and the interrupts lost since the previous call; and the windows derived from it.
@@ -12,14 +10,6 @@ async function trace (app: Awaited<ReturnType<typeof build>>, id: string, query 
   if (res.statusCode !== 200) throw new Error(`trace: ${res.statusCode} ${res.body}`)
   return res.json()
 }
-
-/** An app on a fresh in-memory database; overload sampling off (these tests are not about it). */
-async function build (t: Tap, opts: { traceRetention?: number } = {}) {
-  const app = await buildApp({ db: ':memory:', hostVectors: 4096, pressureSampleMs: 3_600_000, ...opts })
-  t.teardown(() => app.close())
-  return app
-}
-interface Tap { teardown: (fn: () => unknown) => void }
 
 t.test('trace: each kind of configuration call leaves one entry with its request and result', async (t) => {
   const app = await build(t)
@@ -113,17 +103,16 @@ t.test('trace: retention keeps the newest entries per device; the oldest go firs
 
 t.test('trace: durable across a restart, gone with its device', async (t) => {
   const db = join(tempDir(t), 'virq.db')
-  let app = await buildApp({ db, hostVectors: 64, pressureSampleMs: 3_600_000 })
+  let app = await build(t, { db, hostVectors: 64 })
   const id = await createDevice(app, { reset: true })
   await app.inject({ method: 'POST', url: `/v1/devices/${id}/reset` })
   const before = (await trace(app, id)).items
-  await app.close()
-  app = await buildApp({ db, hostVectors: 64, pressureSampleMs: 3_600_000 })
-  t.teardown(() => app.close())
+  await app.closeOnce()
+  app = await build(t, { db, hostVectors: 64 })
   t.same((await trace(app, id)).items, before)
   t.equal((await app.inject({ method: 'DELETE', url: `/v1/devices/${id}` })).statusCode, 204)
   t.equal((await app.inject({ method: 'GET', url: `/v1/devices/${id}/trace` })).statusCode, 404)
-  t.equal(app.engine.db.prepare('SELECT count(*) FROM trace').pluck().get(), 0)
+  t.equal(storeDb(app).prepare('SELECT count(*) FROM trace').pluck().get(), 0)
 })
 
 t.test('trace: the entry commits with the change it records (one transaction)', async (t) => {
@@ -131,9 +120,9 @@ t.test('trace: the entry commits with the change it records (one transaction)', 
   const id = await createDevice(app, { msix: { tableSize: 4 } })
   const e = await createEventfd(app)
   // Make the trace insert fail: the SET_IRQS must then fail as a whole and change nothing.
-  app.engine.db.exec("CREATE TRIGGER no_trace BEFORE INSERT ON trace WHEN NEW.op = 'set-irqs' BEGIN SELECT RAISE(ABORT, 'no'); END")
+  storeDb(app).exec("CREATE TRIGGER no_trace BEFORE INSERT ON trace WHEN NEW.op = 'set-irqs' BEGIN SELECT RAISE(ABORT, 'no'); END")
   const res = await app.inject({ method: 'POST', url: `/v1/devices/${id}/irqs/msix`, payload: triggerFds(0, [e]) })
   t.equal(res.statusCode, 500)
-  t.equal(app.engine.db.prepare('SELECT count(*) FROM vector_blocks WHERE device_id = ?').pluck().get(id), 0, 'no vector block')
+  t.equal(storeDb(app).prepare('SELECT count(*) FROM vector_blocks WHERE device_id = ?').pluck().get(id), 0, 'no vector block')
   t.equal((await app.inject({ method: 'GET', url: `/v1/devices/${id}` })).json().irqType, 'none')
 })

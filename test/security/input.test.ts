@@ -1,11 +1,11 @@
 // Input the schemas cannot judge alone: integers in the URL are canonical decimal, bodies are
 // UTF-8, strings are Unicode. Each is refused with problem+json and changes nothing.
 import t from 'tap'
-import { build, createDevice, eventfd } from '../helper.ts'
+import { build, createDevice, createEventfd } from '../helper.ts'
 
 t.test('path and query integers: canonical decimal only (400), table-driven', async (t) => {
   const app = await build(t)
-  const fd = await eventfd(app)
+  const fd = await createEventfd(app)
   const id = await createDevice(app, { msix: { tableSize: 8 } })
   for (const bad of ['0x1', '1e0', '+1', '01', '1.0', '-0', ' 1', '1 ', '0b1', '1_0', 'Infinity', '١']) {
     const text = encodeURIComponent(bad)

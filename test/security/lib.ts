@@ -1,11 +1,9 @@
 // Shared helpers for the security tests (not a test file itself): an app with tokens,
 // listening on a real socket, and plain HTTP requests that send the path exactly as written.
 import http from 'node:http'
-import { buildApp, type AppOptions } from '../../src/app.ts'
+import { type AppOptions, build, injectAs, listen, type Tap } from '../helper.ts'
 
 export const ADMIN = 'admin-token-0123456789abcdef'
-
-interface Tap { teardown: (fn: () => unknown) => void }
 
 export interface Token { token: string, id: string }
 
@@ -14,21 +12,16 @@ export interface Token { token: string, id: string }
  * machine must not turn these answers into 503s.
  */
 export async function secured (t: Tap, opts: Partial<AppOptions> = {}) {
-  const app = await buildApp({ db: ':memory:', hostVectors: 64, adminToken: ADMIN, maxEventLoopDelayMs: 0, ...opts })
-  t.teardown(() => app.close())
-  await app.listen({ host: '127.0.0.1', port: 0 })
-  const address = app.server.address()
-  if (address === null || typeof address === 'string') throw new Error('no address')
-  const port = address.port
+  const app = await build(t, { hostVectors: 64, adminToken: ADMIN, ...opts })
+  const { port, base, ws } = await listen(app)
   const token = async (tenant: string): Promise<Token> => {
     const res = await app.inject({ method: 'POST', url: '/v1/admin/tokens', headers: { authorization: `Bearer ${ADMIN}` }, payload: { tenant } })
     if (res.statusCode !== 201) throw new Error(res.body)
     return { token: res.json().token, id: res.json().id }
   }
   /** app.inject with a bearer token. */
-  const as = (tok: string) => async (method: string, url: string, payload?: unknown) =>
-    await app.inject({ method: method as 'GET', url, headers: { authorization: `Bearer ${tok}` }, ...(payload !== undefined ? { payload: payload as object } : {}) })
-  return { app, port, base: `http://127.0.0.1:${port}`, ws: `ws://127.0.0.1:${port}`, token, as }
+  const as = (tok: string) => async (method: string, url: string, payload?: unknown) => await injectAs(app, tok, method, url, payload)
+  return { app, port, base, ws, token, as }
 }
 
 export interface RawResponse { status: number, headers: http.IncomingHttpHeaders, body: string }
@@ -52,13 +45,3 @@ export async function request (port: number, method: string, path: string, opts:
     req.end(opts.body)
   })
 }
-
-export async function until (cond: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
-}
-
-export const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))

@@ -5,7 +5,8 @@ import http from 'node:http'
 import net from 'node:net'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { request, secured, sleep, until } from './lib.ts'
+import { sleep, until, waitingReads } from '../helper.ts'
+import { request, secured } from './lib.ts'
 
 const SERVER = fileURLToPath(new URL('../../src/server.ts', import.meta.url))
 
@@ -30,12 +31,12 @@ t.test('long-poll: a read whose client went away does not take the value (it sta
     const { app, port } = await secured(t, { adminToken: undefined })
     const fd = (await app.inject({ method: 'POST', url: '/v1/eventfds', payload: {} })).json().fd
     const socket = await rawRead(port, fd, 5000)
-    await until(() => app.engine.waiting === 1, 'the read to wait')
+    await until(() => waitingReads(app) === 1, 'the read to wait')
     drop(socket)
-    await until(async () => (await connections(app.server)) === 0 || app.engine.waiting === 0, 'the server to see the client go')
+    await until(async () => (await connections(app.server)) === 0 || waitingReads(app) === 0, 'the server to see the client go')
     t.equal((await app.inject({ method: 'POST', url: `/v1/eventfds/${fd}/write`, payload: { value: 5 } })).statusCode, 200)
     await sleep(100) // a read still waiting would have taken it by now
-    t.equal(app.engine.waiting, 0, `${name}: the read no longer waits`)
+    t.equal(waitingReads(app), 0, `${name}: the read no longer waits`)
     t.equal((await app.inject({ method: 'GET', url: `/v1/eventfds/${fd}` })).json().value, 5, `${name}: the value is still there`)
     t.same((await app.inject({ method: 'POST', url: `/v1/eventfds/${fd}/read` })).json(), { value: 5 }, `${name}: the next reader gets it`)
     socket.destroy()
@@ -46,7 +47,7 @@ t.test('long-poll: a connected client still gets a value written while it waits'
   const { app, port } = await secured(t, { adminToken: undefined })
   const fd = (await app.inject({ method: 'POST', url: '/v1/eventfds', payload: {} })).json().fd
   const answer = request(port, 'POST', `/v1/eventfds/${fd}/read?timeoutMs=5000`)
-  await until(() => app.engine.waiting === 1, 'the read to wait')
+  await until(() => waitingReads(app) === 1, 'the read to wait')
   await app.inject({ method: 'POST', url: `/v1/eventfds/${fd}/write`, payload: { value: 3 } })
   const res = await answer
   t.equal(res.status, 200)
@@ -64,7 +65,7 @@ t.test('shutdown: app.close() answers waiting long-polls at once with 204 and fi
   const agent = new http.Agent({ keepAlive: true })
   t.teardown(() => agent.destroy())
   const polls = Array.from({ length: 3 }, async () => await request(port, 'POST', `/v1/eventfds/${fd}/read?timeoutMs=60000`, { agent }))
-  await until(() => app.engine.waiting === 3, 'three reads to wait')
+  await until(() => waitingReads(app) === 3, 'three reads to wait')
   const started = Date.now()
   let timer: NodeJS.Timeout | undefined
   const closed = await Promise.race([

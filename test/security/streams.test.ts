@@ -5,7 +5,8 @@ import t from 'tap'
 import WebSocket from 'ws'
 import { HARD_LIMIT } from '../../src/http/routes/stream.ts'
 import { SseClient, WsClient } from '../hot/stream-clients.ts'
-import { ADMIN, request, secured, until } from './lib.ts'
+import { until } from '../helper.ts'
+import { ADMIN, request, secured } from './lib.ts'
 
 t.test('websocket: a client that sends fires with ids and never reads is paused or closed, its buffer bounded', async (t) => {
   const { app, ws, token, as } = await secured(t)

@@ -4,8 +4,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import type { App } from '../../src/app.ts'
-import { getJson, newDevice, newEventfd, ok, snapshot } from '../http/bad-input-lib.ts'
-import { tempDir } from '../helper.ts'
+import { createDevice, createEventfd, fireOk, getJson, ok, snapshot, tempDir } from '../helper.ts'
 import { openApp } from './lib.ts'
 
 // Online backup (POST /v1/admin/backup, `virq backup --to FILE`): a SQLite copy made while the
@@ -15,13 +14,13 @@ import { openApp } from './lib.ts'
 t.setTimeout(240_000)
 
 const BIN = fileURLToPath(new URL('../../bin/virq.js', import.meta.url))
-const fire = (app: App, id: string, count: number) => ok(app, 'POST', `/v1/devices/${id}/interrupts`, { index: 'msix', vector: 0, count })
+const fireVector0 = async (app: App, id: string, count: number) => await fireOk(app, id, { index: 'msix', vector: 0, count })
 const vector0 = async (app: App, id: string) => (await getJson(app, `/v1/devices/${id}/irqs/msix/vectors`)).items[0]
 
 /** A device whose MSI-X vector 0 signals a fresh eventfd. */
 async function wired (app: App, name: string): Promise<{ dev: string, efd: number }> {
-  const efd = await newEventfd(app, { label: name })
-  const dev = await newDevice(app, { name, msix: { tableSize: 8 } })
+  const efd = await createEventfd(app, { label: name })
+  const dev = await createDevice(app, { name, msix: { tableSize: 8 } })
   await ok(app, 'POST', `/v1/devices/${dev}/irqs/msix`, { action: 'trigger', start: 0, count: 1, data: { type: 'eventfd', fds: [efd] } })
   return { dev, efd }
 }
@@ -38,7 +37,7 @@ t.test('a backup taken while devices are created and interrupts fire is consiste
   const dir = tempDir(t)
   const app = await openApp(t, join(dir, 'virq.db')) // the flusher is off: only the backup writes the counters
   const { dev, efd } = await wired(app, 'nic0')
-  await fire(app, dev, 100)
+  await fireVector0(app, dev, 100)
 
   // Load: fires and device creations, one after another, until told to stop.
   const control = { stop: false }
@@ -46,9 +45,9 @@ t.test('a backup taken while devices are created and interrupts fire is consiste
   const created: string[] = []
   const load = (async () => {
     for (let i = 0; !control.stop; i++) {
-      await fire(app, dev, 1)
+      await fireVector0(app, dev, 1)
       answeredFires++
-      if (i % 3 === 0) created.push(await newDevice(app, { name: `load-${i}`, msix: { tableSize: 4 } }))
+      if (i % 3 === 0) created.push(await createDevice(app, { name: `load-${i}`, msix: { tableSize: 4 } }))
       if (i % 7 === 0) await new Promise((resolve) => setImmediate(resolve))
     }
   })()
@@ -89,7 +88,7 @@ t.test('virq backup --to FILE writes a copy the server starts on', async (t) => 
   const dir = tempDir(t)
   const app = await openApp(t, join(dir, 'virq.db'))
   const { dev } = await wired(app, 'nic0')
-  await fire(app, dev, 42)
+  await fireVector0(app, dev, 42)
   await app.listen({ port: 0, host: '127.0.0.1' })
   const address = app.server.address()
   const url = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`

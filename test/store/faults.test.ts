@@ -3,8 +3,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import type { App } from '../../src/app.ts'
-import { getJson, newDevice, newEventfd, ok } from '../http/bad-input-lib.ts'
-import { tempDir } from '../helper.ts'
+import { applyToModel, createDevice, createEventfd, fireOk, flushCounters, getJson, ok, setIrqs, storeDb, tempDir, triggerFds, until } from '../helper.ts'
 import { openApp } from './lib.ts'
 
 // Storage faults while the service runs, made real: the database file made read-only
@@ -47,35 +46,26 @@ const FAULTS: Fault[] = [
     reason: 'storage-full',
     inPlace: false,
     inject: (app) => {
-      const pages = app.engine.db.pragma('page_count', { simple: true }) as number
-      app.engine.db.pragma(`max_page_count = ${pages}`)
+      const pages = storeDb(app).pragma('page_count', { simple: true }) as number
+      storeDb(app).pragma(`max_page_count = ${pages}`)
     },
-    clear: (app) => { app.engine.db.pragma('max_page_count = 1073741823') }
+    clear: (app) => { storeDb(app).pragma('max_page_count = 1073741823') }
   }
 ]
 
-const fire = (app: App, id: string, body: object) => ok(app, 'POST', `/v1/devices/${id}/interrupts`, body)
 const vector0 = async (app: App, id: string) => (await getJson(app, `/v1/devices/${id}/irqs/msix/vectors`)).items[0]
-
-async function until (what: string, check: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
-}
 
 for (const fault of FAULTS) {
   t.test(fault.name, async (t) => {
     const file = join(tempDir(t), 'virq.db')
     t.teardown(() => { try { chattr('-i', file) } catch {} })
     const app = await openApp(t, file)
-    const efd = await newEventfd(app, { label: 'vec0' })
-    const dev = await newDevice(app, { name: 'nic0', msix: { tableSize: 8 } })
-    await ok(app, 'POST', `/v1/devices/${dev}/irqs/msix`, { action: 'trigger', start: 0, count: 1, data: { type: 'eventfd', fds: [efd] } })
-    await fire(app, dev, { index: 'msix', vector: 0, count: 1000 })
-    app.engine.flush() // 1000 is on disk
-    await fire(app, dev, { index: 'msix', vector: 0, count: 50 }) // 1050 only in memory, answered
+    const efd = await createEventfd(app, { label: 'vec0' })
+    const dev = await createDevice(app, { name: 'nic0', msix: { tableSize: 8 } })
+    await setIrqs(app, dev, 'msix', triggerFds(0, [efd]))
+    await fireOk(app, dev, { index: 'msix', vector: 0, count: 1000 })
+    flushCounters(app) // 1000 is on disk
+    await fireOk(app, dev, { index: 'msix', vector: 0, count: 50 }) // 1050 only in memory, answered
     t.equal((await getJson(app, `/v1/eventfds/${efd}`)).value, 1050)
 
     fault.inject(app, file)
@@ -101,9 +91,8 @@ for (const fault of FAULTS) {
     t.match(await vector0(app, dev), { fired: 1050, delivered: 1050 }, 'so do the interrupt counters')
     // An operation that writes the eventfd and creates devices (more than the last pages
     // hold) fails as a whole: the counter is as before it.
-    const { engine } = app
     const caps = { pcie: false, reset: false, intx: false, msiVectors: 0, msixTableSize: 4, msixDynamic: true }
-    const both = engine.apply((world, fx) => {
+    const both = applyToModel(app, (world, fx) => {
       world.writeEventfd(world.eventfds.get(efd, 'default')!, 7, fx)
       for (let i = 0; i < 100; i++) world.addDevice(`refused-${i}`, 'r'.repeat(128), new Date().toISOString(), 'linux-6.12', caps, fx)
     })
@@ -121,16 +110,16 @@ for (const fault of FAULTS) {
     const devices = (await getJson(app, '/v1/devices?limit=1000')).items.length
     t.equal(devices, 1 + created, 'the refused device does not exist')
     // The interrupt path goes on (it writes on its own schedule).
-    await fire(app, dev, { index: 'msix', vector: 0, count: 10 })
+    await fireOk(app, dev, { index: 'msix', vector: 0, count: 10 })
     t.equal((await getJson(app, `/v1/eventfds/${efd}`)).value, 1060)
 
     fault.clear(app, file)
-    await until('/readyz answers 200', async () => (await app.inject({ method: 'GET', url: '/readyz' })).statusCode === 200)
+    await until(async () => (await app.inject({ method: 'GET', url: '/readyz' })).statusCode === 200, '/readyz to answer 200', 20_000)
     t.pass('ready again without a restart')
-    await newDevice(app, { name: 'after' })
+    await createDevice(app, { name: 'after' })
     const read = await ok(app, 'POST', `/v1/eventfds/${efd}/read`)
     t.equal(read.value, 1060, 'a read takes everything the fires added')
-    await fire(app, dev, { index: 'msix', vector: 0, count: 5 })
+    await fireOk(app, dev, { index: 'msix', vector: 0, count: 5 })
 
     await app.closeOnce()
     const again = await openApp(t, file)

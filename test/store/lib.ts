@@ -1,28 +1,19 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { buildApp, type App, type AppOptions } from '../../src/app.ts'
+import { type AppOptions, build, type Tap, type TestApp } from '../helper.ts'
 
 // Shared by the storage tests: apps on files, and the real server as a child process.
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
-interface Tap { teardown: (fn: () => unknown) => void }
 
 /**
  * An app on `file`; `closeOnce()` closes it once (also at the end of the test). The flusher
  * is off (tests flush when they mean to); the storage probe runs every 50 ms; the overload
  * guard, whose 1 s samples an fsync on a busy shared disk can outlast, is off.
  */
-export async function openApp (t: Tap, file: string, opts: Partial<AppOptions> = {}): Promise<App & { closeOnce: () => Promise<void> }> {
-  const app = await buildApp({ db: file, hostVectors: 256, flushMs: 3_600_000, storageProbeMs: 50, pressureSampleMs: 3_600_000, ...opts })
-  let closed = false
-  const closeOnce = async (): Promise<void> => {
-    if (closed) return
-    closed = true
-    await app.close()
-  }
-  t.teardown(closeOnce)
-  return Object.assign(app, { closeOnce })
+export async function openApp (t: Tap, file: string, opts: Partial<AppOptions> = {}): Promise<TestApp> {
+  return await build(t, { db: file, hostVectors: 256, flushMs: 3_600_000, storageProbeMs: 50, pressureSampleMs: 3_600_000, ...opts })
 }
 
 /** The highest migration version this virq knows. */

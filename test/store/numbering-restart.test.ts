@@ -3,9 +3,8 @@ import { copyFileSync, mkdirSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { buildApp } from '../../src/app.ts'
 import { migrate } from '../../src/store/db.ts'
-import { tempDir } from '../helper.ts'
+import { build, type Method, send, type Tap, tempDir } from '../helper.ts'
 
 // Per-tenant eventfd numbering survives a restart: each tenant goes on from its own next
 // number (closed numbers stay used), and a database from before per-tenant numbering keeps
@@ -14,23 +13,12 @@ import { tempDir } from '../helper.ts'
 const ADMIN = 'admin-token-0123456789abcdef'
 const MIGRATIONS = fileURLToPath(new URL('../../migrations/', import.meta.url))
 
-interface Tap { teardown: (fn: () => unknown) => void }
 type Req = (method: string, url: string, payload?: unknown) => Promise<any>
 
 async function open (t: Tap, file: string) {
-  const app = await buildApp({ db: file, hostVectors: 64, adminToken: ADMIN, maxEventLoopDelayMs: 0 }) // no overload guard: see test/helper.ts
-  let closed = false
-  const close = async (): Promise<void> => {
-    if (closed) return
-    closed = true
-    await app.close()
-  }
-  t.teardown(close)
-  const as = (tok: string): Req => async (method, url, payload) => {
-    const res = await app.inject({ method: method as 'GET', url, headers: { authorization: `Bearer ${tok}` }, ...(payload !== undefined ? { payload: payload as object } : {}) })
-    return { status: res.statusCode, body: res.body === '' ? undefined : res.json() }
-  }
-  return { app, as, close }
+  const app = await build(t, { db: file, hostVectors: 64, adminToken: ADMIN })
+  const as = (tok: string): Req => async (method, url, payload) => await send(app, method as Method, url, payload, tok)
+  return { app, as, close: app.closeOnce }
 }
 
 const token = async (as: (tok: string) => Req, tenant: string): Promise<string> => (await as(ADMIN)('POST', '/v1/admin/tokens', { tenant })).body.token

@@ -3,40 +3,23 @@ import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { buildApp, type App } from '../../src/app.ts'
-import { getJson, newDevice, newEventfd, ok, snapshot } from '../http/bad-input-lib.ts'
-import { tempDir } from '../helper.ts'
+import { type App, build, createDevice, fireOk, createEventfd, getJson, ok, setIrqs, snapshot, type Tap, tempDir, type TestApp, triggerFds } from '../helper.ts'
 
 // Everything the API shows survives a restart on the same database file, and eventfd numbers
 // are never reused across it.
 
 const HOST_VECTORS = 64
 
-/** An app on `file`, closed at the end of the test unless the test closed it first. */
-async function open (t: Tap, file: string): Promise<App> {
-  const app = await buildApp({ db: file, hostVectors: HOST_VECTORS, maxEventLoopDelayMs: 0 }) // no overload guard: see test/helper.ts
-  let closed = false
-  const close = async (): Promise<void> => {
-    if (closed) return
-    closed = true
-    await app.close()
-  }
-  t.teardown(close)
-  ;(app as App & { closeOnce: () => Promise<void> }).closeOnce = close
-  return app
-}
-const closeApp = async (app: App): Promise<void> => (app as App & { closeOnce: () => Promise<void> }).closeOnce()
-interface Tap { teardown: (fn: () => unknown) => void }
+/** An app on `file`, closed at the end of the test unless the test closed it first (closeOnce). */
+const open = async (t: Tap, file: string): Promise<TestApp> => await build(t, { db: file, hostVectors: HOST_VECTORS })
 
-const irq = (app: App, id: string, index: string, body: object) => ok(app, 'POST', `/v1/devices/${id}/irqs/${index}`, body)
-const efds = (start: number, fds: number[]) => ({ action: 'trigger', start, count: fds.length, data: { type: 'eventfd', fds } })
 const none = (start: number, count: number, action = 'trigger') => ({ action, start, count, data: { type: 'none' } })
 
 /** Every kind of state the API can hold. Returns names for later checks and every fd issued. */
 async function buildRichState (app: App) {
   const issued: number[] = []
   const efd = async (body: object = {}): Promise<number> => {
-    const fd = await newEventfd(app, body)
+    const fd = await createEventfd(app, body)
     issued.push(fd)
     return fd
   }
@@ -55,42 +38,42 @@ async function buildRichState (app: App) {
   const forced = await efd({ label: 'force-closed while bound' })
 
   // linux-6.12, dynamic MSI-X: enabled with one vector, then vectors added one at a time.
-  const dyn = await newDevice(app, { name: 'dyn', abi: 'linux-6.12', pcie: true, reset: true, msix: { tableSize: 64 } })
-  await irq(app, dyn, 'msix', efds(0, [q0]))
-  await irq(app, dyn, 'msix', efds(3, [q3]))
-  await irq(app, dyn, 'msix', efds(9, [q9]))
-  await irq(app, dyn, 'msix', efds(12, [q9]))
-  await irq(app, dyn, 'msix', efds(12, [-1])) // allocated, no trigger
-  await irq(app, dyn, 'msix', efds(5, [forced]))
-  await irq(app, dyn, 'err', efds(0, [errFd]))
-  await irq(app, dyn, 'msix', none(0, 64)) // loopback: q0, q3 = 1, q9 = 1
-  await irq(app, dyn, 'msix', none(0, 10)) // q0, q3 = 2, q9 = 2
+  const dyn = await createDevice(app, { name: 'dyn', abi: 'linux-6.12', pcie: true, reset: true, msix: { tableSize: 64 } })
+  await setIrqs(app, dyn, 'msix', triggerFds(0, [q0]))
+  await setIrqs(app, dyn, 'msix', triggerFds(3, [q3]))
+  await setIrqs(app, dyn, 'msix', triggerFds(9, [q9]))
+  await setIrqs(app, dyn, 'msix', triggerFds(12, [q9]))
+  await setIrqs(app, dyn, 'msix', triggerFds(12, [-1])) // allocated, no trigger
+  await setIrqs(app, dyn, 'msix', triggerFds(5, [forced]))
+  await setIrqs(app, dyn, 'err', triggerFds(0, [errFd]))
+  await setIrqs(app, dyn, 'msix', none(0, 64)) // loopback: q0, q3 = 1, q9 = 1
+  await setIrqs(app, dyn, 'msix', none(0, 10)) // q0, q3 = 2, q9 = 2
 
   // linux-6.1, NORESIZE: enable 2, then disable and re-enable with 4 to reach vector 3.
-  const stat = await newDevice(app, { name: 'static', abi: 'linux-6.1', pcie: true, msix: { tableSize: 16 } })
-  await irq(app, stat, 'msix', efds(0, [s0, -1]))
-  await irq(app, stat, 'msix', none(0, 0))
-  await irq(app, stat, 'msix', efds(0, [s0, -1, -1, s3]))
-  await irq(app, stat, 'req', efds(0, [sem]))
+  const stat = await createDevice(app, { name: 'static', abi: 'linux-6.1', pcie: true, msix: { tableSize: 16 } })
+  await setIrqs(app, stat, 'msix', triggerFds(0, [s0, -1]))
+  await setIrqs(app, stat, 'msix', none(0, 0))
+  await setIrqs(app, stat, 'msix', triggerFds(0, [s0, -1, -1, s3]))
+  await setIrqs(app, stat, 'req', triggerFds(0, [sem]))
 
   // MSI with 8 vectors, one eventfd on two of them.
-  const msiDev = await newDevice(app, { name: 'msi', abi: 'linux-6.12', msi: { vectors: 8 }, msix: { tableSize: 4, dynamic: false } })
-  await irq(app, msiDev, 'msi', efds(0, [msi, -1, msi, -1, -1, -1, -1, -1]))
+  const msiDev = await createDevice(app, { name: 'msi', abi: 'linux-6.12', msi: { vectors: 8 }, msix: { tableSize: 4, dynamic: false } })
+  await setIrqs(app, msiDev, 'msi', triggerFds(0, [msi, -1, msi, -1, -1, -1, -1, -1]))
 
   // INTx: enabled, masked, an unmask eventfd, ERR and REQ triggers.
-  const intx = await newDevice(app, { name: 'intx', abi: 'linux-6.1', intx: true, pcie: true, reset: true })
-  await irq(app, intx, 'intx', efds(0, [intxTrig]))
-  await irq(app, intx, 'intx', none(0, 1, 'mask'))
-  await irq(app, intx, 'intx', { action: 'unmask', start: 0, count: 1, data: { type: 'eventfd', fds: [unmask] } })
-  await irq(app, intx, 'err', efds(0, [errFd]))
-  await irq(app, intx, 'req', efds(0, [sem]))
-  await irq(app, intx, 'intx', none(0, 1)) // loopback: intxTrig = 1
+  const intx = await createDevice(app, { name: 'intx', abi: 'linux-6.1', intx: true, pcie: true, reset: true })
+  await setIrqs(app, intx, 'intx', triggerFds(0, [intxTrig]))
+  await setIrqs(app, intx, 'intx', none(0, 1, 'mask'))
+  await setIrqs(app, intx, 'intx', { action: 'unmask', start: 0, count: 1, data: { type: 'eventfd', fds: [unmask] } })
+  await setIrqs(app, intx, 'err', triggerFds(0, [errFd]))
+  await setIrqs(app, intx, 'req', triggerFds(0, [sem]))
+  await setIrqs(app, intx, 'intx', none(0, 1)) // loopback: intxTrig = 1
 
   // A device that comes and goes (its host vectors return), one that stays idle.
-  const doomed = await newDevice(app, { name: 'doomed', msix: { tableSize: 8 } })
-  await irq(app, doomed, 'msix', efds(0, [q0, q3]))
+  const doomed = await createDevice(app, { name: 'doomed', msix: { tableSize: 8 } })
+  await setIrqs(app, doomed, 'msix', triggerFds(0, [q0, q3]))
   await ok(app, 'DELETE', `/v1/devices/${doomed}`)
-  const idle = await newDevice(app, { name: 'idle' })
+  const idle = await createDevice(app, { name: 'idle' })
 
   // Counters: writes, a semaphore read, a deleted eventfd in the middle and one at the end.
   await ok(app, 'POST', `/v1/eventfds/${sem}/write`, { value: 5 })
@@ -130,14 +113,14 @@ t.test('a rich state survives a restart exactly', async (t) => {
   t.notOk(s.last in values, 'the highest number was deleted too')
   t.ok(before.eventfds.some((e: any) => e.semaphore === true && e.bindings.length > 0))
 
-  await closeApp(app1)
+  await app1.closeOnce()
   const app2 = await open(t, file)
   const after = await snapshot(app2, { pageSize: 2 })
   t.strictSame(after, before, 'every device, irq, vector, eventfd and the host are as they were')
   t.strictSame(await snapshot(app2, { pageSize: 100 }), before, 'the same through one page')
 
   // Numbers are never reused: not the deleted ones, not the highest deleted one.
-  const fresh = await newEventfd(app2)
+  const fresh = await createEventfd(app2)
   t.ok(s.issued.every((fd) => fresh > fd), `new eventfd ${fresh} is above every number issued (${Math.max(...s.issued)})`)
   t.equal(fresh, s.last + 1)
 
@@ -147,39 +130,39 @@ t.test('a rich state survives a restart exactly', async (t) => {
   const intxIrq = await getJson(app2, `/v1/devices/${s.intx}/irqs/intx`)
   t.equal(intxIrq.masked, false, 'the unmask eventfd unmasked INTx after the restart')
   t.equal((await getJson(app2, `/v1/eventfds/${s.unmask}`)).value, 0, 'and consumed the write')
-  const beyond = await app2.inject({ method: 'POST', url: `/v1/devices/${s.stat}/irqs/msix`, payload: efds(4, [fresh]) })
+  const beyond = await app2.inject({ method: 'POST', url: `/v1/devices/${s.stat}/irqs/msix`, payload: triggerFds(4, [fresh]) })
   t.equal(beyond.statusCode, 400)
   t.equal(beyond.json().reason, 'beyond-enabled-vectors', 'linux-6.1 enabled range restored')
-  await irq(app2, s.dyn, 'msix', efds(20, [fresh]))
+  await setIrqs(app2, s.dyn, 'msix', triggerFds(20, [fresh]))
   t.equal((await getJson(app2, '/v1/host')).hostVectors.used, 18, 'a dynamic vector more')
-  await irq(app2, s.dyn, 'msix', none(0, 0))
+  await setIrqs(app2, s.dyn, 'msix', none(0, 0))
   t.equal((await getJson(app2, '/v1/host')).hostVectors.used, 12, 'disable returns all six')
   t.equal((await app2.inject({ method: 'GET', url: `/v1/devices/${s.doomed}` })).statusCode, 404, 'the deleted device stays deleted')
 
   // And the restart after that keeps the new state too.
   const again = await snapshot(app2)
-  await closeApp(app2)
+  await app2.closeOnce()
   const app3 = await open(t, file)
   t.strictSame(await snapshot(app3), again, 'second restart')
-  t.ok(await newEventfd(app3) > fresh)
+  t.ok(await createEventfd(app3) > fresh)
 })
 
 t.test('13 parents, IMS slots and backings survive a restart exactly', async (t) => {
   const file = join(tempDir(t), 'virq.db')
   const app1 = await open(t, file)
-  const e = await newEventfd(app1)
+  const e = await createEventfd(app1)
   const full = (await ok(app1, 'POST', '/v1/parents', { name: 'dsa0', imsSlots: 3 })).id
   const spare = (await ok(app1, 'POST', '/v1/parents', { name: 'dsa1', imsSlots: 8 })).id
   const gone = (await ok(app1, 'POST', '/v1/parents', { name: 'gone', imsSlots: 1 })).id
   await ok(app1, 'DELETE', `/v1/parents/${gone}`)
-  const a = await newDevice(app1, { name: 'wq-a', template: 'idxd-vdev', parent: full, msix: { tableSize: 8, emulated: [0, 7] } })
-  const b = await newDevice(app1, { name: 'wq-b', template: 'idxd-vdev', parent: full, abi: 'linux-6.1' })
-  await newDevice(app1, { name: 'wq-idle', template: 'idxd-vdev', parent: spare })
-  await irq(app1, a, 'msix', efds(0, [e, e, -1, e, -1, -1, -1, e])) // 0, 7 emulated; 1, 3 slots
-  await irq(app1, a, 'msix', efds(5, [e])) // a third slot, beyond the enable block
-  await irq(app1, a, 'msix', efds(3, [-1])) // gives one back
-  await irq(app1, b, 'msix', efds(0, [e, e])) // the store's last slot
-  const busy = await app1.inject({ method: 'POST', url: `/v1/devices/${a}/irqs/msix`, payload: efds(2, [e]) })
+  const a = await createDevice(app1, { name: 'wq-a', template: 'idxd-vdev', parent: full, msix: { tableSize: 8, emulated: [0, 7] } })
+  const b = await createDevice(app1, { name: 'wq-b', template: 'idxd-vdev', parent: full, abi: 'linux-6.1' })
+  await createDevice(app1, { name: 'wq-idle', template: 'idxd-vdev', parent: spare })
+  await setIrqs(app1, a, 'msix', triggerFds(0, [e, e, -1, e, -1, -1, -1, e])) // 0, 7 emulated; 1, 3 slots
+  await setIrqs(app1, a, 'msix', triggerFds(5, [e])) // a third slot, beyond the enable block
+  await setIrqs(app1, a, 'msix', triggerFds(3, [-1])) // gives one back
+  await setIrqs(app1, b, 'msix', triggerFds(0, [e, e])) // the store's last slot
+  const busy = await app1.inject({ method: 'POST', url: `/v1/devices/${a}/irqs/msix`, payload: triggerFds(2, [e]) })
   t.equal(busy.statusCode, 409)
   t.equal(busy.json().errno, 'EBUSY')
   const before = await snapshot(app1)
@@ -192,14 +175,14 @@ t.test('13 parents, IMS slots and backings survive a restart exactly', async (t)
   t.same(backings, ['emulated', 'ims', null, null, null, 'ims', null, 'emulated'])
   t.equal(before.host.hostVectors.used, 3, 'a host vector per slot, none for emulated vectors')
 
-  await closeApp(app1)
+  await app1.closeOnce()
   const app2 = await open(t, file)
   t.strictSame(await snapshot(app2), before, 'parents, slots, backings, devices and the host as they were')
   // Derived state was rebuilt: the store is still full, fd -1 still frees a slot for another device.
-  const still = await app2.inject({ method: 'POST', url: `/v1/devices/${a}/irqs/msix`, payload: efds(2, [e]) })
+  const still = await app2.inject({ method: 'POST', url: `/v1/devices/${a}/irqs/msix`, payload: triggerFds(2, [e]) })
   t.equal(still.json().errno, 'EBUSY', 'the store is still full')
-  await irq(app2, b, 'msix', efds(1, [-1]))
-  await irq(app2, a, 'msix', efds(2, [e]))
+  await setIrqs(app2, b, 'msix', triggerFds(1, [-1]))
+  await setIrqs(app2, a, 'msix', triggerFds(2, [e]))
   t.same((await getJson(app2, `/v1/parents/${full}`)).devices.map((d: any) => d.slots), [3, 0])
   const delParent = await app2.inject({ method: 'DELETE', url: `/v1/parents/${full}` })
   t.equal(delParent.statusCode, 409, 'a parent with devices stays after a restart')
@@ -211,19 +194,18 @@ t.test('13 parents, IMS slots and backings survive a restart exactly', async (t)
 t.test('11.5 masking survives a restart: options, user masks, pending bits and their counters', async (t) => {
   const file = join(tempDir(t), 'virq.db')
   const app1 = await open(t, file)
-  const fire = (id: string, body: object) => ok(app1, 'POST', `/v1/devices/${id}/interrupts`, body)
-  const e = await newEventfd(app1)
-  const e2 = await newEventfd(app1)
+  const e = await createEventfd(app1)
+  const e2 = await createEventfd(app1)
   // MSI-X MASKABLE, a table of two PBA words: user masks, pending bits (one beyond any host vector), coalesced fires.
-  const mx = await newDevice(app1, { name: 'maskable', abi: 'linux-6.12', msix: { tableSize: 100, maskable: true } })
-  await irq(app1, mx, 'msix', efds(0, [e, -1, -1]))
-  await irq(app1, mx, 'msix', { action: 'mask', start: 0, count: 4, data: { type: 'bool', values: [true, false, false, true] } })
-  await fire(mx, { index: 'msix', vectors: [0, 0, 1, 1, 1, 2, 70] })
-  await irq(app1, mx, 'msix', efds(2, [e2])) // vector 2's pending message is sent now
+  const mx = await createDevice(app1, { name: 'maskable', abi: 'linux-6.12', msix: { tableSize: 100, maskable: true } })
+  await setIrqs(app1, mx, 'msix', triggerFds(0, [e, -1, -1]))
+  await setIrqs(app1, mx, 'msix', { action: 'mask', start: 0, count: 4, data: { type: 'bool', values: [true, false, false, true] } })
+  await fireOk(app1, mx, { index: 'msix', vectors: [0, 0, 1, 1, 1, 2, 70] })
+  await setIrqs(app1, mx, 'msix', triggerFds(2, [e2])) // vector 2's pending message is sent now
   // MSI with per-vector masking under linux-6.1.
-  const pv = await newDevice(app1, { name: 'per-vector', abi: 'linux-6.1', msi: { vectors: 8, perVectorMask: true } })
-  await irq(app1, pv, 'msi', efds(0, [e, -1]))
-  await fire(pv, { index: 'msi', vectors: [1, 1, 5] })
+  const pv = await createDevice(app1, { name: 'per-vector', abi: 'linux-6.1', msi: { vectors: 8, perVectorMask: true } })
+  await setIrqs(app1, pv, 'msi', triggerFds(0, [e, -1]))
+  await fireOk(app1, pv, { index: 'msi', vectors: [1, 1, 5] })
   const before = await snapshot(app1)
   const pba = await getJson(app1, `/v1/devices/${mx}/irqs/msix/pba`)
   const pvPba = await getJson(app1, `/v1/devices/${pv}/irqs/msi/pba`)
@@ -238,7 +220,7 @@ t.test('11.5 masking survives a restart: options, user masks, pending bits and t
   t.match(before.devices.find((d: any) => d.device.name === 'maskable').device.msix, { maskable: true })
   t.match(before.devices.find((d: any) => d.device.name === 'per-vector').device.msi, { perVectorMask: true })
 
-  await closeApp(app1)
+  await app1.closeOnce()
   const app2 = await open(t, file)
   t.strictSame(await snapshot(app2), before, 'every option, mask, pending bit and counter as it was')
   t.same(await getJson(app2, `/v1/devices/${mx}/irqs/msix/pba`), pba)
@@ -268,8 +250,8 @@ t.test('the migrations table records each migration once; re-opening applies not
   }
 
   const app1 = await open(t, file)
-  await newEventfd(app1)
-  await closeApp(app1)
+  await createEventfd(app1)
+  await app1.closeOnce()
   const first = read()
   t.equal(first.rows.filter((r) => r.version === 1).length, 1, '001 recorded once')
   t.match(first.rows.find((r) => r.version === 1), { name: '001_init.sql' })
@@ -280,7 +262,7 @@ t.test('the migrations table records each migration once; re-opening applies not
   await new Promise((resolve) => setTimeout(resolve, 5)) // a re-application would carry a later applied_at
   const app2 = await open(t, file)
   t.equal((await getJson(app2, '/v1/host')).eventfds, 1, 'the data is still there')
-  await closeApp(app2)
+  await app2.closeOnce()
   const second = read()
   t.strictSame(second.rows, first.rows, 're-opening applied nothing (same rows, same applied_at)')
   t.same(second.numbering, first.numbering)

@@ -2,8 +2,7 @@ import Database from 'better-sqlite3'
 import { closeSync, openSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { newDevice, newEventfd } from '../http/bad-input-lib.ts'
-import { tempDir } from '../helper.ts'
+import { createDevice, createEventfd, type Tap, tempDir } from '../helper.ts'
 import { latestMigration, openApp, startServer, stopServer } from './lib.ts'
 
 // A database virq must not run on is refused at start, with a message that names the file and
@@ -14,12 +13,10 @@ t.setTimeout(180_000)
 /** A migrated database with some devices and eventfds in it, closed. */
 async function populated (t: Tap, file: string): Promise<void> {
   const app = await openApp(t, file, { sync: 'normal' })
-  for (let i = 0; i < 200; i++) await newDevice(app, { name: `nic-${i}-${'x'.repeat(64)}`, msix: { tableSize: 8 } })
-  await newEventfd(app)
+  for (let i = 0; i < 200; i++) await createDevice(app, { name: `nic-${i}-${'x'.repeat(64)}`, msix: { tableSize: 8 } })
+  await createEventfd(app)
   await app.closeOnce()
 }
-interface Tap { teardown: (fn: () => unknown) => void }
-
 t.test('one virq per file: a second server on a database another one holds refuses to start', async (t) => {
   const file = join(tempDir(t), 'virq.db')
   await populated(t, file) // migrated: nothing left for the second one to write at start

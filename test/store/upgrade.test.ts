@@ -6,8 +6,7 @@ import t from 'tap'
 import { buildApp } from '../../src/app.ts'
 import { migrate } from '../../src/store/db.ts'
 import { Repository } from '../../src/store/repository.ts'
-import { snapshot } from '../http/bad-input-lib.ts'
-import { tempDir } from '../helper.ts'
+import { snapshot, tempDir } from '../helper.ts'
 
 // A database written by an older virq opens under today's migrations with nothing lost: every
 // device, vector, trigger, counter and eventfd the old API showed is still shown the same way.

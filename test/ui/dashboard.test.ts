@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { chromium, type Browser, type Page } from 'playwright-core'
-import { buildApp } from '../../src/app.ts'
+import { build, listen, type Tap } from '../helper.ts'
 import { resizeWindow } from '../../examples/resize-window.ts'
 
 // The dashboard in a real browser (Debian's chromium driven by playwright-core): virq on a
@@ -30,15 +30,10 @@ async function launch (t: Tap): Promise<Browser> {
 }
 
 async function serve (t: Tap, opts: { adminToken?: string } = {}) {
-  // Overload sampling off: a loaded CI machine must not turn the story's calls into 503s.
-  const app = await buildApp({ db: ':memory:', hostVectors: 4096, pressureSampleMs: 3_600_000, ...opts })
-  t.teardown(() => app.close())
-  await app.listen({ host: '127.0.0.1', port: 0 })
-  const { port } = app.server.address() as { port: number }
-  return { app, base: `http://127.0.0.1:${port}` }
+  // build() turns the overload guard off: a loaded CI machine must not turn the story's calls into 503s.
+  const app = await build(t, opts)
+  return { app, base: (await listen(app)).base }
 }
-interface Tap { teardown: (fn: () => unknown) => void }
-
 async function newPage (browser: Browser, t: Tap): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } })
   const errors: string[] = []

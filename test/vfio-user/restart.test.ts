@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { buildApp } from '../../src/app.ts'
+import { applyToModel, deviceModel } from '../helper.ts'
 
 // External eventfds (a vfio-user client's) are not persisted: they die with the connection
 // (docs/model.md 14). A restart finds triggers that named them and tears those devices down as
@@ -18,9 +19,9 @@ t.test('after a restart, a device whose triggers named a client\'s eventfds is t
   const dev = (await app.inject({ method: 'POST', url: '/v1/devices', payload: { msix: { tableSize: 4 } } })).json()
   const own = (await app.inject({ method: 'POST', url: '/v1/eventfds', payload: {} })).json()
   const hostFd = openSync('/dev/null', 'w')
-  const model = app.engine.world.devices.get(dev.id)
+  const model = deviceModel(app, dev.id)
   if (model === undefined) throw new Error('device missing')
-  await app.engine.apply((world, fx) => {
+  await applyToModel(app, (world, fx) => {
     const efd = world.eventfds.create({ semaphore: false, label: 'client', createdAt: new Date().toISOString(), owner: model.owner, hostFd })
     fx.eventfd(efd)
     world.setIrqs(model, { argsz: 28, flags: 0x24, index: 2, start: 0, count: 2, data: [efd.fd, own.fd] }, fx)
