@@ -8,7 +8,7 @@ import {
   deviceService, eventfdService, interruptService, streamService,
   type DeviceService, type EventfdService, type InterruptService, type StreamService
 } from './services.ts'
-import { clientError, isStorageProblem, sendProblem, STORAGE_RETRY_AFTER_S, toProblem } from './http/problem.ts'
+import { clientError, isStorageProblem, routeNotFound, sendProblem, STORAGE_RETRY_AFTER_S, toProblem } from './http/problem.ts'
 import devices from './http/routes/devices.ts'
 import parents from './http/routes/parents.ts'
 import events from './http/routes/events.ts'
@@ -183,9 +183,7 @@ export async function buildApp (opts: AppOptions) {
       done()
     })
   }
-  app.setNotFoundHandler((req, reply) => sendProblem(reply, {
-    type: '/problems/route-not-found', title: 'Not Found', status: 404, detail: `no route ${req.method} ${req.url}`, instance: req.url, reason: 'route-not-found'
-  }))
+  app.setNotFoundHandler(routeNotFound)
 
   // An empty JSON body is "no body": routes without a body schema accept it, the others
   // answer with a validation problem instead of a parser error.

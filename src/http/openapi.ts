@@ -1,7 +1,7 @@
 import swagger from '@fastify/swagger'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { sendProblem } from './problem.ts'
+import { routeNotFound } from './problem.ts'
 import { readFileSync } from 'node:fs'
 
 /** The package's own version, so that the document and the package never disagree. */
@@ -59,9 +59,7 @@ async function openapi (app: FastifyInstance): Promise<void> {
   const loadReference = async (): Promise<FastifyInstance> => {
     const [{ default: innerSwagger }, { default: swaggerUi }] = await Promise.all([import('@fastify/swagger'), import('@fastify/swagger-ui')])
     const inner = Fastify({ logger: false })
-    inner.setNotFoundHandler((req, reply) => sendProblem(reply, {
-      type: '/problems/route-not-found', title: 'Not Found', status: 404, detail: `no route ${req.method} ${req.url}`, instance: req.url, reason: 'route-not-found'
-    }))
+    inner.setNotFoundHandler(routeNotFound)
     await inner.register(innerSwagger, { mode: 'static', specification: { document: app.swagger() as never } })
     await inner.register(swaggerUi, { routePrefix: '/docs', staticCSP: "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'", uiConfig: { deepLinking: true, docExpansion: 'list' } })
     await inner.ready()

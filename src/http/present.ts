@@ -21,6 +21,7 @@ const fdOrNull = (fd: number): number | null => (fd === NO_TRIGGER ? null : fd)
 export function indexTotals (dev: Device, index: number) {
   const c = dev.counters[index]
   const t = { fired: 0, delivered: 0, lost: 0, lostBy: { 'index-disabled': 0, 'not-allocated': 0, 'no-trigger': 0 }, pended: 0, coalesced: 0, deliveredFromPending: 0, pending: 0 }
+  if (!c.materialized) return t // no vector of the index has fired: its columns are the shared zeros
   for (let v = 0; v < c.size; v++) {
     t.fired += c.fired[v]
     t.delivered += c.delivered[v]

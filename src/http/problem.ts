@@ -152,3 +152,10 @@ export function clientError (err: Error & { code?: string }, socket: Socket): vo
   }
   socket.destroy()
 }
+
+/** No route has this method and path: the not-found handler of the app and of the /docs instance. */
+export function routeNotFound (req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return sendProblem(reply, {
+    type: '/problems/route-not-found', title: 'Not Found', status: 404, detail: `no route ${req.method} ${req.url}`, instance: req.url, reason: 'route-not-found'
+  })
+}

@@ -11,7 +11,8 @@ import { triggerErrReq } from './err-req.ts'
 import { maskIntx, triggerIntx, unmaskIntx } from './intx.ts'
 import { triggerMsi } from './msi.ts'
 import { maskMsix, unmaskMsix } from './msix-mask.ts'
-import type { Handler, IrqSetRequest } from './request.ts'
+import type { Handler } from './handler.ts'
+import type { IrqSetRequest } from './request.ts'
 import { validateSetIrqs } from './validate.ts'
 
 function noHandler (index: number, action: number): never {

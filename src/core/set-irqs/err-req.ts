@@ -1,7 +1,7 @@
 import { VFIO_PCI_ERR_IRQ_INDEX } from '../constants.ts'
 import { fail } from '../errno.ts'
 import { NO_TRIGGER } from '../vectors.ts'
-import type { HandlerContext } from './request.ts'
+import type { HandlerContext } from './handler.ts'
 
 // ERR and REQ (docs/model.md 5.5; vfio_pci_set_err_trigger, vfio_pci_set_req_trigger,
 // vfio_pci_set_ctx_trigger_single): one trigger slot each.

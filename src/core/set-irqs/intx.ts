@@ -1,6 +1,6 @@
 import { fail } from '../errno.ts'
 import { NO_TRIGGER } from '../vectors.ts'
-import type { HandlerContext } from './request.ts'
+import type { HandlerContext } from './handler.ts'
 
 // INTx handlers (docs/model.md 5.1, 5.2; vfio_pci_set_intx_mask/_unmask/_trigger).
 

@@ -3,7 +3,7 @@ import { hasDynamicMsix, vectorTable, type IrqType } from '../device.ts'
 import { fail, VfioError } from '../errno.ts'
 import { sendIfPending } from '../masking.ts'
 import { NO_TRIGGER } from '../vectors.ts'
-import type { HandlerContext } from './request.ts'
+import type { HandlerContext } from './handler.ts'
 
 // MSI and MSI-X trigger (docs/model.md 5.3, 5.4; vfio_pci_set_msi_trigger, vfio_msi_set_block).
 

@@ -1,6 +1,6 @@
 import { fail } from '../errno.ts'
 import { sendIfPending } from '../masking.ts'
-import type { HandlerContext } from './request.ts'
+import type { HandlerContext } from './handler.ts'
 
 // MSI-X MASK and UNMASK (docs/model.md 11.4, a virq extension behind `msix.maskable`; the dispatch
 // table reaches these only on a device that opted in). They set and clear the user mask.

@@ -1,7 +1,4 @@
 import { SIZEOF_VFIO_IRQ_SET_HDR, VFIO_IRQ_SET_DATA_BOOL, VFIO_IRQ_SET_DATA_EVENTFD, VFIO_IRQ_SET_DATA_TYPE_MASK } from '../constants.ts'
-import type { Device } from '../device.ts'
-import type { Effects } from '../effects.ts'
-import type { World } from '../world.ts'
 
 /** struct vfio_irq_set, with `data` already split into elements (BOOL bytes or s32 fds). */
 export interface IrqSetRequest {
@@ -52,22 +49,3 @@ export function unrepresentableElement (req: IrqSetRequest): { at: number, value
   }
   return null
 }
-
-export type DataType = 'none' | 'bool' | 'eventfd'
-
-/** What every handler receives: the validated request and where to record what it changed. */
-export interface HandlerContext {
-  readonly world: World
-  readonly dev: Device
-  readonly index: number
-  /** The one action bit (VFIO_IRQ_SET_ACTION_*). */
-  readonly action: number
-  readonly start: number
-  readonly count: number
-  readonly dataType: DataType
-  readonly data: readonly number[]
-  readonly fx: Effects
-}
-
-/** A handler answers like the kernel's: 0, or a positive "only this many" count; errors throw. */
-export type Handler = (c: HandlerContext) => number

@@ -4,7 +4,8 @@ import {
 } from '../constants.ts'
 import { irqCount, type Device } from '../device.ts'
 import { fail } from '../errno.ts'
-import type { DataType, IrqSetRequest } from './request.ts'
+import type { DataType } from './handler.ts'
+import type { IrqSetRequest } from './request.ts'
 
 /**
  * vfio_set_irqs_validate_and_prepare(): docs/model.md 4, in the kernel's order, before any
