@@ -47,26 +47,21 @@ export interface ImsResult {
   hostVectorsUsed: number
 }
 
-let token: string | undefined
-
-const call = async (base: string, method: string, path: string, body?: unknown) => await request(base, token, method, path, body)
-
 /** Runs the story on a fresh in-process server, or against the server at `url`. */
-export async function imsStory (url?: string, bearer?: string): Promise<ImsResult> {
-  token = bearer
-  if (url !== undefined) return await story(url.replace(/\/+$/, ''))
+export async function imsStory (url?: string, token?: string): Promise<ImsResult> {
+  if (url !== undefined) return await story(url.replace(/\/+$/, ''), token)
   // No overload guard: building the app can stall a busy machine's loop, and this story is not about load.
   const app = await buildApp({ db: ':memory:', hostVectors: 4096, maxEventLoopDelayMs: 0 })
   try {
     await app.listen({ host: '127.0.0.1', port: 0 })
     const address = app.server.address()
-    return await story(`http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`)
+    return await story(`http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`, token)
   } finally {
     await app.close()
   }
 }
 
-async function story (base: string): Promise<ImsResult> {
+async function story (base: string, token: string | undefined): Promise<ImsResult> {
   const parent = await must(base, token, 'POST', '/v1/parents', { name: 'dsa0', imsSlots: SLOTS })
   const devices: Array<{ id: string, name: string, fd: number, next: number, ebusy: number, unloaded: boolean }> = []
   for (let i = 0; i < DEVICES; i++) {
@@ -90,7 +85,7 @@ async function story (base: string): Promise<ImsResult> {
         continue
       }
       if (d.next < TABLE && step % PACE[i] === 0) {
-        const res = await call(base, 'POST', `/v1/devices/${d.id}/irqs/msix`, { action: 'trigger', start: d.next, data: { type: 'eventfd', fds: [d.fd] } })
+        const res = await request(base, token, 'POST', `/v1/devices/${d.id}/irqs/msix`, { action: 'trigger', start: d.next, data: { type: 'eventfd', fds: [d.fd] } })
         if (res.status === 200) d.next++
         else if (res.body.errno === 'EBUSY') {
           d.ebusy++

@@ -29,30 +29,26 @@ export interface WindowResult {
 
 const VECTORS = 16
 
-let token: string | undefined
-
-const call = async (base: string, method: string, path: string, body?: unknown): Promise<any> => await must(base, token, method, path, body)
-
 /** Runs the story on a fresh in-process server, or against the server at `url`. */
-export async function resizeWindow (abi: 'linux-6.1' | 'linux-6.12', url?: string, bearer?: string): Promise<WindowResult & { deviceId: string }> {
-  token = bearer
-  if (url !== undefined) return await story(url.replace(/\/+$/, ''), abi)
+export async function resizeWindow (abi: 'linux-6.1' | 'linux-6.12', url?: string, token?: string): Promise<WindowResult & { deviceId: string }> {
+  if (url !== undefined) return await story(url.replace(/\/+$/, ''), abi, token)
   const app = await buildApp({ db: ':memory:', hostVectors: 4096 })
   try {
     await app.listen({ host: '127.0.0.1', port: 0 })
     const address = app.server.address()
-    return await story(`http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`, abi)
+    return await story(`http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`, abi, token)
   } finally {
     await app.close()
   }
 }
 
-async function story (base: string, abi: 'linux-6.1' | 'linux-6.12'): Promise<WindowResult & { deviceId: string }> {
-  const dev = await call(base, 'POST', '/v1/devices', { name: `nic-${abi}`, abi, msix: { tableSize: VECTORS } })
+async function story (base: string, abi: 'linux-6.1' | 'linux-6.12', token: string | undefined): Promise<WindowResult & { deviceId: string }> {
+  const call = async (method: string, path: string, body?: unknown): Promise<any> => await must(base, token, method, path, body)
+  const dev = await call('POST', '/v1/devices', { name: `nic-${abi}`, abi, msix: { tableSize: VECTORS } })
   const fds: number[] = []
-  for (let v = 0; v < VECTORS; v++) fds.push((await call(base, 'POST', '/v1/eventfds', { label: `vec${v}` })).fd)
+  for (let v = 0; v < VECTORS; v++) fds.push((await call('POST', '/v1/eventfds', { label: `vec${v}` })).fd)
   const irqs = `/v1/devices/${dev.id}/irqs/msix`
-  await call(base, 'POST', irqs, { action: 'trigger', start: 0, data: { type: 'eventfd', fds: [fds[0]] } })
+  await call('POST', irqs, { action: 'trigger', start: 0, data: { type: 'eventfd', fds: [fds[0]] } })
 
   // The device: fires every live vector, again and again, until told to stop.
   const live = [0]
@@ -60,7 +56,7 @@ async function story (base: string, abi: 'linux-6.1' | 'linux-6.12'): Promise<Wi
   let fireRound: () => void = () => {}
   const firing = (async () => {
     while (device.running) {
-      await call(base, 'POST', `/v1/devices/${dev.id}/interrupts`, { index: 'msix', vectors: live })
+      await call('POST', `/v1/devices/${dev.id}/interrupts`, { index: 'msix', vectors: live })
       fireRound()
     }
   })()
@@ -70,13 +66,13 @@ async function story (base: string, abi: 'linux-6.1' | 'linux-6.12'): Promise<Wi
   // The VMM: the guest unmasks vectors 1..15 one at a time.
   for (let k = 1; k < VECTORS; k++) {
     // The guest driver has programmed vector k and the device raises it before QEMU adds it.
-    await call(base, 'POST', `/v1/devices/${dev.id}/interrupts`, { index: 'msix', vector: k })
+    await call('POST', `/v1/devices/${dev.id}/interrupts`, { index: 'msix', vector: k })
     if (abi === 'linux-6.12') {
-      await call(base, 'POST', irqs, { action: 'trigger', start: k, data: { type: 'eventfd', fds: [fds[k]] } })
+      await call('POST', irqs, { action: 'trigger', start: k, data: { type: 'eventfd', fds: [fds[k]] } })
     } else {
-      await call(base, 'POST', irqs, { action: 'trigger', start: 0, count: 0, data: { type: 'none' } })
+      await call('POST', irqs, { action: 'trigger', start: 0, count: 0, data: { type: 'none' } })
       await nextFire() // the device keeps running while the index is down
-      await call(base, 'POST', irqs, { action: 'trigger', start: 0, data: { type: 'eventfd', fds: fds.slice(0, k + 1) } })
+      await call('POST', irqs, { action: 'trigger', start: 0, data: { type: 'eventfd', fds: fds.slice(0, k + 1) } })
     }
     live.push(k)
     await nextFire()
@@ -84,7 +80,7 @@ async function story (base: string, abi: 'linux-6.1' | 'linux-6.12'): Promise<Wi
   device.running = false
   await firing
 
-  const vectors = (await call(base, 'GET', `${irqs}/vectors`)).items as any[]
+  const vectors = (await call('GET', `${irqs}/vectors`)).items as any[]
   const lostBy: Record<string, number> = {}
   for (const v of vectors) for (const [reason, n] of Object.entries(v.lostBy as Record<string, number>)) lostBy[reason] = (lostBy[reason] ?? 0) + n
   const sum = (key: string): number => vectors.reduce((n, v) => n + v[key], 0)

@@ -234,11 +234,6 @@ export async function buildApp (opts: AppOptions) {
     retryAfter: 1,
     pressureHandler: (req: FastifyRequest, reply: FastifyReply, type: string, value: number | undefined) => {
       if (req.routeOptions.config?.probe === true) return
-      // A sample period without a single sample (under-pressure reports Infinity) means the
-      // loop was stalled once for the whole period (a slow start, a starved process on a busy
-      // host); it has caught up, since it runs this request. Sustained overload keeps yielding
-      // samples, with delays above the limit: those are refused.
-      if (type === 'eventLoopDelay' && value === Infinity) return
       reply.header('retry-after', '1')
       sendProblem(reply, {
         type: '/problems/overloaded',
