@@ -430,10 +430,7 @@ export class Engine {
    */
   readonly drain = (owner: string, fd: number): number => {
     const efd = this.world.eventfds.get(fd, owner)
-    if (efd === undefined) return DRAIN_GONE
-    const value = this.world.eventfds.read(efd)
-    if (value !== 0) this.hot.eventfd(efd)
-    return value
+    return efd === undefined ? DRAIN_GONE : this.world.readEventfd(efd, this.hot)
   }
 
   /** Long-polls waiting for an eventfd to become readable. */

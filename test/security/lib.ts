@@ -15,7 +15,7 @@ export async function secured (t: Tap, opts: Partial<AppOptions> = {}) {
   const app = await build(t, { hostVectors: 64, adminToken: ADMIN, ...opts })
   const { port, base, ws } = await listen(app)
   const token = async (tenant: string): Promise<Token> => {
-    const res = await app.inject({ method: 'POST', url: '/v1/admin/tokens', headers: { authorization: `Bearer ${ADMIN}` }, payload: { tenant } })
+    const res = await injectAs(app, ADMIN, 'POST', '/v1/admin/tokens', { tenant })
     if (res.statusCode !== 201) throw new Error(res.body)
     return { token: res.json().token, id: res.json().id }
   }
