@@ -1,4 +1,3 @@
-import AjvCompiler from '@fastify/ajv-compiler'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import underPressure from '@fastify/under-pressure'
 import Fastify, { LogController, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
@@ -30,8 +29,8 @@ import openapi from './http/openapi.ts'
 import components, { buildSerializer } from './http/components.ts'
 import { openDb, type SyncMode } from './store/db.ts'
 import { DEFAULT_TRACE_RETENTION } from './store/trace.ts'
-import { canonicalIntegers, parseJsonBody } from './http/strict-input.ts'
-import { lazyValidator, type Validator } from './http/lazy-compile.ts'
+import { parseJsonBody } from './http/strict-input.ts'
+import { buildValidator } from './http/validators.ts'
 import vfioUser from './http/routes/vfio-user.ts'
 import { VfioUserService } from './vfio-user/service.ts'
 
@@ -101,22 +100,6 @@ export const TIMEOUTS: Timeouts = { headersMs: 10_000, requestMs: 30_000, keepAl
 export const DEFAULT_BODY_LIMIT = 256 * 1024
 export const DEFAULT_FLUSH_MS = 1000
 
-/**
- * Request bodies are validated without type coercion (a string is not a number), query strings
- * and path parameters with it (they are always text on the wire). Unknown fields are errors.
- */
-function buildValidator () {
-  const pool = AjvCompiler()
-  return (externalSchemas: any, ajvOptions: any) => {
-    const base = { ...ajvOptions, customOptions: { ...ajvOptions.customOptions, removeAdditional: false, allErrors: false } }
-    const lenient = pool(externalSchemas, { ...base, customOptions: { ...base.customOptions, coerceTypes: 'array' } })
-    const strict = pool(externalSchemas, { ...base, customOptions: { ...base.customOptions, coerceTypes: false, useDefaults: false } })
-    return (route: { httpPart?: string, schema?: any }) => lazyValidator(() => (route.httpPart === 'body'
-      ? strict(route as any)
-      : canonicalIntegers(route.schema, lenient(route as any) as any)) as Validator)
-  }
-}
-
 export async function buildApp (opts: AppOptions) {
   const timeouts = { ...TIMEOUTS, ...opts.timeouts }
   const fastifyOptions: FastifyServerOptions & { http: ServerOptions } = {
@@ -138,8 +121,7 @@ export async function buildApp (opts: AppOptions) {
       sendProblem(reply, { type: '/problems/bad-url', title: 'Bad Request', status: 400, detail: err.message, instance: req.url, reason: 'bad-url' })
     },
     clientErrorHandler: clientError,
-    schemaController: { compilersFactory: { buildValidator: buildValidator() as any, buildSerializer: buildSerializer() as any } },
-    ajv: { customOptions: { removeAdditional: false } }
+    schemaController: { compilersFactory: { buildValidator: buildValidator() as any, buildSerializer: buildSerializer() as any } }
   }
   const app = Fastify(fastifyOptions).withTypeProvider<TypeBoxTypeProvider>()
 

@@ -3,9 +3,10 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import fp from 'fastify-plugin'
 import { routeNotFound } from './problem.ts'
 import { readFileSync } from 'node:fs'
+import { packagePath } from '../paths.ts'
 
 /** The package's own version, so that the document and the package never disagree. */
-const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+const { version } = JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string }
 
 /**
  * The OpenAPI 3.1 document, generated from the route schemas (the TypeBox schemas are the one

@@ -1,12 +1,12 @@
 import Database from 'better-sqlite3'
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { packagePath } from '../paths.ts'
 
 export type Db = Database.Database
 export type SyncMode = 'full' | 'normal'
 
-const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url))
+const MIGRATIONS_DIR = packagePath('migrations/')
 
 /** How long a start waits for a database another process holds (a restart overlapping a shutdown). */
 const LOCK_WAIT_MS = 1000
@@ -99,21 +99,23 @@ function checkSchemaVersion (db: Db, file: string, dir = MIGRATIONS_DIR): void {
     `which this virq does not know (it knows versions up to ${latest}): it was written by a newer virq; run that one, or restore a backup made by this version`)
 }
 
-/** Applies `migrations/NNN_name.sql` in order, each once, each in its own transaction. */
+/**
+ * Applies `migrations/NNN_name.sql` in order, each once, all pending ones in one transaction:
+ * an upgrade lands whole or not at all, and a new database pays one commit (one fsync under
+ * synchronous=FULL) instead of one per migration, which was a tenth of the time to start.
+ */
 export function migrate (db: Db, dir = MIGRATIONS_DIR): string[] {
-  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
-    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT`)
-  const applied = new Set(db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[])
-  const done: string[] = []
-  for (const [version, file] of migrationFiles(dir)) {
-    if (applied.has(version)) continue
-    const sql = readFileSync(join(dir, file), 'utf8')
-    db.transaction(() => {
-      db.exec(sql)
-      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
-        .run(version, file, new Date().toISOString())
-    })()
-    done.push(file)
-  }
-  return done
+  return db.transaction(() => {
+    db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT`)
+    const applied = new Set(db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[])
+    const pending = [...migrationFiles(dir)].filter(([version]) => !applied.has(version))
+    const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
+    const now = new Date().toISOString()
+    for (const [version, file] of pending) {
+      db.exec(readFileSync(join(dir, file), 'utf8'))
+      record.run(version, file, now)
+    }
+    return pending.map(([, file]) => file)
+  })()
 }

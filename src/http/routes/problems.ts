@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { LOSS_REASONS, PROBLEM_TYPES, type ProblemType } from '../problem-types.ts'
 import { HttpProblem } from '../problem.ts'
+import { packagePath } from '../../paths.ts'
 
 // A problem's `type` is `/problems/{reason}`: that URI explains it (RFC 9457 3.1.1 asks that a
 // type URI, when dereferenced, gives human-readable documentation). HTML for a browser, JSON
 // for a client that asks for it. Public: the text is the same for everyone.
 
-const STREAM_MD = readFileSync(fileURLToPath(new URL('../../../openapi/stream.md', import.meta.url)))
+const STREAM_MD = readFileSync(packagePath('openapi/stream.md'))
 
 const escape = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 

@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import type { FastifyPluginAsync } from 'fastify'
+import { packagePath } from '../../paths.ts'
 
 // GET /ui: the dashboard, static files served from memory, public (the page asks for a token itself). uPlot comes from its installed
 // package: nothing is fetched from the internet, there is no build step.
 
-// src/ui/ from src/http/routes/ and from the compiled dist/http/routes/ alike (dist/ holds no static files).
-const UI_DIR = fileURLToPath(new URL('../../../src/ui/', import.meta.url))
+// src/ui/ whether virq runs from src/ or dist/ (dist/ holds no static files).
+const UI_DIR = packagePath('src/ui/')
 const UPLOT_DIR = join(dirname(createRequire(import.meta.url).resolve('uplot/package.json')), 'dist')
 
 const FILES: Record<string, { file: string, type: string }> = {

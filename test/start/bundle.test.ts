@@ -1,0 +1,87 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdirSync, readFileSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import t from 'tap'
+import { bundleServer } from '../../scripts/bundle.ts'
+import { tempDir } from '../helper.ts'
+
+// `npm start` runs dist/server.js, the one-file bundle scripts/bundle.ts makes. Every other
+// test runs the sources; this one bundles them the same way and drives the bundle over HTTP,
+// so that what a user starts is what the tests proved: the routes, files read from the
+// package (migrations, the dashboard, the API reference, stream.md), the modules left out of
+// the bundle (better-sqlite3, @fastify/swagger-ui), and a restart on the same database.
+
+const ROOT = join(import.meta.dirname, '..', '..')
+// One folder below the package root, like dist/: the bundle finds the package's files from there.
+const OUT_DIR = join(ROOT, 'test-artifacts')
+const BUNDLE = join(OUT_DIR, `server-bundle-${process.pid}.js`)
+
+async function start (db: string): Promise<{ child: ChildProcess, base: string }> {
+  const child = spawn(process.execPath, [BUNDLE, '--db', db, '--port', '0', '--host', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  const base = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the bundle did not start: ${out}`)), 60_000)
+    child.stdout!.on('data', (d: Buffer) => {
+      out += String(d)
+      const m = /virq listening on (http:\/\/\S+)/.exec(out)
+      if (m !== null) { clearTimeout(timer); resolve(m[1]) }
+    })
+    child.stderr!.on('data', (d: Buffer) => { out += String(d) })
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`the bundle exited (${String(code)}): ${out}`)) })
+  })
+  return { child, base }
+}
+
+async function stop (child: ChildProcess): Promise<number | null> {
+  return await new Promise((resolve) => { child.on('exit', (code) => resolve(code)); child.kill('SIGTERM') })
+}
+
+async function call (base: string, method: string, path: string, body?: unknown): Promise<{ status: number, type: string, text: string }> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {})
+  })
+  return { status: res.status, type: res.headers.get('content-type') ?? '', text: await res.text() }
+}
+
+t.before(async () => {
+  mkdirSync(OUT_DIR, { recursive: true })
+  await bundleServer(BUNDLE)
+})
+t.teardown(() => rmSync(BUNDLE, { force: true }))
+
+t.test('the bundled server answers as the sources do, and keeps its state across a restart', async (t) => {
+  const db = join(tempDir(t), 'bundle.db')
+  let { child, base } = await start(db)
+  try {
+    t.equal((await call(base, 'GET', '/healthz')).status, 200, '/healthz')
+    const created = await call(base, 'POST', '/v1/devices', { name: 'bundled', msix: { tableSize: 8 } })
+    t.equal(created.status, 201, 'a device is created')
+    const id = JSON.parse(created.text).id as string
+    const info = await call(base, 'POST', `/v1/devices/${id}/ioctl/get-irq-info`, { argsz: 16, index: 2 })
+    t.match(JSON.parse(info.text), { count: 8 }, 'GET_IRQ_INFO on MSI-X reports the table size')
+    const bad = await call(base, 'POST', '/v1/devices', { name: 1 })
+    t.equal(bad.status, 400, 'bad input is refused')
+    t.match(bad.type, /^application\/problem\+json/, 'as problem+json')
+    t.match(JSON.parse(bad.text).detail, /body\.name must be a string/, 'with the validation sentence')
+    const ui = await call(base, 'GET', '/ui')
+    t.equal(ui.status, 200, 'the dashboard (src/ui, read from the package)')
+    t.match(ui.text, /<html/i)
+    t.equal((await call(base, 'GET', '/docs/')).status, 200, 'the API reference (@fastify/swagger-ui, outside the bundle)')
+    const stream = await call(base, 'GET', '/docs/stream.md')
+    t.equal(stream.status, 200, 'stream.md (read from openapi/)')
+    t.equal(stream.text, readFileSync(join(ROOT, 'openapi', 'stream.md'), 'utf8'))
+    const doc = await call(base, 'GET', '/openapi.json')
+    t.same(JSON.parse(doc.text), JSON.parse(readFileSync(join(ROOT, 'openapi', 'openapi.json'), 'utf8')), 'the committed OpenAPI document')
+  } finally {
+    t.equal(await stop(child), 0, 'SIGTERM ends it cleanly')
+  }
+
+  ;({ child, base } = await start(db))
+  try {
+    const list = JSON.parse((await call(base, 'GET', '/v1/devices')).text)
+    t.same(list.items.map((d: { name: string }) => d.name), ['bundled'], 'the device is there after a restart (migrations ran once)')
+  } finally {
+    t.equal(await stop(child), 0)
+  }
+})
