@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import ts from 'typescript'
 
-// What may import what in src/ (docs/architecture.md, "Folders and imports"), read from the
+// What may import what in src/ (docs/architecture.md, "What may depend on what"), read from the
 // import statements themselves, so that a new cycle or a reach across layers fails here.
 
 const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../src')
@@ -127,6 +127,11 @@ t.test('core/model-types.ts holds types only: it imports types only and compiles
   t.same(out.replace(/export \{\};?/, '').trim(), '', 'it compiles to nothing')
   const own = EDGES.filter((e) => e.from === file)
   t.ok(own.length > 0 && own.every((e) => e.typeOnly), 'it imports types only')
+})
+
+t.test('the rules of core name World and Effects through core/model-types.ts; only world.ts holds the classes', async (t) => {
+  const holders = EDGES.filter((e) => folderOf(e.from) === 'core' && ['core/world.ts', 'core/effects.ts'].includes(e.to))
+  t.same(holders.map((e) => `${e.from} -> ${e.to}`), ['core/world.ts -> core/effects.ts'])
 })
 
 t.test('each folder imports only from the folders below it', async (t) => {
