@@ -3,85 +3,16 @@ import {
   VFIO_PCI_MSIX_IRQ_INDEX, VFIO_PCI_REQ_IRQ_INDEX, SIZEOF_VFIO_DEVICE_INFO, SIZEOF_VFIO_IRQ_INFO
 } from './constants.ts'
 import { fail } from './errno.ts'
-import type { DriverName, DriverOps } from './drivers/ops.ts'
-import type { Effects } from './effects.ts'
+import type { DriverName } from './drivers/ops.ts'
+import type { Device, DeviceInfo, Effects, PciIds } from './model-types.ts'
 import type { TemplateName } from './templates.ts'
-import type { IrqCounters } from './counters.ts'
 import type { VectorTable } from './vectors.ts'
-import type { Abi, AbiProfile } from './profiles.ts'
-import type { MsixBacking } from './ims.ts'
 
 export { ABIS, DEFAULT_ABI, type Abi } from './profiles.ts'
-
-/** vdev->irq_type: at most one of INTx, MSI, MSI-X is enabled. */
-export type IrqType = 'none' | 'intx' | 'msi' | 'msix'
-
-export interface DeviceCaps {
-  pcie: boolean
-  reset: boolean
-  /** An interrupt pin. */
-  intx: boolean
-  /** MSI capability's vector count, 0 without MSI. */
-  msiVectors: number
-  /** MSI-X table size, 0 without MSI-X. */
-  msixTableSize: number
-  /** Dynamic MSI-X allocation (only where the abi's profile has dynamicMsix). */
-  msixDynamic: boolean
-  /** MSI with per-vector masking: its vectors get mask and pending bits (docs/model.md 11.1). Default false. */
-  msiPerVectorMask?: boolean
-  /** MSI-X MASKABLE, a virq extension: MASK/UNMASK on MSI-X (docs/model.md 11.4). Default false. */
-  msixMaskable?: boolean
-  /** The parent whose IMS store backs the MSI-X vectors (docs/model.md 13); absent: host vectors. */
-  parent?: string
-  /** IMS-backed devices: MSI-X vectors signalled in software, holding no slot (docs/model.md 13). */
-  msixEmulated?: readonly number[]
-}
-
-export interface IntxState {
-  trigger: number
-  /** The unmask eventfd (virqfd) or NO_TRIGGER. */
-  unmaskFd: number
-  masked: boolean
-  /** The level the device drives on its pin (docs/model.md 7). */
-  line: boolean
-}
-
-export interface Device {
-  readonly id: string
-  /** The tenant that created it; eventfds of another tenant cannot be bound to it (EBADF). */
-  readonly owner: string
-  readonly name: string
-  readonly createdAt: string
-  readonly abi: Abi
-  /** What the abi does differently, as data (profiles.ts). */
-  readonly profile: AbiProfile
-  readonly caps: DeviceCaps
-  /** Whose answers the device gives (docs/model.md 12): vfio-pci, or an mdev driver. */
-  readonly driver: DriverName
-  /** The driver's handlers and traits for this device's era (drivers/ops.ts; the table is drivers/index.ts). */
-  readonly ops: DriverOps
-  /** The template the capabilities came from, or null. */
-  readonly template: TemplateName | null
-  /** The PCI identity given on create, or null (then the template's, or a default). */
-  readonly pci: PciIds | null
-  /** Driver-private state beyond the VFIO state below (a bit set; mtty's, see drivers/mtty.ts). */
-  driverState: number
-  /** Grows with every state change; also the ETag. */
-  version: number
-  irqType: IrqType
-  readonly intx: IntxState
-  readonly msi: VectorTable
-  readonly msix: VectorTable
-  /** How MSI-X vectors get their backing: null for host vectors (docs/model.md 5-6), IMS_BACKING under a parent (13). */
-  readonly msixBacking: MsixBacking | null
-  errTrigger: number
-  reqTrigger: number
-  /** Device-originated interrupts per index and vector (docs/model.md 7). */
-  readonly counters: readonly IrqCounters[]
-}
-
-/** A PCI identity given on create (vendor, device, 24-bit class code); what a vfio-user client reads (docs/model.md 14). */
-export interface PciIds { vendor: number, device: number, class: number }
+// The Device and the plain types around it are declared with the other types they name, in
+// model-types.ts; they are exported from here too, where the functions on a device are.
+export type { DeviceCaps } from './device-caps.ts'
+export type { Device, DeviceInfo, IntxState, IrqType, PciIds } from './model-types.ts'
 
 export interface DeviceOrigin { driver?: DriverName, template?: TemplateName | null, pci?: PciIds | null }
 
@@ -109,8 +40,6 @@ export function hasDynamicMsix (dev: Device): boolean {
 export function vectorTable (dev: Device, index: number): VectorTable {
   return index === VFIO_PCI_MSIX_IRQ_INDEX ? dev.msix : dev.msi
 }
-
-export interface DeviceInfo { argsz: number, flags: number, numRegions: number, numIrqs: number }
 
 /** GET_INFO's answer without its side effects: what the device resource shows. */
 export function deviceInfo (dev: Device): Omit<DeviceInfo, 'argsz'> {

@@ -1,13 +1,14 @@
-import type { Device } from './device.ts'
 import type { Eventfd } from './eventfds.ts'
-import type { Parent } from './ims.ts'
+import type * as ModelTypes from './model-types.ts'
+import type { Device } from './model-types.ts'
+import type { Parent } from './parent.ts'
 import type { TraceEntry } from './trace.ts'
 
 /**
  * What one operation changed, so that the store can write exactly that in one transaction.
  * The model records; it never writes anything itself.
  */
-export class Effects {
+export class Effects implements ModelTypes.Effects {
   /** Devices whose VFIO state changed: their version grows and their row is written. */
   readonly devices = new Set<Device>()
   /** Per device, the MSI (index 1) and MSI-X (index 2) vectors whose row must be rewritten. */

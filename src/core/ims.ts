@@ -1,59 +1,15 @@
-import type { Device } from './device.ts'
-import type { Effects } from './effects.ts'
-import { fail } from './errno.ts'
 import { sendIfPending } from './masking.ts'
+import type { Device, Effects, MsixBacking, World } from './model-types.ts'
+import type { Parent } from './parent.ts'
 import { BACKING_EMULATED, BACKING_IMS, NO_TRIGGER } from './vectors.ts'
-import type { World } from './world.ts'
+
+// The parent itself is declared in parent.ts (which says why); it is named from here too.
+export { Parent } from './parent.ts'
 
 // IMS-backed MSI-X (docs/model.md 13): a parent's Interrupt Message Store backs the MSI-X
 // vectors of the virtual devices created under it, one slot per vector that has an eventfd.
-// A device whose caps name a parent gets IMS_BACKING as its `msixBacking` (device.ts); the
-// MSI-X handlers call through it, so no rule here is reached by comparing names.
-
-/** A physical function (an Intel DSA, say) with an IMS store of `imsSlots` entries. */
-export class Parent {
-  readonly id: string
-  readonly name: string
-  /** The tenant that created it; only its devices can be created under it. */
-  readonly owner: string
-  readonly createdAt: string
-  readonly imsSlots: number
-  /** Slots in use now: the IMS-backed vectors with an eventfd, across its devices. */
-  used = 0
-  /** Per device id: slots that device holds (a device holding none is absent). */
-  readonly usedBy = new Map<string, number>()
-  /** Ids of the devices created under it, in creation order. */
-  readonly devices = new Set<string>()
-
-  constructor (id: string, name: string, owner: string, createdAt: string, imsSlots: number) {
-    this.id = id
-    this.name = name
-    this.owner = owner
-    this.createdAt = createdAt
-    this.imsSlots = imsSlots
-  }
-
-  get free (): number {
-    return this.imsSlots - this.used
-  }
-
-  /** msi_insert_desc() in the parent's IMS domain: EBUSY when every index is taken. */
-  takeSlot (deviceId: string): void {
-    if (this.used >= this.imsSlots) {
-      fail('EBUSY', 'ims-slots-exhausted', `parent ${this.name} has used all ${this.imsSlots} IMS slots`)
-    }
-    this.add(deviceId, 1)
-  }
-
-  /** Slots held by restored state, or given back (n < 0). No limit: they were granted before. */
-  add (deviceId: string, n: number): void {
-    if (n === 0) return
-    this.used += n
-    const mine = (this.usedBy.get(deviceId) ?? 0) + n
-    if (mine === 0) this.usedBy.delete(deviceId)
-    else this.usedBy.set(deviceId, mine)
-  }
-}
+// A device whose caps name a parent gets IMS_BACKING as its `msixBacking` (create-device.ts);
+// the MSI-X handlers call through it, so no rule here is reached by comparing names.
 
 /** Whether MSI-X vector `v` of the device is emulated: signalled by its driver in software, no slot. */
 export function isEmulated (dev: Device, v: number): boolean {
@@ -64,20 +20,6 @@ function parentOf (world: World, dev: Device): Parent {
   const parent = dev.caps.parent === undefined ? undefined : world.parents.get(dev.caps.parent)
   if (parent === undefined) throw new Error(`device ${dev.id} names parent ${String(dev.caps.parent)}, which does not exist`)
   return parent
-}
-
-/** How an MSI-X index's vectors get their backing: the IMS RFC's vfio_pci_intr_ops, as data. */
-export interface MsixBacking {
-  /** GET_IRQ_INFO never reports NORESIZE, whatever the abi; blocks are never range-checked up front. */
-  readonly alwaysDynamic: true
-  /** vfio_msi_enable(): the index is enabled with `nvec` vectors and nothing is taken yet. */
-  enable: (world: World, dev: Device, nvec: number, fx: Effects) => number
-  /** vfio_msi_set_vector_signal() for one vector (docs/model.md 5.4 steps 1-4, with IMS slots). */
-  setVector: (world: World, dev: Device, v: number, fd: number, fx: Effects) => void
-  /** Disable or delete: every slot and host vector the index held goes back (`held` of them). */
-  released: (world: World, dev: Device, held: number) => void
-  /** Restore: the slots the stored vectors hold are the parent's again. */
-  restored: (world: World, dev: Device) => void
 }
 
 /** Frees vector `v`'s trigger and backing: an IMS slot and its host vector go back together. */

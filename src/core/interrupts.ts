@@ -1,10 +1,10 @@
 import { VFIO_PCI_ERR_IRQ_INDEX, VFIO_PCI_MSI_IRQ_INDEX, VFIO_PCI_MSIX_IRQ_INDEX } from './constants.ts'
 import { LOST_INDEX_DISABLED, LOST_NO_TRIGGER, LOST_NOT_ALLOCATED } from './counters.ts'
-import { snapshotDevice, unchangedSince, type Device } from './device.ts'
-import type { Effects } from './effects.ts'
+import { snapshotDevice, unchangedSince } from './device.ts'
 import { OwnerFdMap, type Eventfd } from './eventfds.ts'
+import type * as ModelTypes from './model-types.ts'
+import type { Device, Effects, World } from './model-types.ts'
 import { NO_TRIGGER } from './vectors.ts'
-import type { World } from './world.ts'
 
 // The interrupt path (docs/model.md 7, 5.1, 11.2): what happens when a device fires or an
 // eventfd is signalled, as vfio_pci_intrs.c's handlers do it: deliver or count the loss,
@@ -17,7 +17,7 @@ import type { World } from './world.ts'
  * One World's signal and INTx machinery: eventfd_signal(), the INTx handler (automask, then
  * signal), mask and unmask, and the virqfds (unmask eventfds) that unmask a line when written.
  */
-export class InterruptPath {
+export class InterruptPath implements ModelTypes.InterruptPath {
   private readonly world: World
   /** (owner, eventfd number) -> devices whose INTx it unmasks (the virqfds). */
   private readonly unmaskWatchers = new OwnerFdMap<Set<Device>>()

@@ -1,9 +1,7 @@
 import { VFIO_PCI_MSI_IRQ_INDEX, VFIO_PCI_MSIX_IRQ_INDEX } from './constants.ts'
 import { LOST_NO_TRIGGER } from './counters.ts'
-import type { Device } from './device.ts'
-import type { Effects } from './effects.ts'
+import type { Device, Effects, World } from './model-types.ts'
 import { NO_TRIGGER } from './vectors.ts'
-import type { World } from './world.ts'
 
 // Mask bits and pending bits (docs/model.md 11): what the function does with an interrupt it
 // may not send. Every MSI-X vector has them; MSI vectors only with per-vector masking.

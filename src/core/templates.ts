@@ -1,4 +1,4 @@
-import type { DeviceCaps } from './device.ts'
+import type { DeviceCaps } from './device-caps.ts'
 import { DEFAULT_DRIVER, type DriverName } from './drivers/ops.ts'
 import { abiProfile, type Abi } from './profiles.ts'
 

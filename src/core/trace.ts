@@ -1,4 +1,4 @@
-import type { IrqType } from './device.ts'
+import type { IrqType } from './model-types.ts'
 
 // The configuration trace: one entry per configuration call on a device (create, SET_IRQS in
 // either form, reset), and the teardown windows derived from it. Data only; no clock, no I/O.

@@ -4,6 +4,7 @@ import { Effects } from './effects.ts'
 import { fail } from './errno.ts'
 import { EventfdTable, OwnerFdMap, type Eventfd } from './eventfds.ts'
 import { HostPool } from './host-pool.ts'
+import type * as ModelTypes from './model-types.ts'
 import type { IrqSetRequest } from './set-irqs/request.ts'
 import { VFIO_PCI_MSI_IRQ_INDEX, VFIO_PCI_MSIX_IRQ_INDEX } from './constants.ts'
 import { NO_TRIGGER } from './vectors.ts'
@@ -24,7 +25,7 @@ export const tableEntries = (caps: DeviceCaps): number => caps.msiVectors + caps
  * Every device, eventfd and host vector of one virq instance, and the operations on them that
  * more than one handler needs. Pure: no clock, no I/O; every change is recorded in Effects.
  */
-export class World {
+export class World implements ModelTypes.World {
   readonly devices = new Map<string, Device>()
   /** IMS parents (docs/model.md 13), by id. */
   readonly parents = new Map<string, Parent>()

@@ -1,5 +1,6 @@
 import type { AbiProfile } from '../profiles.ts'
-import type { DriverName, DriverOps } from './ops.ts'
+import type { DriverOps } from '../model-types.ts'
+import type { DriverName } from './ops.ts'
 import { KVMGT } from './kvmgt.ts'
 import { mttyOps } from './mtty.ts'
 import { VFIO_PCI } from './vfio-pci.ts'
@@ -8,7 +9,8 @@ import { VFIO_PCI } from './vfio-pci.ts'
 // era, holding its GET_INFO / GET_IRQ_INFO / SET_IRQS / RESET answers and its traits. The
 // model calls through a device's `ops`; nothing compares driver names.
 
-export { DEFAULT_DRIVER, DRIVER_NAMES, type DriverName, type DriverOps } from './ops.ts'
+export { DEFAULT_DRIVER, DRIVER_NAMES, type DriverName } from './ops.ts'
+export type { DriverOps } from '../model-types.ts'
 
 /** A driver's answers for the era a profile names (mtty changed in 6.7; the others did not). */
 export function driverOps (driver: DriverName, profile: AbiProfile): DriverOps {

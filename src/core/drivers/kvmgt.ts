@@ -4,14 +4,11 @@ import {
   VFIO_IRQ_SET_ACTION_TYPE_MASK, VFIO_IRQ_SET_ACTION_UNMASK, VFIO_IRQ_SET_DATA_EVENTFD, VFIO_IRQ_SET_DATA_NONE,
   VFIO_PCI_INTX_IRQ_INDEX, VFIO_PCI_MSI_IRQ_INDEX, VFIO_PCI_NUM_IRQS, VFIO_PCI_NUM_REGIONS
 } from '../constants.ts'
-import type { Device } from '../device.ts'
-import type { Effects } from '../effects.ts'
 import { fail } from '../errno.ts'
+import type { Device, DriverOps, Effects, World } from '../model-types.ts'
 import type { IrqSetRequest } from '../set-irqs/request.ts'
 import { validateSetIrqs } from '../set-irqs/validate.ts'
 import { NO_TRIGGER } from '../vectors.ts'
-import type { World } from '../world.ts'
-import type { DriverOps } from './ops.ts'
 
 // i915 GVT-g's kvmgt (drivers/gpu/drm/i915/gvt/kvmgt.c), a virtual GPU (docs/model.md 12). Its
 // interrupt code is the same in every era virq models. The vGPU signals one MSI eventfd

@@ -4,14 +4,11 @@ import {
   VFIO_IRQ_SET_ACTION_UNMASK, VFIO_IRQ_SET_DATA_BOOL, VFIO_IRQ_SET_DATA_EVENTFD, VFIO_IRQ_SET_DATA_NONE,
   VFIO_PCI_INTX_IRQ_INDEX, VFIO_PCI_MSI_IRQ_INDEX, VFIO_PCI_NUM_IRQS, VFIO_PCI_NUM_REGIONS, VFIO_PCI_REQ_IRQ_INDEX
 } from '../constants.ts'
-import type { Device } from '../device.ts'
-import type { Effects } from '../effects.ts'
 import { fail } from '../errno.ts'
+import type { Device, DriverOps, Effects, World } from '../model-types.ts'
 import type { IrqSetRequest } from '../set-irqs/request.ts'
 import { validateSetIrqs } from '../set-irqs/validate.ts'
 import { NO_TRIGGER } from '../vectors.ts'
-import type { World } from '../world.ts'
-import type { DriverOps } from './ops.ts'
 
 // The mtty sample (samples/vfio-mdev/mtty.c), a virtual serial card, in its two eras
 // (docs/model.md 12): before the 6.7 rework (commit 293fbc288181; what 5.10 and 6.1 ship) and after

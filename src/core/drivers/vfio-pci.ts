@@ -3,10 +3,10 @@ import {
   VFIO_IRQ_INFO_MASKABLE, VFIO_IRQ_INFO_NORESIZE, VFIO_PCI_ERR_IRQ_INDEX, VFIO_PCI_INTX_IRQ_INDEX,
   VFIO_PCI_MSIX_IRQ_INDEX, VFIO_PCI_NUM_IRQS, VFIO_PCI_NUM_REGIONS
 } from '../constants.ts'
-import { hasDynamicMsix, irqCount, type Device, type DeviceInfo } from '../device.ts'
+import { hasDynamicMsix, irqCount } from '../device.ts'
 import { fail } from '../errno.ts'
 import { setIrqs } from '../set-irqs/dispatch.ts'
-import type { DriverOps } from './ops.ts'
+import type { Device, DeviceInfo, DriverOps } from '../model-types.ts'
 
 /** vfio_pci_core's GET_INFO: PCI, RESET when the device can reset, 9 regions, 5 irqs. */
 export function vfioPciInfo (dev: Device): Omit<DeviceInfo, 'argsz'> {

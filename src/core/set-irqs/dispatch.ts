@@ -3,10 +3,8 @@ import {
   VFIO_IRQ_SET_ACTION_UNMASK, VFIO_PCI_ERR_IRQ_INDEX, VFIO_PCI_INTX_IRQ_INDEX, VFIO_PCI_MSI_IRQ_INDEX,
   VFIO_PCI_MSIX_IRQ_INDEX, VFIO_PCI_REQ_IRQ_INDEX
 } from '../constants.ts'
-import type { Device } from '../device.ts'
-import type { Effects } from '../effects.ts'
 import { fail } from '../errno.ts'
-import type { World } from '../world.ts'
+import type { Device, Effects, World } from '../model-types.ts'
 import { triggerErrReq } from './err-req.ts'
 import { maskIntx, triggerIntx, unmaskIntx } from './intx.ts'
 import { triggerMsi } from './msi.ts'

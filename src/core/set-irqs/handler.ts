@@ -1,6 +1,4 @@
-import type { Device } from '../device.ts'
-import type { Effects } from '../effects.ts'
-import type { World } from '../world.ts'
+import type { Device, Effects, World } from '../model-types.ts'
 
 // What a SET_IRQS handler is (dispatch.ts holds the table of them), apart from the request
 // itself (request.ts), which the world and the routes name without the handlers' context.
