@@ -1,4 +1,9 @@
-// A small fetch wrapper for the virq HTTP API: JSON in, JSON out, problem+json as errors.
+import * as http from 'node:http'
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
+
+// A small node:http client for the virq HTTP API: JSON in, JSON out, problem+json as errors.
+// Not fetch: node loads undici on the first fetch (tens of ms), and its keep-alive socket kept
+// a finished CLI process alive for about 0.2 s more (bench/README.md, what bounds the CLI).
 
 /** RFC 9457 problem details as virq sends them (src/http/problem.ts). */
 export interface Problem {
@@ -41,7 +46,7 @@ export function describeProblem (p: Problem): string {
 
 export interface Response<T> {
   status: number
-  headers: Headers
+  headers: IncomingHttpHeaders
   /** The parsed JSON body; undefined for 204 and other empty answers. */
   body: T | undefined
 }
@@ -51,6 +56,17 @@ export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>
   headers?: Record<string, string>
   signal?: AbortSignal
+}
+
+/** The whole body of an answer as text; a connection dropped half-way is a CliError. */
+export async function readText (res: IncomingMessage, origin: string): Promise<string> {
+  const chunks: Buffer[] = []
+  try {
+    for await (const chunk of res) chunks.push(chunk as Buffer)
+  } catch (err) {
+    throw new CliError(`the connection to virq at ${origin} dropped: ${(err as { code?: string }).code ?? (err as Error).message}`)
+  }
+  return Buffer.concat(chunks).toString('utf8')
 }
 
 export class Client {
@@ -74,48 +90,63 @@ export class Client {
     return u
   }
 
-  /** Sends the request; non-2xx answers throw ProblemError, network failures CliError. */
-  async raw (method: string, path: string, opts: RequestOptions = {}): Promise<globalThis.Response> {
+  /**
+   * Sends the request and resolves with the answer as a Node stream (SSE readers and backup
+   * iterate or pipe it); non-2xx answers throw ProblemError, network failures CliError, an
+   * aborted `signal` its AbortError.
+   */
+  async raw (method: string, path: string, opts: RequestOptions = {}): Promise<IncomingMessage> {
     const headers: Record<string, string> = { accept: 'application/json, application/problem+json', ...opts.headers }
     if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`
-    let body: string | undefined
+    let body: Buffer | undefined
     if (opts.body !== undefined) {
+      body = Buffer.from(JSON.stringify(opts.body))
       headers['content-type'] = 'application/json'
-      body = JSON.stringify(opts.body)
+      headers['content-length'] = String(body.length)
     }
     const url = this.url(path, opts.query)
-    let res: globalThis.Response
+    // https (and the TLS it pulls in) only when the URL asks for it.
+    const { request } = url.protocol === 'https:' ? await import('node:https') : http
+    let res: IncomingMessage
     try {
-      res = await fetch(url, { method, headers, body, signal: opts.signal })
+      res = await new Promise<IncomingMessage>((resolve, reject) => {
+        // agent: false: a socket of this request's own, sent with `Connection: close`, so no
+        // socket outlives the answer and the process exits the moment its work is done.
+        const req = request(url, { method, headers, agent: false, signal: opts.signal }, resolve)
+        // Also errors after the answer (an abort while a stream is read): the reader sees those.
+        req.on('error', reject)
+        req.end(body)
+      })
     } catch (err) {
       if ((err as Error).name === 'AbortError') throw err
-      const cause = (err as { cause?: { code?: string, message?: string } }).cause
-      throw new CliError(`cannot reach virq at ${this.base.origin}: ${cause?.code ?? cause?.message ?? (err as Error).message}`)
+      throw new CliError(`cannot reach virq at ${this.base.origin}: ${(err as { code?: string }).code ?? (err as Error).message}`)
     }
-    if (res.ok) return res
-    const text = await res.text()
+    const status = res.statusCode ?? 0
+    if (status >= 200 && status < 300) return res
+    const text = await readText(res, this.base.origin)
+    const statusText = res.statusMessage ?? ''
     let problem: Problem
     try {
       const parsed = JSON.parse(text) as Partial<Problem>
-      problem = { ...parsed, status: typeof parsed.status === 'number' ? parsed.status : res.status }
+      problem = { ...parsed, status: typeof parsed.status === 'number' ? parsed.status : status }
     } catch {
-      problem = { status: res.status, title: res.statusText, detail: text.trim() === '' ? `${method} ${url.pathname}: HTTP ${res.status} ${res.statusText}` : text.trim() }
+      problem = { status, title: statusText, detail: text.trim() === '' ? `${method} ${url.pathname}: HTTP ${status} ${statusText}` : text.trim() }
     }
     throw new ProblemError(problem)
   }
 
   async request<T> (method: string, path: string, opts: RequestOptions = {}): Promise<Response<T>> {
     const res = await this.raw(method, path, opts)
-    const text = await res.text()
+    const text = await readText(res, this.base.origin)
     let body: T | undefined
     if (text.length > 0) {
       try {
         body = JSON.parse(text) as T
       } catch {
-        throw new CliError(`${method} ${path}: the server answered ${res.status} with a body that is not JSON`)
+        throw new CliError(`${method} ${path}: the server answered ${res.statusCode} with a body that is not JSON`)
       }
     }
-    return { status: res.status, headers: res.headers, body }
+    return { status: res.statusCode ?? 0, headers: res.headers, body }
   }
 
   async get<T> (path: string, opts?: RequestOptions): Promise<Response<T>> { return await this.request<T>('GET', path, opts) }

@@ -1,11 +1,11 @@
 import { CliError, ProblemError } from './client.ts'
-import { buildProgram } from './program.ts'
+import { buildProgram, commandOf } from './program.ts'
 
 // virq: the command-line client of the virq HTTP API (and `virq serve` to run the server).
 // Entry point: bin/virq.js imports this file (compiled in dist/, or through tsx).
 
 export async function main (argv: string[]): Promise<number> {
-  const program = buildProgram()
+  const program = await buildProgram(commandOf(argv))
   try {
     await program.parseAsync(argv)
     return typeof process.exitCode === 'number' ? process.exitCode : 0

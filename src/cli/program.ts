@@ -1,17 +1,43 @@
 import { createRequire } from 'node:module'
 import { Command, Option } from 'commander'
 import { DEFAULT_URL } from './common.ts'
-import { backupCommand } from './commands/backup.ts'
-import { devicesCommand } from './commands/devices.ts'
-import { parentsCommand } from './commands/parents.ts'
-import { eventfdCommand } from './commands/eventfd.ts'
-import { fireCommand } from './commands/fire.ts'
-import { irqsCommand } from './commands/irqs.ts'
-import { serveCommand } from './commands/serve.ts'
-import { topCommand } from './commands/top.ts'
-import { vfioUserCommand } from './commands/vfio-user.ts'
 
 // The virq command tree: global options, the command groups, and the help texts.
+
+/**
+ * The command groups in help order, each imported only when it is built: a call names one
+ * group, and loading the other eight (with the core and config modules they read their choices
+ * from) was a fifth of the CLI's start (bench/README.md, what bounds the CLI).
+ */
+export const COMMANDS: ReadonlyArray<{ name: string, load: () => Promise<Command> }> = [
+  { name: 'devices', load: async () => (await import('./commands/devices.ts')).devicesCommand() },
+  { name: 'parents', load: async () => (await import('./commands/parents.ts')).parentsCommand() },
+  { name: 'irqs', load: async () => (await import('./commands/irqs.ts')).irqsCommand() },
+  { name: 'eventfd', load: async () => (await import('./commands/eventfd.ts')).eventfdCommand() },
+  { name: 'fire', load: async () => (await import('./commands/fire.ts')).fireCommand() },
+  { name: 'top', load: async () => (await import('./commands/top.ts')).topCommand() },
+  { name: 'serve', load: async () => (await import('./commands/serve.ts')).serveCommand() },
+  { name: 'backup', load: async () => (await import('./commands/backup.ts')).backupCommand() },
+  { name: 'vfio-user', load: async () => (await import('./commands/vfio-user.ts')).vfioUserCommand() }
+]
+
+/** Global options that take a value: their value is not the command's name. */
+const VALUED = new Set(['--url', '--token'])
+
+/**
+ * The command group an argv names (the first word that is not a global option or its value),
+ * or undefined when it names none of them: --help, --version, `help`, a typo.
+ */
+export function commandOf (argv: readonly string[]): string | undefined {
+  for (let i = 2; i < argv.length; i++) {
+    const a = argv[i]
+    if (a === '--') return undefined
+    if (VALUED.has(a)) { i++; continue }
+    if (a.startsWith('-')) continue
+    return COMMANDS.some((c) => c.name === a) ? a : undefined
+  }
+  return undefined
+}
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string }
 
@@ -36,7 +62,11 @@ Examples:
   $ virq top                             # devices by interrupt rate, live; q quits
 `
 
-export function buildProgram (): Command {
+/**
+ * The program with every command group, or with only `only` (main passes the one its argv
+ * names; anything else, help and errors included, gets the whole tree).
+ */
+export async function buildProgram (only?: string): Promise<Command> {
   const program = new Command('virq')
     .description('virq: emulated vfio-pci interrupts over HTTP (GET_IRQ_INFO, SET_IRQS, eventfds, device interrupts)')
     .version(version)
@@ -46,14 +76,7 @@ export function buildProgram (): Command {
     .option('--json', 'print the server\'s JSON answer as is (for scripts) instead of tables')
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', HELP)
-  program.addCommand(devicesCommand())
-  program.addCommand(parentsCommand())
-  program.addCommand(irqsCommand())
-  program.addCommand(eventfdCommand())
-  program.addCommand(fireCommand())
-  program.addCommand(topCommand())
-  program.addCommand(serveCommand())
-  program.addCommand(backupCommand())
-  program.addCommand(vfioUserCommand())
+  const groups = await Promise.all(COMMANDS.filter((c) => only === undefined || c.name === only).map(async (c) => await c.load()))
+  for (const g of groups) program.addCommand(g)
   return program
 }

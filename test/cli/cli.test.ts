@@ -208,7 +208,7 @@ t.test('--help of the binary and of every command says what it does, with an exa
     t.match(text, new RegExp(`Examples?:\\n {2}\\$ ${name}`), `${name} --help has an example`)
     for (const sub of cmd.commands) walk(sub, [...path, sub.name()])
   }
-  walk(buildProgram(), [])
+  walk(await buildProgram(), [])
 })
 
 t.test('--token and VIRQ_TOKEN authenticate every command; the token is never printed', async (t) => {

@@ -1,5 +1,4 @@
 import { Command, Option } from 'commander'
-import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createWriteStream } from 'node:fs'
 import { open, rename, rm, stat } from 'node:fs/promises'
@@ -22,10 +21,9 @@ export function backupCommand (): Command {
       const headers: Record<string, string> = { accept: 'application/vnd.sqlite3, application/problem+json' }
       if (opts.token !== undefined) headers.authorization = `Bearer ${opts.token}`
       const res = await c.client.raw('POST', '/v1/admin/backup', { headers })
-      if (res.body === null) throw new CliError('the server answered the backup with an empty body')
       const part = `${to}.part-${process.pid}`
       try {
-        await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>), createWriteStream(part, { flags: 'wx' }))
+        await pipeline(res, createWriteStream(part, { flags: 'wx' }))
         const fh = await open(part, 'r')
         const head = Buffer.alloc(16)
         const { bytesRead } = await fh.read(head, 0, 16, 0)

@@ -77,7 +77,7 @@ async function live (c: Ctx): Promise<void> {
     void (async () => {
       try {
         const res = await c.client.raw('GET', `/v1/devices/${seg(row.id)}/events`, { headers: { accept: 'text/event-stream' }, signal: abort.signal })
-        for await (const ev of sseEvents(res.body!)) {
+        for await (const ev of sseEvents(res)) {
           const data = JSON.parse(ev.data)
           if (ev.event === 'rates') {
             Object.assign(row, { fired: data.fired, delivered: data.delivered, lost: data.lost, pended: data.pended })

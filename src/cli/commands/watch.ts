@@ -5,13 +5,13 @@ import type { Ctx } from '../common.ts'
 
 interface SseEvent { event: string, data: string }
 
-/** Splits an SSE byte stream into events (comments and heartbeats dropped). */
-export async function * sseEvents (body: ReadableStream<Uint8Array>): AsyncGenerator<SseEvent> {
+/** Splits an SSE byte stream (the client's answer stream) into events (comments and heartbeats dropped). */
+export async function * sseEvents (body: AsyncIterable<Uint8Array>): AsyncGenerator<SseEvent> {
   const decoder = new TextDecoder()
   let buffer = ''
   let event = 'message'
   let data: string[] = []
-  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+  for await (const chunk of body) {
     buffer += decoder.decode(chunk, { stream: true })
     let nl: number
     while ((nl = buffer.search(/\r?\n/)) >= 0) {
@@ -44,8 +44,7 @@ export async function watch (c: Ctx, fd: number, count?: number): Promise<void> 
   let seen = 0
   try {
     const res = await c.client.raw('GET', `/v1/eventfds/${seg(fd)}/events`, { headers: { accept: 'text/event-stream' }, signal: abort.signal })
-    if (res.body === null) throw new CliError('the event stream has no body')
-    for await (const ev of sseEvents(res.body)) {
+    for await (const ev of sseEvents(res)) {
       if (ev.event === 'closed') {
         process.stderr.write(`eventfd ${fd} was deleted; stream closed\n`)
         return
