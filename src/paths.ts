@@ -1,13 +1,22 @@
+import { existsSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 // Where the package's own files are (migrations, static pages, package.json, the native addon).
-// This file sits one folder below the package root in every form virq runs in: src/paths.ts
-// through tsx, dist/paths.js compiled by tsc, and dist/server.js, the bundle `npm start` runs,
-// into which it is inlined. Files deeper in src/ therefore ask here instead of resolving
-// `../../` from their own place, which the bundle would move.
+// virq runs from src/ through tsx, from dist/ as tsc compiled it, and from the bundles in dist/
+// (scripts/bundle.ts), each with its modules in other folders: a module that resolved `../../`
+// from its own place would find the wrong folder in a bundle. So every module asks here, and
+// this one looks upwards from wherever it ended up for the folder that holds package.json.
 
-/** The package root, with a trailing slash. */
-export const PACKAGE_ROOT = fileURLToPath(new URL('../', import.meta.url))
+function findRoot (from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir
+    if (dirname(dir) === dir) throw new Error(`virq: no package.json above ${from}`)
+  }
+}
+
+/** The package root. */
+export const PACKAGE_ROOT = findRoot(dirname(fileURLToPath(import.meta.url)))
 
 /** A file or folder of the package, by its path from the root ('migrations/', 'src/ui/'). */
-export const packagePath = (relative: string): string => fileURLToPath(new URL(relative, new URL('../', import.meta.url)))
+export const packagePath = (relative: string): string => join(PACKAGE_ROOT, relative)

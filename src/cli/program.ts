@@ -1,5 +1,6 @@
-import { createRequire } from 'node:module'
+import { readFileSync } from 'node:fs'
 import { Command, Option } from 'commander'
+import { packagePath } from '../paths.ts'
 import { DEFAULT_URL } from './common.ts'
 
 // The virq command tree: global options, the command groups, and the help texts.
@@ -39,7 +40,7 @@ export function commandOf (argv: readonly string[]): string | undefined {
   return undefined
 }
 
-const { version } = createRequire(import.meta.url)('../../package.json') as { version: string }
+const { version } = JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string }
 
 const HELP = `
 Exit status:

@@ -1,15 +1,15 @@
 import { spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { Command } from 'commander'
 import { SETTINGS } from '../../config.ts'
+import { packagePath } from '../../paths.ts'
 import { examples } from '../common.ts'
 
 // `virq serve`: the same as `npm start`, run as a child process with the flags passed through.
 
-// Compiled (dist/cli/commands/serve.js) it starts dist/server.js with plain node; run from the
-// sources (src/cli/commands/serve.ts) it starts src/server.ts through tsx.
+// Compiled (from dist/) it starts dist/server.js, the server's bundle, with plain node; run from
+// the sources (src/cli/commands/serve.ts) it starts src/server.ts through tsx.
 const COMPILED = import.meta.url.endsWith('.js')
-const SERVER = fileURLToPath(new URL(COMPILED ? '../../server.js' : '../../server.ts', import.meta.url))
+const SERVER = packagePath(COMPILED ? 'dist/server.js' : 'src/server.ts')
 
 export function serveCommand (): Command {
   const serve = new Command('serve')
