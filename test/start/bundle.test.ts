@@ -1,20 +1,36 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { bundleServer } from '../../scripts/bundle.ts'
+import { promisify } from 'node:util'
+import { bundleCli, bundleServer } from '../../scripts/bundle.ts'
 import { tempDir } from '../helper.ts'
 
-// `npm start` runs dist/server.js, the one-file bundle scripts/bundle.ts makes. Every other
-// test runs the sources; this one bundles them the same way and drives the bundle over HTTP,
-// so that what a user starts is what the tests proved: the routes, files read from the
-// package (migrations, the dashboard, the API reference, stream.md), the modules left out of
-// the bundle (better-sqlite3, @fastify/swagger-ui), and a restart on the same database.
+// `npm start` runs dist/server.js and bin/virq.js runs dist/cli/main.js, the one-file bundles
+// scripts/bundle.ts makes. Every other test runs the sources; this one bundles them the same
+// way and drives the bundles, so that what a user starts is what the tests proved: the routes,
+// files read from the package (migrations, the dashboard, the API reference, stream.md), the
+// modules left out of the bundle (better-sqlite3, @fastify/swagger-ui), a restart on the same
+// database, and the CLI against the bundled server.
 
 const ROOT = join(import.meta.dirname, '..', '..')
 // One folder below the package root, like dist/: the bundle finds the package's files from there.
 const OUT_DIR = join(ROOT, 'test-artifacts')
 const BUNDLE = join(OUT_DIR, `server-bundle-${process.pid}.js`)
+const CLI = join(OUT_DIR, `cli-bundle-${process.pid}.js`)
+
+const run = promisify(execFile)
+
+/** The bundled CLI's stdout, stderr and exit status. */
+async function cli (...args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args])
+    return { code: 0, stdout, stderr }
+  } catch (err) {
+    const e = err as { code: number, stdout: string, stderr: string }
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
+  }
+}
 
 async function start (db: string): Promise<{ child: ChildProcess, base: string }> {
   const child = spawn(process.execPath, [BUNDLE, '--db', db, '--port', '0', '--host', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] })
@@ -47,8 +63,9 @@ async function call (base: string, method: string, path: string, body?: unknown)
 t.before(async () => {
   mkdirSync(OUT_DIR, { recursive: true })
   await bundleServer(BUNDLE)
+  await bundleCli(CLI)
 })
-t.teardown(() => rmSync(BUNDLE, { force: true }))
+t.teardown(() => { rmSync(BUNDLE, { force: true }); rmSync(CLI, { force: true }) })
 
 t.test('the bundled server answers as the sources do, and keeps its state across a restart', async (t) => {
   const db = join(tempDir(t), 'bundle.db')
@@ -81,6 +98,15 @@ t.test('the bundled server answers as the sources do, and keeps its state across
   try {
     const list = JSON.parse((await call(base, 'GET', '/v1/devices')).text)
     t.same(list.items.map((d: { name: string }) => d.name), ['bundled'], 'the device is there after a restart (migrations ran once)')
+
+    const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version as string
+    t.same(await cli('--version'), { code: 0, stdout: `${version}\n`, stderr: '' }, 'the bundled CLI reads its version from the package')
+    const listed = await cli('--url', base, '--json', 'devices', 'list')
+    t.equal(listed.code, 0, 'the bundled CLI lists devices')
+    t.same(JSON.parse(listed.stdout).items.map((d: { name: string }) => d.name), ['bundled'])
+    const missing = await cli('--url', base, 'devices', 'show', '00000000-0000-0000-0000-000000000000')
+    t.equal(missing.code, 1, 'an unknown device exits 1')
+    t.match(missing.stderr, /^virq: .*HTTP 404/, 'and says why')
   } finally {
     t.equal(await stop(child), 0)
   }
