@@ -1,6 +1,5 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import underPressure from '@fastify/under-pressure'
-import Fastify, { LogController, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
+import Fastify, { LogController, type FastifyServerOptions } from 'fastify'
 import type { ServerOptions } from 'node:http'
 import { Engine } from './engine.ts'
 import {
@@ -32,6 +31,7 @@ import { DEFAULT_TRACE_RETENTION } from './store/trace.ts'
 import { parseJsonBody } from './http/strict-input.ts'
 import { buildValidator } from './http/validators.ts'
 import vfioUser from './http/routes/vfio-user.ts'
+import overload from './http/overload.ts'
 import { VfioUserService } from './vfio-user/service.ts'
 
 declare module 'fastify' {
@@ -210,23 +210,7 @@ export async function buildApp (opts: AppOptions) {
   // Overload: when the event loop lags past a second, answer 503 + Retry-After instead of
   // queueing more work; /healthz and /readyz keep answering (they are how operators look).
   // Registered last, so that the loop delay of loading everything above is not counted.
-  await app.register(underPressure, {
-    maxEventLoopDelay: opts.maxEventLoopDelayMs ?? 1000,
-    sampleInterval: opts.pressureSampleMs ?? 1000,
-    retryAfter: 1,
-    pressureHandler: (req: FastifyRequest, reply: FastifyReply, type: string, value: number | undefined) => {
-      if (req.routeOptions.config?.probe === true) return
-      reply.header('retry-after', '1')
-      sendProblem(reply, {
-        type: '/problems/overloaded',
-        title: 'Service Unavailable',
-        status: 503,
-        instance: req.url,
-        reason: 'overloaded',
-        detail: `virq is overloaded (${type} ${Math.round(value ?? 0)}); retry after a second`
-      })
-    }
-  })
+  await app.register(overload, { maxEventLoopDelayMs: opts.maxEventLoopDelayMs ?? 1000, sampleMs: opts.pressureSampleMs ?? 1000 })
   return app
 }
 

@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify'
+import { isAscii } from 'node:buffer'
 import { HttpProblem } from './problem.ts'
 
 // What the schemas cannot say about input: integers in the URL are written one way only,
@@ -78,16 +79,23 @@ export function illFormedAt (value: unknown, path = ''): string | null {
  * body is "no body".
  */
 export function parseJsonBody (req: FastifyRequest, body: Buffer): unknown {
-  const charset = charsetOf(req.headers['content-type'])
+  const type = req.headers['content-type']
+  // The usual header has no parameters: no need to look for a charset in it.
+  const charset = type === 'application/json' ? undefined : charsetOf(type)
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
     throw new HttpProblem(415, 'unsupported-charset', `send JSON in UTF-8, not ${charset.slice(0, 40)}`)
   }
   if (body.length === 0) return undefined
+  // ASCII (nearly every body) is valid UTF-8 without a BOM: one fast check, then a one-byte
+  // string, instead of the validating decoder, which costs microseconds even on short bodies.
   let text: string
-  try {
-    text = utf8.decode(body)
-  } catch {
-    throw new HttpProblem(400, 'invalid-utf8', 'the body is not valid UTF-8')
+  if (isAscii(body)) text = body.toString('latin1')
+  else {
+    try {
+      text = utf8.decode(body)
+    } catch {
+      throw new HttpProblem(400, 'invalid-utf8', 'the body is not valid UTF-8')
+    }
   }
   let value: unknown
   try {
