@@ -83,7 +83,7 @@ async function main (): Promise<void> {
       server = await start(['bench/baseline-server.js'], dir)
       url = `${server.url}/fire`
     } else {
-      server = await start(['dist/server.js', '--port', '0', '--db', join(dir, 'virq.db'), '--log-level', 'warn', '--host-vectors', '100000'], dir)
+      server = await start([process.env.BENCH_SERVER ?? 'dist/server.js', '--port', '0', '--db', join(dir, 'virq.db'), '--log-level', 'warn', '--host-vectors', '100000'], dir)
       const dev = await post(`${server.url}/v1/devices`, { name: 'bench', msix: { tableSize: 2048 } })
       const efd = await post(`${server.url}/v1/eventfds`, { label: 'bench' })
       await post(`${server.url}/v1/devices/${dev.id}/irqs/msix`, { action: 'trigger', start: 0, data: { type: 'eventfd', fds: Array.from({ length: 1024 }, () => efd.fd) } })

@@ -38,6 +38,11 @@ export class OwnerFdMap<T> {
     return this.byOwner.get(owner)?.get(fd)
   }
 
+  /** Whether there is no entry at all (the interrupt path then skips the lookup). */
+  get empty (): boolean {
+    return this.byOwner.size === 0
+  }
+
   set (owner: string, fd: number, value: T): void {
     let m = this.byOwner.get(owner)
     if (m === undefined) {
@@ -143,6 +148,14 @@ export class EventfdTable {
   restoreNextFd (owner: string, nextFd: number): void {
     const t = this.table(owner)
     if (nextFd > t.nextFd) t.nextFd = nextFd
+  }
+
+  /**
+   * The owner's eventfds by number, for a caller that looks up many (a vector list): one map
+   * lookup each instead of two. Undefined when the owner never had one.
+   */
+  tableOf (owner: string): ReadonlyMap<number, Eventfd> | undefined {
+    return this.tables.get(owner)?.byFd
   }
 
   /** The owner's eventfd with this number. Allocates nothing (the interrupt path uses it). */

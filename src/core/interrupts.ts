@@ -50,6 +50,7 @@ export class InterruptPath implements ModelTypes.InterruptPath {
    * run adds to the counter but does not run them again.
    */
   wakeUnmaskWatchers (efd: Eventfd, fx: Effects): void {
+    if (this.unmaskWatchers.empty) return
     const watchers = this.unmaskWatchers.get(efd.owner, efd.fd)
     if (watchers === undefined || this.inUnmaskWakeup) return
     this.inUnmaskWakeup = true
@@ -150,6 +151,12 @@ export class FireTally {
   }
 }
 
+/** What one vector's fire did (fireVectors' `outcomes`): fired = the sum of these four. */
+export const FIRE_DELIVERED = 0
+export const FIRE_LOST = 1
+export const FIRE_PENDED = 2
+export const FIRE_COALESCED = 3
+
 /**
  * MSI/MSI-X vector `v` fires `n` times. The caller has checked v < count(index).
  * docs/model.md 7; where the vector has a mask bit (every MSI-X vector, MSI with per-vector
@@ -157,11 +164,31 @@ export class FireTally {
  * bit, the others coalesce into it. A disabled index pends nothing: index-disabled.
  */
 export function fireVector (world: World, dev: Device, index: number, v: number, n: number, fx: Effects, tally: FireTally): void {
+  fx.countersOf(dev)
+  fireOne(world, dev, index, v, n, fx, tally, world.eventfds.tableOf(dev.owner))
+}
+
+/**
+ * Each of `vs` fires once, in order (repeats fire again): what as many fireVector(..., 1, ...)
+ * calls would do, with the device marked for the flush once. outcomes[i] gets what vs[i]'s
+ * fire did (FIRE_*), so that the caller can count rates without a tally per vector; it must
+ * hold vs.length bytes. The caller has checked every vs[i] < count(index).
+ */
+export function fireVectors (world: World, dev: Device, index: number, vs: ArrayLike<number>, fx: Effects, tally: FireTally, outcomes: Uint8Array): void {
+  if (vs.length === 0) return
+  fx.countersOf(dev)
+  // Firing creates and closes no eventfd: the owner's table is looked up once.
+  const fds = world.eventfds.tableOf(dev.owner)
+  for (let i = 0; i < vs.length; i++) outcomes[i] = fireOne(world, dev, index, vs[i], 1, fx, tally, fds)
+}
+
+/** fireVector without marking the device, `fds` the owner's eventfds: returns what the fire did (FIRE_*). */
+function fireOne (world: World, dev: Device, index: number, v: number, n: number, fx: Effects, tally: FireTally,
+  fds: ReadonlyMap<number, Eventfd> | undefined): number {
   const msix = index === VFIO_PCI_MSIX_IRQ_INDEX
   const table = msix ? dev.msix : dev.msi
   const c = dev.counters[index]
   const totals = world.totals
-  fx.countersOf(dev)
   c.touch(v)
   c.fired[v] += n
   totals.fired[index] += n
@@ -171,36 +198,40 @@ export function fireVector (world: World, dev: Device, index: number, v: number,
   if (dev.irqType !== (msix ? 'msix' : 'msi')) lost = LOST_INDEX_DISABLED
   else if (masking) {
     if (table.trigger[v] === NO_TRIGGER || table.userMask[v] !== 0) {
-      let joined = n
       if (c.pending[v] === 0) {
         c.pending[v] = 1
         c.pended[v] += 1
         totals.pended[index] += 1
         totals.pending[index] += 1
         tally.pended += 1
-        joined = n - 1
+        if (n === 1) return FIRE_PENDED
+        c.coalesced[v] += n - 1
+        totals.coalesced[index] += n - 1
+        tally.coalesced += n - 1
+        return FIRE_PENDED
       }
-      c.coalesced[v] += joined
-      totals.coalesced[index] += joined
-      tally.coalesced += joined
-      return
+      c.coalesced[v] += n
+      totals.coalesced[index] += n
+      tally.coalesced += n
+      return FIRE_COALESCED
     }
   } else if (table.allocated[v] === 0) lost = LOST_NOT_ALLOCATED
   else if (table.trigger[v] === NO_TRIGGER) lost = LOST_NO_TRIGGER
   if (lost < 0) {
-    const efd = world.eventfds.get(table.trigger[v], dev.owner)
+    const efd = fds?.get(table.trigger[v])
     if (efd !== undefined) {
       world.irq.signal(efd, n, fx)
       c.delivered[v] += n
       totals.delivered[index] += n
       tally.delivered += n
-      return
+      return FIRE_DELIVERED
     }
     lost = LOST_NO_TRIGGER
   }
   c.lost[lost][v] += n
   totals.lost[lost][index] += n
   tally.lost += n
+  return FIRE_LOST
 }
 
 export type IntxLevel = 'assert' | 'deassert' | 'pulse'

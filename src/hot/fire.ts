@@ -1,9 +1,9 @@
 import { IRQ_INDEX_NAMES, VFIO_PCI_INTX_IRQ_INDEX, VFIO_PCI_MSI_IRQ_INDEX, VFIO_PCI_MSIX_IRQ_INDEX } from '../core/constants.ts'
 import { irqCount, type Device } from '../core/device.ts'
-import { driveIntx, fireErrReq, fireVector, type FireTally, type IntxLevel } from '../core/interrupts.ts'
+import { driveIntx, fireErrReq, fireVector, fireVectors, type FireTally, type IntxLevel } from '../core/interrupts.ts'
 import type { Effects } from '../core/effects.ts'
 import type { World } from '../core/world.ts'
-import { nowSecond, rates, recordRate, type DeviceRates } from './rates.ts'
+import { nowSecond, rates, recordRate, recordVectors, type DeviceRates } from './rates.ts'
 
 /**
  * What a fire needs: the model, and where the interrupt path's changes wait for the flusher
@@ -29,6 +29,12 @@ export class FireError extends Error {
     super(detail)
   }
 }
+
+/**
+ * What each vector of a list did, for its rates (fireVectors): one buffer for every request
+ * (they run one at a time), grown when a longer list comes, never per vector.
+ */
+let outcomes = new Uint8Array(1024)
 
 /** The largest `count` one request may fire on one vector. */
 export const MAX_FIRE_COUNT = 1_000_000_000
@@ -64,16 +70,9 @@ function fireChecked (target: FireTarget, dev: Device, req: FireRequest, tally: 
       for (let i = 0; i < vs.length; i++) {
         if (vs[i] >= size) throw new FireError('vector-out-of-range', `vector ${vs[i]} is not below ${size}`)
       }
-      const r = rates.of(dev)
-      const sec = nowSecond()
-      for (let i = 0; i < vs.length; i++) {
-        const f = tally.fired
-        const d = tally.delivered
-        const l = tally.lost
-        const p = tally.pended
-        fireVector(world, dev, index, vs[i], 1, hot, tally)
-        rate(r, sec, index, vs[i], tally, f, d, l, p)
-      }
+      if (outcomes.length < vs.length) outcomes = new Uint8Array(Math.max(vs.length, 2 * outcomes.length))
+      fireVectors(world, dev, index, vs, hot, tally, outcomes)
+      recordVectors(rates.of(dev), nowSecond(), index, vs, outcomes)
       return -1
     }
     if (req.vector === undefined) throw new FireError('vector-required', 'give vectors, or vector with count')

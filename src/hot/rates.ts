@@ -1,4 +1,5 @@
 import type { Device } from '../core/device.ts'
+import { FIRE_DELIVERED, FIRE_LOST, FIRE_PENDED } from '../core/interrupts.ts'
 
 // Interrupt rates: fired / delivered / lost / pended per second over the last ten minutes, per
 // device and per vector, in fixed one-second ring buckets. A fire adds into the bucket of the
@@ -129,4 +130,36 @@ export function recordRate (rates: DeviceRates, sec: number, index: number, v: n
   fired: number, delivered: number, lost: number, pended: number): void {
   rates.device.add(sec, fired, delivered, lost, pended)
   rates.vector(index, v).add(sec, fired, delivered, lost, pended)
+}
+
+/**
+ * recordRate for each of `vs` fired once (a vector list), from what each fire did
+ * (fireVectors' outcomes): each vector's bucket grows by its own fire, the device's bucket
+ * once by all of them.
+ */
+export function recordVectors (rates: DeviceRates, sec: number, index: number, vs: ArrayLike<number>, outcomes: Uint8Array): void {
+  let delivered = 0
+  let lost = 0
+  let pended = 0
+  const at = sec % RATE_SECONDS
+  for (let i = 0; i < vs.length; i++) {
+    const o = outcomes[i]
+    const d = o === FIRE_DELIVERED ? 1 : 0
+    const l = o === FIRE_LOST ? 1 : 0
+    const p = o === FIRE_PENDED ? 1 : 0
+    const ring = rates.vector(index, vs[i])
+    // A ring already at this second (every vector fired before in this second, and every
+    // repeat): the four adds of add() without its checks, on what is always a Float32 ring.
+    if (ring.head === sec) {
+      const data = ring.data
+      data[at] += 1
+      data[RATE_SECONDS + at] += d
+      data[2 * RATE_SECONDS + at] += l
+      data[3 * RATE_SECONDS + at] += p
+    } else ring.add(sec, 1, d, l, p)
+    delivered += d
+    lost += l
+    pended += p
+  }
+  rates.device.add(sec, vs.length, delivered, lost, pended)
 }
