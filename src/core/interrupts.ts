@@ -165,7 +165,7 @@ export const FIRE_COALESCED = 3
  */
 export function fireVector (world: World, dev: Device, index: number, v: number, n: number, fx: Effects, tally: FireTally): void {
   fx.countersOf(dev)
-  fireOne(world, dev, index, v, n, fx, tally, world.eventfds.tableOf(dev.owner))
+  fireOne(world, dev, index, v, n, fx, tally, world.eventfds.tableOf(dev.owner), fireMode(dev, index))
 }
 
 /**
@@ -178,15 +178,30 @@ export function fireVectors (world: World, dev: Device, index: number, vs: Array
   if (vs.length === 0) return
   fx.countersOf(dev)
   // Firing creates and closes no eventfd: the owner's table is looked up once.
+  // Nor does it enable, disable or resize an index: how its vectors fire is found once.
   const fds = world.eventfds.tableOf(dev.owner)
-  for (let i = 0; i < vs.length; i++) outcomes[i] = fireOne(world, dev, index, vs[i], 1, fx, tally, fds)
+  const mode = fireMode(dev, index)
+  for (let i = 0; i < vs.length; i++) outcomes[i] = fireOne(world, dev, index, vs[i], 1, fx, tally, fds, mode)
 }
 
-/** fireVector without marking the device, `fds` the owner's eventfds: returns what the fire did (FIRE_*). */
-function fireOne (world: World, dev: Device, index: number, v: number, n: number, fx: Effects, tally: FireTally,
-  fds: ReadonlyMap<number, Eventfd> | undefined): number {
+/** How an index's vectors fire now: its index is disabled, they have mask bits, or neither. */
+const FIRE_DISABLED = 0
+const FIRE_MASKABLE = 1
+const FIRE_PLAIN = 2
+
+function fireMode (dev: Device, index: number): number {
   const msix = index === VFIO_PCI_MSIX_IRQ_INDEX
-  const table = msix ? dev.msix : dev.msi
+  if (dev.irqType !== (msix ? 'msix' : 'msi')) return FIRE_DISABLED
+  return msix || (index === VFIO_PCI_MSI_IRQ_INDEX && dev.caps.msiPerVectorMask === true) ? FIRE_MASKABLE : FIRE_PLAIN
+}
+
+/**
+ * fireVector without marking the device, `fds` the owner's eventfds and `mode` fireMode():
+ * returns what the fire did (FIRE_*).
+ */
+function fireOne (world: World, dev: Device, index: number, v: number, n: number, fx: Effects, tally: FireTally,
+  fds: ReadonlyMap<number, Eventfd> | undefined, mode: number): number {
+  const table = index === VFIO_PCI_MSIX_IRQ_INDEX ? dev.msix : dev.msi
   const c = dev.counters[index]
   const totals = world.totals
   c.touch(v)
@@ -194,9 +209,8 @@ function fireOne (world: World, dev: Device, index: number, v: number, n: number
   totals.fired[index] += n
   tally.fired += n
   let lost = -1
-  const masking = msix || (index === VFIO_PCI_MSI_IRQ_INDEX && dev.caps.msiPerVectorMask === true)
-  if (dev.irqType !== (msix ? 'msix' : 'msi')) lost = LOST_INDEX_DISABLED
-  else if (masking) {
+  if (mode === FIRE_DISABLED) lost = LOST_INDEX_DISABLED
+  else if (mode === FIRE_MASKABLE) {
     if (table.trigger[v] === NO_TRIGGER || table.userMask[v] !== 0) {
       if (c.pending[v] === 0) {
         c.pending[v] = 1
