@@ -34,7 +34,7 @@ t.test('overload: a saturated event loop answers 503 problem+json with Retry-Aft
   const app = await buildApp({ db: ':memory:', hostVectors: 8, maxEventLoopDelayMs: 20, pressureSampleMs: 25 })
   t.teardown(() => app.close())
   await app.ready()
-  // Saturate: block the loop 100 ms at a time (under-pressure samples the delay on its own
+  // Saturate: block the loop 100 ms at a time (the guard samples the delay on its own
   // timer) and ask in between, until it notices or 5 s have passed.
   let res = await app.inject({ method: 'GET', url: '/v1/host' })
   t.equal(res.statusCode, 200, 'not overloaded at first')
