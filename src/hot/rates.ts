@@ -15,8 +15,11 @@ const M = RATE_METRICS.length
 export const nowSecond = (): number => Math.floor(Date.now() / 1000)
 
 /**
- * One ring: RATE_SECONDS buckets per metric, metric-major. `head` is the newest second written;
- * buckets of seconds after it hold stale data and read as 0 (cleared when the ring advances).
+ * One ring: RATE_SECONDS buckets of the four metrics, second-major (a second's four counts are
+ * adjacent, `data[bucket * 4 + metric]`), so that a fire touches one cache line of its ring,
+ * not four: a list of a thousand vectors walks a thousand rings, and with the metrics 2.4 kB
+ * apart each add missed the cache four times. `head` is the newest second written; buckets of
+ * seconds after it hold stale data and read as 0 (cleared when the ring advances).
  */
 export class RateRing {
   readonly data: Float64Array | Float32Array
@@ -29,19 +32,19 @@ export class RateRing {
   add (sec: number, fired: number, delivered: number, lost: number, pended: number): void {
     if (sec > this.head) this.advance(sec)
     // A clock that stepped back lands in the newest bucket rather than in the past.
-    const i = (sec < this.head ? this.head : sec) % RATE_SECONDS
+    const i = ((sec < this.head ? this.head : sec) % RATE_SECONDS) * M
     const d = this.data
     d[i] += fired
-    d[RATE_SECONDS + i] += delivered
-    d[2 * RATE_SECONDS + i] += lost
-    d[3 * RATE_SECONDS + i] += pended
+    d[i + 1] += delivered
+    d[i + 2] += lost
+    d[i + 3] += pended
   }
 
   private advance (sec: number): void {
     const from = this.head < 0 || sec - this.head >= RATE_SECONDS ? sec - RATE_SECONDS + 1 : this.head + 1
     for (let s = from; s <= sec; s++) {
-      const i = s % RATE_SECONDS
-      for (let m = 0; m < M; m++) this.data[m * RATE_SECONDS + i] = 0
+      const i = (s % RATE_SECONDS) * M
+      for (let m = 0; m < M; m++) this.data[i + m] = 0
     }
     this.head = sec
   }
@@ -49,7 +52,7 @@ export class RateRing {
   /** The value of one metric at one second (0 outside the last ten minutes of the ring). */
   at (m: number, sec: number): number {
     if (sec > this.head || sec <= this.head - RATE_SECONDS || this.head < 0) return 0
-    return this.data[m * RATE_SECONDS + (sec % RATE_SECONDS)]
+    return this.data[(sec % RATE_SECONDS) * M + m]
   }
 
   /** `seconds` values of each metric ending at second `end` (inclusive), oldest first. */
@@ -141,7 +144,7 @@ export function recordVectors (rates: DeviceRates, sec: number, index: number, v
   let delivered = 0
   let lost = 0
   let pended = 0
-  const at = sec % RATE_SECONDS
+  const at = (sec % RATE_SECONDS) * M
   for (let i = 0; i < vs.length; i++) {
     const o = outcomes[i]
     const d = o === FIRE_DELIVERED ? 1 : 0
@@ -153,9 +156,9 @@ export function recordVectors (rates: DeviceRates, sec: number, index: number, v
     if (ring.head === sec) {
       const data = ring.data
       data[at] += 1
-      data[RATE_SECONDS + at] += d
-      data[2 * RATE_SECONDS + at] += l
-      data[3 * RATE_SECONDS + at] += p
+      data[at + 1] += d
+      data[at + 2] += l
+      data[at + 3] += p
     } else ring.add(sec, 1, d, l, p)
     delivered += d
     lost += l
