@@ -1,9 +1,10 @@
 import autocannon from 'autocannon'
-import { spawn, type ChildProcess } from 'node:child_process'
+import { type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { post } from './scale-build.ts'
+import { start } from './servers.ts'
 
 // Where a request's server time goes: runs the bare route or virq (dist/, so `npm run build`
 // first) under `node --cpu-prof`, loads it as bench/run.ts does, and prints the top frames by
@@ -20,19 +21,9 @@ const seconds = Number(process.argv[3] ?? 6)
 /** BENCH_PROFILE=0: no profiler, only the rate and the server's CPU per request (the profiler adds to both). */
 const PROFILE = process.env.BENCH_PROFILE !== '0'
 
-async function start (args: string[], dir: string): Promise<{ child: ChildProcess, url: string }> {
-  const prof = PROFILE ? ['--cpu-prof', '--cpu-prof-dir', dir] : []
-  const child = spawn(process.execPath, [...prof, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = ''
-    child.stdout!.on('data', (b: Buffer) => {
-      out += b.toString()
-      const m = /listening on (http:\/\/[^\s]+)/.exec(out)
-      if (m !== null) resolve(m[1])
-    })
-    child.on('exit', (code) => reject(new Error(`exited with ${code}`)))
-  })
-  return { child, url }
+/** A server under `--cpu-prof` (written into `dir` when it exits), unless BENCH_PROFILE=0. */
+async function startProfiled (args: string[], dir: string): Promise<{ child: ChildProcess, url: string }> {
+  return await start([...(PROFILE ? ['--cpu-prof', '--cpu-prof-dir', dir] : []), ...args])
 }
 
 /** User + system CPU of a process so far, s (Linux; clock ticks of 10 ms). */
@@ -83,10 +74,10 @@ async function main (): Promise<void> {
   let body = JSON.stringify({ index: 'msix', vector: 0 })
   try {
     if (mode === 'bare') {
-      server = await start(['bench/baseline-server.js'], dir)
+      server = await startProfiled(['bench/baseline-server.js'], dir)
       url = `${server.url}/fire`
     } else {
-      server = await start([process.env.BENCH_SERVER ?? 'dist/server.js', '--port', '0', '--db', join(dir, 'virq.db'), '--log-level', 'warn', '--host-vectors', '100000'], dir)
+      server = await startProfiled([process.env.BENCH_SERVER ?? 'dist/server.js', '--port', '0', '--db', join(dir, 'virq.db'), '--log-level', 'warn', '--host-vectors', '100000'], dir)
       const dev = await post(`${server.url}/v1/devices`, { name: 'bench', msix: { tableSize: 2048 } })
       const efd = await post(`${server.url}/v1/eventfds`, { label: 'bench' })
       await post(`${server.url}/v1/devices/${dev.id}/irqs/msix`, { action: 'trigger', start: 0, data: { type: 'eventfd', fds: Array.from({ length: 1024 }, () => efd.fd) } })

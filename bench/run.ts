@@ -1,10 +1,11 @@
 import autocannon from 'autocannon'
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { WebSocket } from 'ws'
 import { buildOverHttp, cloneDevice, post, VECTORS } from './scale-build.ts'
+import { rssMb, start, stop } from './servers.ts'
 
 // npm run bench: virq against a bare fastify route measured in the same run, same client.
 // Prints a table and writes bench/results.json. Both servers run as plain node on JavaScript:
@@ -29,36 +30,7 @@ const SCALE_SECONDS = 2
 const VIRQ = 'dist/server.js'
 const BASELINE = 'bench/baseline-server.js'
 
-/** Starts a server; `ms` is from spawn to its "listening on" line, `rssMb` its RSS at that moment. */
-async function start (args: string[]): Promise<{ child: ChildProcess, url: string, ms: number, rssMb: number }> {
-  const t0 = performance.now()
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = ''
-    child.stdout!.on('data', (b: Buffer) => {
-      out += b.toString()
-      const m = /listening on (http:\/\/[^\s]+)/.exec(out)
-      if (m !== null) resolve(m[1])
-    })
-    child.on('exit', (code) => reject(new Error(`${args[0]} exited with ${code}`)))
-  })
-  const ms = performance.now() - t0
-  return { child, url, ms, rssMb: rssMb(child.pid!) }
-}
-
-/** Resident set size of a process, MiB (Linux). */
-function rssMb (pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-  return m === null ? NaN : Number(m[1]) / 1024
-}
-
 const virqArgs = (db: string, ...more: string[]): string[] => [VIRQ, '--port', '0', '--db', db, '--log-level', 'warn', ...more]
-
-async function stop (child: ChildProcess): Promise<void> {
-  const done = new Promise((resolve) => child.once('exit', resolve))
-  child.kill('SIGTERM')
-  await done
-}
 
 /** Requests/s over `seconds`, after `warm` s of warm-up (JIT on both sides, connections open). */
 async function load (opts: autocannon.Options, seconds = DURATION, warm = 2): Promise<number> {

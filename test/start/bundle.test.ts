@@ -1,10 +1,11 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { execFile, type ChildProcess } from 'node:child_process'
 import { mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { promisify } from 'node:util'
 import { bundleCli, bundleServer } from '../../scripts/bundle.ts'
-import { tempDir } from '../helper.ts'
+import { tempDir, type Tap } from '../helper.ts'
+import { startServer, stopServer } from '../store/lib.ts'
 
 // `npm start` runs dist/server.js and bin/virq.js runs dist/cli/main.js, the one-file bundles
 // scripts/bundle.ts makes. Every other test runs the sources; this one bundles them the same
@@ -32,24 +33,17 @@ async function cli (...args: string[]): Promise<{ code: number, stdout: string, 
   }
 }
 
-async function start (db: string): Promise<{ child: ChildProcess, base: string }> {
-  const child = spawn(process.execPath, [BUNDLE, '--db', db, '--port', '0', '--host', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  const base = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the bundle did not start: ${out}`)), 60_000)
-    child.stdout!.on('data', (d: Buffer) => {
-      out += String(d)
-      const m = /virq listening on (http:\/\/\S+)/.exec(out)
-      if (m !== null) { clearTimeout(timer); resolve(m[1]) }
-    })
-    child.stderr!.on('data', (d: Buffer) => { out += String(d) })
-    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`the bundle exited (${String(code)}): ${out}`)) })
-  })
-  return { child, base }
+/** The bundle on `db`, listening on a free port (test/store's startServer, with the bundle as the server). */
+async function start (t: Tap, db: string): Promise<{ child: ChildProcess, base: string }> {
+  const result = await startServer(t, db, [BUNDLE])
+  if (!('started' in result)) throw new Error(`the bundle did not start: ${JSON.stringify(result.exited)}`)
+  return { child: result.started.child, base: result.started.url }
 }
 
+/** SIGTERM, and its exit code. */
 async function stop (child: ChildProcess): Promise<number | null> {
-  return await new Promise((resolve) => { child.on('exit', (code) => resolve(code)); child.kill('SIGTERM') })
+  await stopServer(child)
+  return child.exitCode
 }
 
 async function call (base: string, method: string, path: string, body?: unknown): Promise<{ status: number, type: string, text: string }> {
@@ -69,7 +63,7 @@ t.teardown(() => { rmSync(BUNDLE, { force: true }); rmSync(CLI, { force: true })
 
 t.test('the bundled server answers as the sources do, and keeps its state across a restart', async (t) => {
   const db = join(tempDir(t), 'bundle.db')
-  let { child, base } = await start(db)
+  let { child, base } = await start(t, db)
   try {
     t.equal((await call(base, 'GET', '/healthz')).status, 200, '/healthz')
     const created = await call(base, 'POST', '/v1/devices', { name: 'bundled', msix: { tableSize: 8 } })
@@ -94,7 +88,7 @@ t.test('the bundled server answers as the sources do, and keeps its state across
     t.equal(await stop(child), 0, 'SIGTERM ends it cleanly')
   }
 
-  ;({ child, base } = await start(db))
+  ;({ child, base } = await start(t, db))
   try {
     const list = JSON.parse((await call(base, 'GET', '/v1/devices')).text)
     t.same(list.items.map((d: { name: string }) => d.name), ['bundled'], 'the device is there after a restart (migrations ran once)')

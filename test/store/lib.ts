@@ -24,12 +24,16 @@ export function latestMigration (): number {
 export interface Started { child: ChildProcess, url: string }
 export interface Exited { code: number | null, signal: NodeJS.Signals | null, stdout: string, stderr: string }
 
+/** The server from the sources, through tsx. */
+export const SOURCE_SERVER = ['--import', 'tsx', 'src/server.ts']
+
 /**
- * `node --import tsx src/server.ts --db FILE --port 0`. Resolves with the URL once it listens,
- * or with how it ended if it exits first (a refusal to start).
+ * `node --import tsx src/server.ts --db FILE --port 0` (or another `server`, e.g. a bundle).
+ * Resolves with the URL once it listens, or with how it ended if it exits first (a refusal to
+ * start).
  */
-export function startServer (t: Tap, file: string): Promise<{ started: Started } | { exited: Exited }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts', '--db', file, '--port', '0', '--log-level', 'warn', '--flush-ms', '3600000'], {
+export function startServer (t: Tap, file: string, server: readonly string[] = SOURCE_SERVER): Promise<{ started: Started } | { exited: Exited }> {
+  const child = spawn(process.execPath, [...server, '--db', file, '--port', '0', '--log-level', 'warn', '--flush-ms', '3600000'], {
     cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe']
   })
   t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
