@@ -29,12 +29,17 @@ t.test('top --once --json: devices by interrupt rate, with per-second counts and
   await setIrqs(app, busy, 'msi', { action: 'trigger', start: 0, data: { type: 'eventfd', fds: [fd] } })
   // The busy device fires all the while (the sample is the last complete second, whenever the CLI gets there).
   const busyDevice = { firing: true }
+  let firstSecond = -1
   const device = (async () => {
     while (busyDevice.firing) {
       await app.inject({ method: 'POST', url: `/v1/devices/${busy}/interrupts`, payload: { index: 'msi', vectors: [0, 1] } })
+      if (firstSecond < 0) firstSecond = Math.floor(Date.now() / 1000)
       await new Promise((resolve) => setTimeout(resolve, 20))
     }
   })()
+  // A CLI that answers within the first second of firing would see a last complete second from before
+  // it: wait until the second after the first fire's has ended, so every complete second since is busy.
+  while (firstSecond < 0 || Date.now() < (firstSecond + 2) * 1000) await new Promise((resolve) => setTimeout(resolve, 50))
   const r = await run(['--url', `http://127.0.0.1:${port}`, 'top', '--once', '--json'])
   busyDevice.firing = false
   await device
