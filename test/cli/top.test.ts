@@ -1,7 +1,7 @@
 import t from 'tap'
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { build, createDevice, createEventfd, listen, setIrqs } from '../helper.ts'
+import { build, createDevice, createEventfd, listen, setIrqs, sleep } from '../helper.ts'
 import { byRate, type TopRow } from '../../src/cli/commands/top.ts'
 
 // `virq top --once --json`: one sample of every device's rates, busiest first, with its last
@@ -29,17 +29,18 @@ t.test('top --once --json: devices by interrupt rate, with per-second counts and
   await setIrqs(app, busy, 'msi', { action: 'trigger', start: 0, data: { type: 'eventfd', fds: [fd] } })
   // The busy device fires all the while (the sample is the last complete second, whenever the CLI gets there).
   const busyDevice = { firing: true }
-  let firstSecond = -1
+  let fired!: (second: number) => void
+  const firstSecond = new Promise<number>((resolve) => { fired = resolve })
   const device = (async () => {
     while (busyDevice.firing) {
       await app.inject({ method: 'POST', url: `/v1/devices/${busy}/interrupts`, payload: { index: 'msi', vectors: [0, 1] } })
-      if (firstSecond < 0) firstSecond = Math.floor(Date.now() / 1000)
-      await new Promise((resolve) => setTimeout(resolve, 20))
+      fired(Math.floor(Date.now() / 1000)) // only the first call settles it
+      await sleep(20)
     }
   })()
   // A CLI that answers within the first second of firing would see a last complete second from before
   // it: wait until the second after the first fire's has ended, so every complete second since is busy.
-  while (firstSecond < 0 || Date.now() < (firstSecond + 2) * 1000) await new Promise((resolve) => setTimeout(resolve, 50))
+  await sleep(Math.max(0, (await firstSecond + 2) * 1000 - Date.now()))
   const r = await run(['--url', `http://127.0.0.1:${port}`, 'top', '--once', '--json'])
   busyDevice.firing = false
   await device
