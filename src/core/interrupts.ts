@@ -72,6 +72,10 @@ export class InterruptPath implements ModelTypes.InterruptPath {
     }
   }
 
+  get watchesUnmask (): boolean {
+    return !this.unmaskWatchers.empty
+  }
+
   /** The device's INTx is unmasked when eventfd `fd` (its owner's) is signalled or written. */
   watchUnmask (dev: Device, fd: number): void {
     let watchers = this.unmaskWatchers.get(dev.owner, fd)
@@ -165,7 +169,7 @@ export const FIRE_COALESCED = 3
  */
 export function fireVector (world: World, dev: Device, index: number, v: number, n: number, fx: Effects, tally: FireTally): void {
   fx.countersOf(dev)
-  fireOne(world, dev, index, v, n, fx, tally, world.eventfds.tableOf(dev.owner), fireMode(dev, index))
+  fireOne(world, dev, index, v, n, fx, tally, world.eventfds.tableOf(dev.owner), fireMode(dev, index), null)
 }
 
 /**
@@ -181,8 +185,78 @@ export function fireVectors (world: World, dev: Device, index: number, vs: Array
   // Nor does it enable, disable or resize an index: how its vectors fire is found once.
   const fds = world.eventfds.tableOf(dev.owner)
   const mode = fireMode(dev, index)
-  for (let i = 0; i < vs.length; i++) outcomes[i] = fireOne(world, dev, index, vs[i], 1, fx, tally, fds, mode)
+  // A virqfd runs on every signal of its eventfd (and may raise INTx each time): then each
+  // vector signals as it fires. Otherwise the list's signals are summed per eventfd.
+  const batch = world.irq.watchesUnmask ? null : signals
+  try {
+    for (let i = 0; i < vs.length; i++) outcomes[i] = fireOne(world, dev, index, vs[i], 1, fx, tally, fds, mode, batch)
+  } finally {
+    batch?.signalAll(world, fx)
+  }
 }
+
+/**
+ * The signals of one vector list, summed per eventfd and made after the list, once per
+ * eventfd in the order of each one's first signal. What each vector did is decided as it
+ * fires (its eventfd exists, so it is delivered); only the counter's additions are grouped.
+ * Nothing sees an eventfd between two signals of one list: its readers are woken from the
+ * event loop (setImmediate, a promise), and a counter that goes from 0 to non-zero wakes them
+ * once either way, in the same order. External eventfds (a vfio-user client's) get one
+ * write of the sum instead of one per vector, which their reader cannot tell apart.
+ * Saves the per-vector eventfd lookup and flush mark where consecutive vectors share an
+ * eventfd (one eventfd for a whole queue, or for every vector).
+ */
+class SignalBatch {
+  private readonly efds: Eventfd[] = []
+  private sums = new Float64Array(64)
+  private readonly slotOf = new Map<Eventfd, number>()
+  /** The last eventfd looked up, by number: consecutive vectors often share one. */
+  private lastFd = NO_TRIGGER
+  private last: Eventfd | undefined
+  private lastSlot = -1
+
+  /** The owner's eventfd numbered `fd` (fds: the owner's table), remembered for add(). */
+  lookup (fds: ReadonlyMap<number, Eventfd> | undefined, fd: number): Eventfd | undefined {
+    if (fd === this.lastFd) return this.last
+    this.lastFd = fd
+    const efd = this.last = fds?.get(fd)
+    if (efd === undefined) return undefined
+    let slot = this.slotOf.get(efd)
+    if (slot === undefined) {
+      slot = this.efds.length
+      this.efds.push(efd)
+      this.slotOf.set(efd, slot)
+      if (slot === this.sums.length) {
+        const grown = new Float64Array(2 * slot)
+        grown.set(this.sums)
+        this.sums = grown
+      }
+      this.sums[slot] = 0
+    }
+    this.lastSlot = slot
+    return efd
+  }
+
+  /** Adds n signals to the eventfd the last lookup() found. */
+  addToLast (n: number): void {
+    this.sums[this.lastSlot] += n
+  }
+
+  signalAll (world: World, fx: Effects): void {
+    const { efds, sums } = this
+    this.lastFd = NO_TRIGGER
+    this.last = undefined
+    this.slotOf.clear()
+    try {
+      for (let i = 0; i < efds.length; i++) world.irq.signal(efds[i], sums[i], fx)
+    } finally {
+      efds.length = 0
+    }
+  }
+}
+
+/** One batch serves every list: lists are fired one at a time, each to the end. */
+const signals = new SignalBatch()
 
 /** How an index's vectors fire now: its index is disabled, they have mask bits, or neither. */
 const FIRE_DISABLED = 0
@@ -200,7 +274,7 @@ function fireMode (dev: Device, index: number): number {
  * returns what the fire did (FIRE_*).
  */
 function fireOne (world: World, dev: Device, index: number, v: number, n: number, fx: Effects, tally: FireTally,
-  fds: ReadonlyMap<number, Eventfd> | undefined, mode: number): number {
+  fds: ReadonlyMap<number, Eventfd> | undefined, mode: number, batch: SignalBatch | null): number {
   const table = index === VFIO_PCI_MSIX_IRQ_INDEX ? dev.msix : dev.msi
   const c = dev.counters[index]
   const totals = world.totals
@@ -232,9 +306,10 @@ function fireOne (world: World, dev: Device, index: number, v: number, n: number
   } else if (table.allocated[v] === 0) lost = LOST_NOT_ALLOCATED
   else if (table.trigger[v] === NO_TRIGGER) lost = LOST_NO_TRIGGER
   if (lost < 0) {
-    const efd = fds?.get(table.trigger[v])
+    const efd = batch === null ? fds?.get(table.trigger[v]) : batch.lookup(fds, table.trigger[v])
     if (efd !== undefined) {
-      world.irq.signal(efd, n, fx)
+      if (batch === null) world.irq.signal(efd, n, fx)
+      else batch.addToLast(n)
       c.delivered[v] += n
       totals.delivered[index] += n
       tally.delivered += n

@@ -133,6 +133,8 @@ export interface InterruptPath {
   /** Signal a device's trigger (a number in its owner's table) if there is one. Returns whether anything was signalled. */
   signalTrigger (dev: Device, fd: number, fx: Effects): boolean
   signal (efd: Eventfd, n: number, fx: Effects): void
+  /** Whether some eventfd unmasks an INTx when signalled (a virqfd): then every signal must run it. */
+  readonly watchesUnmask: boolean
   raiseIntx (dev: Device, fx: Effects): void
   maskIntx (dev: Device, fx: Effects): void
   unmaskIntx (dev: Device, fx: Effects): void

@@ -135,6 +135,62 @@ t.test('7 fire: vector with count fires count times; one eventfd shared by two v
   t.same([v[0].delivered, v[1].delivered], [1, 1000])
 })
 
+// A list's signals are summed per eventfd and made after the list (src/core/interrupts.ts,
+// SignalBatch): what anyone can see must be what firing its vectors one by one does. Each case
+// runs twice on a fresh app, the list in one request and then one request per vector.
+const listCases: Array<{ name: string, list: number[], virqfd: boolean, counters: number[], intxDelivered: number }> = [
+  { name: 'eventfds shared by runs of vectors and interleaved', list: [0, 1, 0, 2, 1, 4, 3, 3, 0, 2, 4, 9], virqfd: false, counters: [7, 2, 2], intxDelivered: 0 },
+  // e1 is also a virqfd of another device's INTx (line high): each signal runs it, and
+  // each run unmasks, redelivers and automasks again.
+  { name: 'one eventfd also a virqfd: it runs per signal', list: [2, 2, 0, 2], virqfd: true, counters: [1, 0, 0], intxDelivered: 4 }
+]
+
+for (const c of listCases) {
+  t.test(`7 fire: a vectors list signals as its vectors fired one by one would: ${c.name}`, async (t) => {
+    const run = async (asList: boolean) => {
+      const app = await build(t)
+      const id = await device(app, 'linux-6.12')
+      const [e0, e1, e2] = [await createEventfd(app), await createEventfd(app), await createEventfd(app)]
+      // vectors 0, 1, 3 -> e0; 2 -> e1; 4 -> e2 (9: no host vector, pends)
+      await setIrqs(app, id, 'msix', triggerFds(0, [e0, e0, e1, e0, e2]))
+      let other: string | undefined
+      let ey = -1
+      if (c.virqfd) {
+        other = await createDevice(app, { abi: 'linux-6.12', intx: true, pcie: true })
+        ey = await createEventfd(app)
+        await setIrqs(app, other, 'intx', triggerFds(0, [ey]))
+        await setIrqs(app, other, 'intx', { action: 'unmask', start: 0, count: 1, data: { type: 'eventfd', fds: [e1] } })
+        await fireOk(app, other, { index: 'intx', level: 'assert' })
+      }
+      // A reader already waiting on e0 is woken by the list's signals (and takes some of them).
+      const waiting = app.inject({ method: 'POST', url: `/v1/eventfds/${e0}/read?timeoutMs=5000` })
+      await new Promise((resolve) => setImmediate(resolve))
+      const tallies: Array<Awaited<ReturnType<typeof fireOk>>> = []
+      if (asList) tallies.push(await fireOk(app, id, { index: 'msix', vectors: c.list }))
+      else for (const v of c.list) tallies.push(await fireOk(app, id, { index: 'msix', vectors: [v] }))
+      const woken = await waiting
+      const sum = (k: 'fired' | 'delivered' | 'lost' | 'pended' | 'coalesced') => tallies.reduce((n, x) => n + x[k], 0)
+      return {
+        tally: { fired: sum('fired'), delivered: sum('delivered'), lost: sum('lost'), pended: sum('pended'), coalesced: sum('coalesced') },
+        woken: woken.statusCode,
+        // What e0 received: what the waiter took and what is left.
+        counters: [(woken.statusCode === 200 ? woken.json().value : 0) + await peekEventfd(app, e0), await peekEventfd(app, e1), await peekEventfd(app, e2)],
+        intxDelivered: other === undefined ? 0 : countersOf(await vectors(app, other, 'intx'))[0].delivered,
+        vectors: countersOf(await vectors(app, id, 'msix'))
+      }
+    }
+    const list = await run(true)
+    const oneByOne = await run(false)
+    t.same(list, oneByOne, 'the same eventfd counters, virqfd runs, vector counters and tallies')
+    // And the values the rules give, so that two equal wrong answers fail too.
+    t.equal(list.woken, 200, 'the waiting reader was woken')
+    t.same(list.counters, c.counters)
+    t.equal(list.intxDelivered, c.intxDelivered)
+    const pended = c.list.filter((v) => v === 9).length
+    t.same(list.tally, { fired: c.list.length, delivered: c.list.length - pended, lost: 0, pended, coalesced: 0 })
+  })
+}
+
 const badFires: Array<{ name: string, body: Record<string, unknown>, reason?: string }> = [
   { name: 'vectors list with one vector >= table size', body: { index: 'msix', vectors: [0, 1, 16] }, reason: 'vector-out-of-range' },
   { name: 'vector >= table size with count', body: { index: 'msix', vector: 16, count: 5 }, reason: 'vector-out-of-range' },
