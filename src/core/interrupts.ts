@@ -155,11 +155,44 @@ export class FireTally {
   }
 }
 
-/** What one vector's fire did (fireVectors' `outcomes`): fired = the sum of these four. */
+/**
+ * What one vector's fire did (fireVectors' `outcomes`): delivered, set the pending bit (the
+ * fires after the first coalesce into it), coalesced into a pending bit already set, or lost
+ * for reason r (LOST_REASONS[r]): FIRE_LOST + r.
+ */
 export const FIRE_DELIVERED = 0
-export const FIRE_LOST = 1
-export const FIRE_PENDED = 2
-export const FIRE_COALESCED = 3
+export const FIRE_PENDED = 1
+export const FIRE_COALESCED = 2
+export const FIRE_LOST = 3
+const FIRE_OUTCOMES = FIRE_LOST + 3
+
+/** Adds `k` fires of `n` interrupts each that did `outcome` to the totals and the tally. */
+function count (totals: World['totals'], tally: FireTally, index: number, outcome: number, k: number, n: number): void {
+  const all = k * n
+  totals.fired[index] += all
+  tally.fired += all
+  switch (outcome) {
+    case FIRE_DELIVERED:
+      totals.delivered[index] += all
+      tally.delivered += all
+      return
+    case FIRE_PENDED:
+      // Each set a pending bit; the rest of its n joined it.
+      totals.pended[index] += k
+      totals.pending[index] += k
+      tally.pended += k
+      totals.coalesced[index] += all - k
+      tally.coalesced += all - k
+      return
+    case FIRE_COALESCED:
+      totals.coalesced[index] += all
+      tally.coalesced += all
+      return
+    default:
+      totals.lost[outcome - FIRE_LOST][index] += all
+      tally.lost += all
+  }
+}
 
 /**
  * MSI/MSI-X vector `v` fires `n` times. The caller has checked v < count(index).
@@ -169,14 +202,16 @@ export const FIRE_COALESCED = 3
  */
 export function fireVector (world: World, dev: Device, index: number, v: number, n: number, fx: Effects, tally: FireTally): void {
   fx.countersOf(dev)
-  fireOne(world, dev, index, v, n, fx, tally, world.eventfds.tableOf(dev.owner), fireMode(dev, index), null)
+  const outcome = fireOne(world, dev, index, v, n, fx, world.eventfds.tableOf(dev.owner), fireMode(dev, index), null)
+  count(world.totals, tally, index, outcome, 1, n)
 }
 
 /**
  * Each of `vs` fires once, in order (repeats fire again): what as many fireVector(..., 1, ...)
- * calls would do, with the device marked for the flush once. outcomes[i] gets what vs[i]'s
- * fire did (FIRE_*), so that the caller can count rates without a tally per vector; it must
- * hold vs.length bytes. The caller has checked every vs[i] < count(index).
+ * calls would do, with the device marked for the flush once and the totals and the tally
+ * added to once per outcome. outcomes[i] gets what vs[i]'s fire did (FIRE_*), so that the
+ * caller can count rates without a tally per vector; it must hold vs.length bytes. The
+ * caller has checked every vs[i] < count(index).
  */
 export function fireVectors (world: World, dev: Device, index: number, vs: ArrayLike<number>, fx: Effects, tally: FireTally, outcomes: Uint8Array): void {
   if (vs.length === 0) return
@@ -188,12 +223,21 @@ export function fireVectors (world: World, dev: Device, index: number, vs: Array
   // A virqfd runs on every signal of its eventfd (and may raise INTx each time): then each
   // vector signals as it fires. Otherwise the list's signals are summed per eventfd.
   const batch = world.irq.watchesUnmask ? null : signals
+  const k = outcomeCounts.fill(0)
   try {
-    for (let i = 0; i < vs.length; i++) outcomes[i] = fireOne(world, dev, index, vs[i], 1, fx, tally, fds, mode, batch)
+    for (let i = 0; i < vs.length; i++) {
+      const o = fireOne(world, dev, index, vs[i], 1, fx, fds, mode, batch)
+      outcomes[i] = o
+      k[o] += 1
+    }
   } finally {
     batch?.signalAll(world, fx)
+    for (let o = 0; o < FIRE_OUTCOMES; o++) if (k[o] !== 0) count(world.totals, tally, index, o, k[o], 1)
   }
 }
+
+/** fireVectors' count of each outcome (lists are fired one at a time). */
+const outcomeCounts = new Float64Array(FIRE_OUTCOMES)
 
 /**
  * The signals of one vector list, summed per eventfd and made after the list, once per
@@ -270,18 +314,16 @@ function fireMode (dev: Device, index: number): number {
 }
 
 /**
- * fireVector without marking the device, `fds` the owner's eventfds and `mode` fireMode():
- * returns what the fire did (FIRE_*).
+ * fireVector without marking the device or counting the totals and the tally, `fds` the
+ * owner's eventfds and `mode` fireMode(): the vector's counters, its pending bit and the
+ * signal; returns what the fire did (FIRE_*), for the caller to count.
  */
-function fireOne (world: World, dev: Device, index: number, v: number, n: number, fx: Effects, tally: FireTally,
+function fireOne (world: World, dev: Device, index: number, v: number, n: number, fx: Effects,
   fds: ReadonlyMap<number, Eventfd> | undefined, mode: number, batch: SignalBatch | null): number {
   const table = index === VFIO_PCI_MSIX_IRQ_INDEX ? dev.msix : dev.msi
   const c = dev.counters[index]
-  const totals = world.totals
   c.touch(v)
   c.fired[v] += n
-  totals.fired[index] += n
-  tally.fired += n
   let lost = -1
   if (mode === FIRE_DISABLED) lost = LOST_INDEX_DISABLED
   else if (mode === FIRE_MASKABLE) {
@@ -289,18 +331,10 @@ function fireOne (world: World, dev: Device, index: number, v: number, n: number
       if (c.pending[v] === 0) {
         c.pending[v] = 1
         c.pended[v] += 1
-        totals.pended[index] += 1
-        totals.pending[index] += 1
-        tally.pended += 1
-        if (n === 1) return FIRE_PENDED
-        c.coalesced[v] += n - 1
-        totals.coalesced[index] += n - 1
-        tally.coalesced += n - 1
+        if (n > 1) c.coalesced[v] += n - 1
         return FIRE_PENDED
       }
       c.coalesced[v] += n
-      totals.coalesced[index] += n
-      tally.coalesced += n
       return FIRE_COALESCED
     }
   } else if (table.allocated[v] === 0) lost = LOST_NOT_ALLOCATED
@@ -311,16 +345,12 @@ function fireOne (world: World, dev: Device, index: number, v: number, n: number
       if (batch === null) world.irq.signal(efd, n, fx)
       else batch.addToLast(n)
       c.delivered[v] += n
-      totals.delivered[index] += n
-      tally.delivered += n
       return FIRE_DELIVERED
     }
     lost = LOST_NO_TRIGGER
   }
   c.lost[lost][v] += n
-  totals.lost[lost][index] += n
-  tally.lost += n
-  return FIRE_LOST
+  return FIRE_LOST + lost
 }
 
 export type IntxLevel = 'assert' | 'deassert' | 'pulse'

@@ -36,14 +36,15 @@ export function rateSample (dev: Device, sec: number) {
   const at = (m: number): number => r?.device.at(m, sec) ?? 0
   const vectors: Array<{ index: number, name: string, vector: number, fired: number, delivered: number, lost: number, pended: number }> = []
   if (r !== undefined) {
-    r.vectors.forEach((list, index) => list.forEach((ring, vector) => {
-      if (ring === undefined) return
-      const fired = ring.at(0, sec)
-      const delivered = ring.at(1, sec)
-      const lost = ring.at(2, sec)
-      const pended = ring.at(3, sec)
-      if (fired + delivered + lost + pended > 0) vectors.push({ index, name: IRQ_INDEX_NAMES[index], vector, fired, delivered, lost, pended })
-    }))
+    r.vectors.forEach((rings, index) => {
+      for (const vector of rings.fired()) {
+        const fired = rings.at(vector, 0, sec)
+        const delivered = rings.at(vector, 1, sec)
+        const lost = rings.at(vector, 2, sec)
+        const pended = rings.at(vector, 3, sec)
+        if (fired + delivered + lost + pended > 0) vectors.push({ index, name: IRQ_INDEX_NAMES[index], vector, fired, delivered, lost, pended })
+      }
+    })
   }
   return { deviceId: dev.id, t: sec, fired: at(0), delivered: at(1), lost: at(2), pended: at(3), vectors }
 }

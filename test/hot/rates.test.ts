@@ -1,5 +1,7 @@
 import t from 'tap'
-import { DeviceRates, RATE_SECONDS, RateRing, recordRate } from '../../src/hot/rates.ts'
+import { LOST_INDEX_DISABLED, LOST_NO_TRIGGER } from '../../src/core/counters.ts'
+import { FIRE_COALESCED, FIRE_DELIVERED, FIRE_LOST, FIRE_PENDED } from '../../src/core/interrupts.ts'
+import { DeviceRates, RATE_SECONDS, RateRing, recordRate, VectorRings } from '../../src/hot/rates.ts'
 import { build, createDevice, createEventfd, fireOk, listen, setIrqs, triggerFds, until } from '../helper.ts'
 import { SseClient, WsClient } from './stream-clients.ts'
 
@@ -41,9 +43,38 @@ t.test('rates ring: a clock that steps back adds to the newest bucket', async (t
 t.test('rates memory: a 64-vector device that fired on every vector', async (t) => {
   const r = new DeviceRates()
   for (let v = 0; v < 64; v++) recordRate(r, 1000, 2, v, 1, 1, 0, 0)
-  // The device ring is Float64 (8 B), each vector ring Float32 (4 B): 4 metrics x 600 buckets.
-  t.equal(r.bytes, 4 * RATE_SECONDS * 8 + 64 * 4 * RATE_SECONDS * 4)
+  // The device ring is Float64 (8 B), each vector's buckets Float32 (4 B): 4 metrics x 600
+  // buckets; per chunk of 4 vectors a head, per vector its last second (Float64 each).
+  t.equal(r.bytes, 4 * RATE_SECONDS * 8 + 64 * 4 * RATE_SECONDS * 4 + 16 * 8 + 64 * 8)
   t.comment(`rate buckets of a 64-vector device: ${r.bytes} bytes`)
+})
+
+t.test('vector rings: vectors that share a chunk keep their own counts, advance and activity', async (t) => {
+  const r = new VectorRings()
+  r.add(1, 1000, 3, 2, 1, 0)
+  r.add(2, 1000, 1, 0, 0, 1)
+  r.add(1, 1001, 5, 5, 0, 0)
+  t.same(r.series(1, 1001, 2), { fired: [3, 5], delivered: [2, 5], lost: [1, 0], pended: [0, 0] })
+  t.same(r.series(2, 1001, 2), { fired: [1, 0], delivered: [0, 0], lost: [0, 0], pended: [1, 0] }, "vector 1's advance cleared no count of vector 2's")
+  t.same([...r.fired()], [1, 2], 'vectors 0 and 3 share the chunk but never fired')
+  t.same(r.series(0, 1001, 2), { fired: [0, 0], delivered: [0, 0], lost: [0, 0], pended: [0, 0] })
+  t.same([r.active(2, 1000 + RATE_SECONDS - 1), r.active(2, 1000 + RATE_SECONDS), r.active(1, 1000 + RATE_SECONDS)], [true, false, true], 'active: each vector by its own last second')
+  r.add(2, 1001 + RATE_SECONDS, 7, 7, 0, 0) // vector 2's slot of 1001, ten minutes later
+  t.equal(r.at(1, 0, 1001), 0, 'the chunk moved on: 1001 is outside the window for every vector of it')
+  t.equal(r.at(2, 0, 1001 + RATE_SECONDS), 7)
+  r.add(1, 999, 1, 1, 0, 0) // a clock that stepped back
+  t.equal(r.at(1, 0, 1001 + RATE_SECONDS), 1, "a step back lands in the chunk's newest bucket")
+  r.add(2047, 1000, 1, 1, 0, 0)
+  t.same([...r.fired()], [1, 2, 2047], 'a far vector grows the tables')
+})
+
+t.test('vector rings: a list adds what each vector did, and the sums for the device', async (t) => {
+  const r = new VectorRings()
+  const sums = new Float64Array(3)
+  r.addList(1000, [0, 5, 5, 9, 5], Uint8Array.from([FIRE_DELIVERED, FIRE_LOST + LOST_NO_TRIGGER, FIRE_PENDED, FIRE_COALESCED, FIRE_LOST + LOST_INDEX_DISABLED]), sums)
+  t.same([...sums], [1, 2, 1])
+  r.addList(1000, [5], Uint8Array.from([FIRE_DELIVERED]), sums)
+  t.same([0, 5, 9].map((v) => [0, 1, 2, 3].map((m) => r.at(v, m, 1000))), [[1, 1, 0, 0], [4, 1, 2, 1], [1, 0, 0, 0]])
 })
 
 t.test('GET /v1/devices/{id}/rates: the current second counts what fired, per device and per vector', async (t) => {

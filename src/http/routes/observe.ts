@@ -89,9 +89,10 @@ const observe: FastifyPluginAsyncTypebox = async (app) => {
     const vectors: Array<{ index: number, name: string, vector: number } & ReturnType<typeof zeros>> = []
     if (r !== undefined && req.query.vectors !== false) {
       for (let index = 0; index < r.vectors.length; index++) {
-        r.vectors[index].forEach((ring, vector) => {
-          if (ring !== undefined && ring.active(end)) vectors.push({ index, name: IRQ_INDEX_NAMES[index], vector, ...ring.series(end, seconds) })
-        })
+        const rings = r.vectors[index]
+        for (const vector of rings.fired()) {
+          if (rings.active(vector, end)) vectors.push({ index, name: IRQ_INDEX_NAMES[index], vector, ...rings.series(vector, end, seconds) })
+        }
       }
     }
     return { start: end - seconds + 1, end, interval: 1 as const, device, vectors }
