@@ -15,7 +15,11 @@ import { rssMb, start, stop } from './servers.ts'
 const DURATION = Number(process.env.BENCH_SECONDS ?? 4)
 const CONNECTIONS = 50
 const WS_RATE = 20_000
-const WS_SECONDS = 10
+/** Each WebSocket run: WS_SECONDS measured after 2 s of warm-up; the figures are the median of WS_RUNS runs. */
+const WS_SECONDS = 5
+const WS_RUNS = 3
+/** Batch rounds (each after a warm-up of its own), reported as the median and the spread. */
+const BATCH_ROUNDS = 3
 const BATCH = 1000
 const COUNT = 100_000
 const ROOT = join(import.meta.dirname, '..')
@@ -58,16 +62,20 @@ async function wsLatency (base: string, device: string, fd: number): Promise<{ p
   const WARMUP = 2
   const ws = new WebSocket(base.replace('http', 'ws') + '/v1/stream')
   await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject) })
-  const pending: number[] = []
-  let head = 0
   const warm = WS_RATE * WARMUP
-  const latencies = new Float64Array(WS_RATE * WS_SECONDS + 1000)
+  const total = WS_RATE * (WARMUP + WS_SECONDS)
+  // Send times, allocated whole: a growing array would copy itself in the client's event
+  // loop now and then, and the signals received meanwhile would look late.
+  const pending = new Float64Array(total)
+  let sent = 0
+  let head = 0
+  const latencies = new Float64Array(total - warm)
   let n = 0
   ws.on('message', (data: Buffer) => {
     const msg = JSON.parse(data.toString())
     if (msg.type !== 'signal') return
     const now = performance.now()
-    for (let i = 0; i < msg.value && head < pending.length; i++, head++) {
+    for (let i = 0; i < msg.value && head < sent; i++, head++) {
       if (head >= warm) latencies[n++] = now - pending[head]
     }
   })
@@ -75,15 +83,13 @@ async function wsLatency (base: string, device: string, fd: number): Promise<{ p
   await new Promise((resolve) => setTimeout(resolve, 200))
   const fireMsg = JSON.stringify({ op: 'fire', device, index: 'msix', vector: 0 })
   const t0 = performance.now()
-  let sent = 0
   let measuredFrom = 0
-  const total = WS_RATE * (WARMUP + WS_SECONDS)
   await new Promise<void>((resolve) => {
     const tick = (): void => {
       const due = Math.min(total, Math.floor((performance.now() - t0) * WS_RATE / 1000))
       while (sent < due) {
         if (sent === warm) measuredFrom = performance.now()
-        pending.push(performance.now())
+        pending[sent] = performance.now()
         ws.send(fireMsg)
         sent++
       }
@@ -107,10 +113,12 @@ const median = (xs: number[]): number => {
 
 /**
  * This machine drifts by a third between minutes, so the ratios are taken per round: the
- * baseline, virq's single fire and virq's SET_IRQS back to back, ROUNDS times, each ratio
- * against the baseline of its own round; the reported figure is the median.
+ * baseline, virq's single fire and virq's SET_IRQS back to back, ROUNDS short rounds, each
+ * ratio against the baseline of its own round; the reported figure is the median.
  */
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9)
+/** Each round's runs: short, so that the two sides of a ratio are measured seconds apart. */
+const ROUND_SECONDS = 2
 
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'start,cli,load,scale').split(','))
 const spread = (xs: number[], d = 0): string => xs.map((x) => f(x, d)).join(' / ')
@@ -242,26 +250,50 @@ async function main (): Promise<void> {
       const assign = JSON.stringify({ flags: 0x24, index: 2, start: 1500, count: 1, data: [efd.fd] })
       const release = JSON.stringify({ flags: 0x24, index: 2, start: 1500, count: 1, data: [-1] })
 
+      const bareUrl = `${baseline.url}/fire`
+      const bare = async (): Promise<number> => await load({ url: bareUrl, method: 'POST', headers, body }, ROUND_SECONDS, 1)
+      const fire = async (): Promise<number> => await load({ url: fireUrl, method: 'POST', headers, body }, ROUND_SECONDS, 1)
       for (let r = 0; r < ROUNDS; r++) {
+        // The pair in alternating order, so that a machine speeding up or slowing down
+        // through the run favours neither side.
+        let b: number
+        let f: number
+        if (r % 2 === 0) {
+          b = await bare()
+          f = await fire()
+        } else {
+          f = await fire()
+          b = await bare()
+        }
         rounds.push({
-          baseline: await load({ url: `${baseline.url}/fire`, method: 'POST', headers, body }),
-          fire: await load({ url: fireUrl, method: 'POST', headers, body }),
+          baseline: b,
+          fire: f,
           setIrqs: await load({
             url: base,
             requests: [{ method: 'POST', path: setUrl, headers, body: assign }, { method: 'POST', path: setUrl, headers, body: release }]
-          })
+          }, ROUND_SECONDS, 1)
         })
       }
       results.baseline = { rps: median(rounds.map((x) => x.baseline)) }
       results.fire = { rps: median(rounds.map((x) => x.fire)), ratio: median(rounds.map((x) => x.fire / x.baseline)) }
       results.setIrqs = { rps: median(rounds.map((x) => x.setIrqs)), ratio: median(rounds.map((x) => x.setIrqs / x.baseline)) }
 
-      const listRps = await load({ url: fireUrl, method: 'POST', headers, body: JSON.stringify({ index: 'msix', vectors: Array.from({ length: BATCH }, (_, i) => i) }) })
+      const listBody = JSON.stringify({ index: 'msix', vectors: Array.from({ length: BATCH }, (_, i) => i) })
+      const listRuns: number[] = []
+      for (let r = 0; r < BATCH_ROUNDS; r++) listRuns.push(BATCH * await load({ url: fireUrl, method: 'POST', headers, body: listBody }, 3, 1))
       const countRps = await load({ url: fireUrl, method: 'POST', headers, body: JSON.stringify({ index: 'msix', vector: 0, count: COUNT }) })
-      results.fireBatch = { firesPerSec: listRps * BATCH, vectorsForm: listRps * BATCH, countForm: countRps * COUNT, batch: BATCH, count: COUNT }
+      const listFires = median(listRuns)
+      results.fireBatch = { firesPerSec: listFires, vectorsForm: listFires, vectorsFormRuns: listRuns, countForm: countRps * COUNT, batch: BATCH, count: COUNT }
 
-      const ws = await wsLatency(base, dev.id, efd.fd)
-      results.ws = { rateHz: ws.rate, p50Ms: ws.p50, p99Ms: ws.p99, samples: ws.samples }
+      const wsRuns: Array<Awaited<ReturnType<typeof wsLatency>>> = []
+      for (let r = 0; r < WS_RUNS; r++) wsRuns.push(await wsLatency(base, dev.id, efd.fd))
+      results.ws = {
+        rateHz: median(wsRuns.map((x) => x.rate)),
+        p50Ms: median(wsRuns.map((x) => x.p50)),
+        p99Ms: median(wsRuns.map((x) => x.p99)),
+        p99MsRuns: wsRuns.map((x) => x.p99),
+        samples: wsRuns.map((x) => x.samples)
+      }
     }
     await stop(virq.child)
     virq = undefined
@@ -291,17 +323,17 @@ async function main (): Promise<void> {
     Object.assign(out, {
       baseline: { rps: results.baseline.rps },
       fire: { rps: results.fire.rps, ratio: results.fire.ratio },
-      fireBatch: { firesPerSec: results.fireBatch.firesPerSec },
-      ws: { rateHz: results.ws.rateHz, p50Ms: results.ws.p50Ms, p99Ms: results.ws.p99Ms },
+      fireBatch: { firesPerSec: results.fireBatch.firesPerSec, runs: results.fireBatch.vectorsFormRuns },
+      ws: { rateHz: results.ws.rateHz, p50Ms: results.ws.p50Ms, p99Ms: results.ws.p99Ms, p99MsRuns: results.ws.p99MsRuns },
       setIrqs: { rps: results.setIrqs.rps, ratio: results.setIrqs.ratio }
     })
     const each = (key: 'baseline' | 'fire' | 'setIrqs'): string => rounds.map((x) => f(x[key])).join(' / ')
     rows.push(
       ['baseline: bare fastify POST', `${f(results.baseline.rps)} req/s (rounds: ${each('baseline')})`, '1.00'],
       ['(a) fire one interrupt', `${f(results.fire.rps)} req/s (rounds: ${each('fire')})`, f(results.fire.ratio, 2)],
-      [`(b) batch, vectors form (${BATCH}/req)`, `${f(results.fireBatch.vectorsForm)} fires/s`, ''],
+      [`(b) batch, vectors form (${BATCH}/req)`, `${f(results.fireBatch.vectorsForm)} fires/s (rounds: ${spread(results.fireBatch.vectorsFormRuns)})`, ''],
       [`(b) batch, vector+count form (${COUNT}/req)`, `${f(results.fireBatch.countForm)} fires/s`, ''],
-      [`(c) WebSocket fire->signal @ ${f(results.ws.rateHz)}/s for ${WS_SECONDS} s`, `p50 ${f(results.ws.p50Ms, 3)} ms, p99 ${f(results.ws.p99Ms, 3)} ms`, ''],
+      [`(c) WebSocket fire->signal @ ${f(results.ws.rateHz)}/s, ${WS_RUNS} runs of ${WS_SECONDS} s`, `p50 ${f(results.ws.p50Ms, 3)} ms, p99 ${f(results.ws.p99Ms, 3)} ms (p99 of each run: ${spread(results.ws.p99MsRuns, 3)})`, ''],
       ['(d) durable SET_IRQS (WAL, synchronous=FULL)', `${f(results.setIrqs.rps)} req/s (rounds: ${each('setIrqs')})`, f(results.setIrqs.ratio, 2)]
     )
   }
@@ -323,7 +355,7 @@ async function main (): Promise<void> {
   if (ONLY.size === 4) writeFileSync(join(ROOT, 'bench', 'results.json'), JSON.stringify(out, null, 2) + '\n')
   console.log('\n| measure | result | ratio to baseline |\n|---|---|---|')
   for (const [a, b, c] of rows) console.log(`| ${a} | ${b} | ${c} |`)
-  console.log(`\n(${CONNECTIONS} connections; ${DURATION} s per run after a 2 s warm-up; ratios: median of ${ROUNDS} rounds, each against its own round's baseline; ` +
+  console.log(`\n(${CONNECTIONS} connections; ${DURATION} s per run after a 2 s warm-up (rounds: ${ROUND_SECONDS} s after 1 s); ratios: median of ${ROUNDS} rounds, each against its own round's baseline, the pair measured in alternating order; batch: median of ${BATCH_ROUNDS} rounds of 3 s after 1 s of warm-up; WebSocket: medians of ${WS_RUNS} runs; ` +
     `start and cli: medians of ${START_RUNS} and ${CLI_RUNS} runs; scale: --sync normal, ${SCALE_ROUNDS} rounds of ${SCALE_SECONDS} s after 1 s of warm-up at each N; ` +
     `node ${process.version}; ${f(totalS)} s${ONLY.size === 4 ? '; wrote bench/results.json' : ''})`)
 }
