@@ -1,5 +1,5 @@
 import { VFIO_PCI_ERR_IRQ_INDEX, VFIO_PCI_MSI_IRQ_INDEX, VFIO_PCI_MSIX_IRQ_INDEX } from './constants.ts'
-import { LOST_INDEX_DISABLED, LOST_NO_TRIGGER, LOST_NOT_ALLOCATED } from './counters.ts'
+import { LOST_INDEX_DISABLED, LOST_NO_TRIGGER, LOST_NOT_ALLOCATED, LOST_REASONS } from './counters.ts'
 import { snapshotDevice, unchangedSince } from './device.ts'
 import { OwnerFdMap, type Eventfd } from './eventfds.ts'
 import type * as ModelTypes from './model-types.ts'
@@ -164,10 +164,10 @@ export const FIRE_DELIVERED = 0
 export const FIRE_PENDED = 1
 export const FIRE_COALESCED = 2
 export const FIRE_LOST = 3
-const FIRE_OUTCOMES = FIRE_LOST + 3
+const FIRE_OUTCOMES = FIRE_LOST + LOST_REASONS.length
 
 /** Adds `k` fires of `n` interrupts each that did `outcome` to the totals and the tally. */
-function count (totals: World['totals'], tally: FireTally, index: number, outcome: number, k: number, n: number): void {
+function countOutcome (totals: World['totals'], tally: FireTally, index: number, outcome: number, k: number, n: number): void {
   const all = k * n
   totals.fired[index] += all
   tally.fired += all
@@ -203,7 +203,7 @@ function count (totals: World['totals'], tally: FireTally, index: number, outcom
 export function fireVector (world: World, dev: Device, index: number, v: number, n: number, fx: Effects, tally: FireTally): void {
   fx.countersOf(dev)
   const outcome = fireOne(world, dev, index, v, n, fx, world.eventfds.tableOf(dev.owner), fireMode(dev, index), null)
-  count(world.totals, tally, index, outcome, 1, n)
+  countOutcome(world.totals, tally, index, outcome, 1, n)
 }
 
 /**
@@ -232,7 +232,7 @@ export function fireVectors (world: World, dev: Device, index: number, vs: Array
     }
   } finally {
     batch?.signalAll(world, fx)
-    for (let o = 0; o < FIRE_OUTCOMES; o++) if (k[o] !== 0) count(world.totals, tally, index, o, k[o], 1)
+    for (let o = 0; o < FIRE_OUTCOMES; o++) if (k[o] !== 0) countOutcome(world.totals, tally, index, o, k[o], 1)
   }
 }
 
