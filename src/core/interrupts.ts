@@ -259,7 +259,7 @@ class SignalBatch {
   private last: Eventfd | undefined
   private lastSlot = -1
 
-  /** The owner's eventfd numbered `fd` (fds: the owner's table), remembered for add(). */
+  /** The owner's eventfd numbered `fd` (fds: the owner's table), remembered for addToLast(). */
   lookup (fds: ReadonlyMap<number, Eventfd> | undefined, fd: number): Eventfd | undefined {
     if (fd === this.lastFd) return this.last
     this.lastFd = fd
