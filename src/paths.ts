@@ -16,7 +16,7 @@ function findRoot (from: string): string {
 }
 
 /** The package root. */
-export const PACKAGE_ROOT = findRoot(dirname(fileURLToPath(import.meta.url)))
+const PACKAGE_ROOT = findRoot(dirname(fileURLToPath(import.meta.url)))
 
 /** A file or folder of the package, by its path from the root ('migrations/', 'src/ui/'). */
 export const packagePath = (relative: string): string => join(PACKAGE_ROOT, relative)

@@ -392,22 +392,17 @@ export function driveIntx (world: World, dev: Device, level: IntxLevel, fx: Effe
 /** ERR (an AER error) or REQ (the host wants the device back). */
 export function fireErrReq (world: World, dev: Device, index: number, n: number, fx: Effects, tally: FireTally): void {
   const c = dev.counters[index]
-  const totals = world.totals
   const trigger = index === VFIO_PCI_ERR_IRQ_INDEX ? dev.errTrigger : dev.reqTrigger
   fx.countersOf(dev)
   c.touch(0)
   c.fired[0] += n
-  totals.fired[index] += n
-  tally.fired += n
   const efd = trigger === NO_TRIGGER ? undefined : world.eventfds.get(trigger, dev.owner)
   if (efd === undefined) {
     c.lost[LOST_NO_TRIGGER][0] += n
-    totals.lost[LOST_NO_TRIGGER][index] += n
-    tally.lost += n
+    countOutcome(world.totals, tally, index, FIRE_LOST + LOST_NO_TRIGGER, 1, n)
     return
   }
   world.irq.signal(efd, n, fx)
   c.delivered[0] += n
-  totals.delivered[index] += n
-  tally.delivered += n
+  countOutcome(world.totals, tally, index, FIRE_DELIVERED, 1, n)
 }

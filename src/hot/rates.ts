@@ -22,10 +22,10 @@ export const nowSecond = (): number => Math.floor(Date.now() / 1000)
  * advances).
  */
 export class RateRing {
-  readonly data: Float64Array | Float32Array
+  readonly data: Float64Array
   head = -1
 
-  constructor (data: Float64Array | Float32Array) {
+  constructor (data: Float64Array) {
     this.data = data
   }
 

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { join } from 'node:path'
-import { PACKAGE_ROOT } from '../paths.ts'
+import { packagePath } from '../paths.ts'
 
 // The native addon (native/vfio_user_io.cc, built by `npm ci` through binding.gyp): the socket
 // calls Node's `net` cannot make, because vfio-user passes eventfds as SCM_RIGHTS. It is loaded
@@ -28,7 +27,7 @@ let loaded: NativeIo | Error | undefined
 export function nativeIo (): NativeIo | Error {
   if (loaded !== undefined) return loaded
   // VIRQ_VFIO_USER_ADDON points elsewhere (tests use it to show the service without the addon).
-  const file = process.env.VIRQ_VFIO_USER_ADDON ?? join(PACKAGE_ROOT, 'build', 'Release', 'vfio_user_io.node')
+  const file = process.env.VIRQ_VFIO_USER_ADDON ?? packagePath('build/Release/vfio_user_io.node')
   try {
     if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm ci\` (or \`npx node-gyp rebuild\`) with a C++ compiler and Node's headers`)
     loaded = createRequire(import.meta.url)(file) as NativeIo
