@@ -23,7 +23,7 @@ import metrics from './http/metrics.ts'
 import admin from './http/routes/admin.ts'
 import backup from './http/routes/backup.ts'
 import tenancy from './http/tenancy.ts'
-import { DEFAULT_LIMITS } from './config.ts'
+import { DEFAULT_FLUSH_MS, DEFAULT_LIMITS, DEFAULT_VFIO_USER_DIR } from './config.ts'
 import openapi from './http/openapi.ts'
 import components, { buildSerializer } from './http/components.ts'
 import { openDb, type SyncMode } from './store/db.ts'
@@ -81,7 +81,7 @@ export interface AppOptions {
   traceRetention?: number
   /** Slow and idle clients (defaults: TIMEOUTS). */
   timeouts?: Partial<Timeouts>
-  /** Where vfio-user sockets are created (default ./data/vfio-user). */
+  /** Where vfio-user sockets are created (default DEFAULT_VFIO_USER_DIR). */
   vfioUserDir?: string
 }
 
@@ -97,8 +97,7 @@ export interface AppOptions {
 export interface Timeouts { headersMs: number, requestMs: number, keepAliveMs: number, checkMs: number }
 export const TIMEOUTS: Timeouts = { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 72_000, checkMs: 1000 }
 
-export const DEFAULT_BODY_LIMIT = 256 * 1024
-export const DEFAULT_FLUSH_MS = 1000
+const DEFAULT_BODY_LIMIT = 256 * 1024
 
 export async function buildApp (opts: AppOptions) {
   const timeouts = { ...TIMEOUTS, ...opts.timeouts }
@@ -136,7 +135,7 @@ export async function buildApp (opts: AppOptions) {
   // Open streams would hold close() open: end them first; then flush and close the database.
   app.addHook('preClose', async () => engine.endStreams())
   app.addHook('onClose', async () => engine.close())
-  const vfioUserService = new VfioUserService(engine, opts.vfioUserDir)
+  const vfioUserService = new VfioUserService(engine, opts.vfioUserDir ?? DEFAULT_VFIO_USER_DIR)
   app.decorate('vfioUser', vfioUserService)
   // Triggers that named a vfio-user client's eventfds (not persisted) died with it.
   await vfioUserService.reapOrphans()

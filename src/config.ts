@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util'
 import type { SyncMode } from './store/db.ts'
+import { DEFAULT_TRACE_RETENTION } from './store/trace.ts'
 
 export interface Config {
   host: string
@@ -31,6 +32,11 @@ export interface Config {
  */
 export const DEFAULT_LIMITS = { devices: 16_384, eventfds: 131_072, tableEntries: 1_048_576 } as const
 
+/** How often the interrupt path's counters are written to SQLite, in ms. */
+export const DEFAULT_FLUSH_MS = 1000
+/** Where vfio-user sockets are created. */
+export const DEFAULT_VFIO_USER_DIR = './data/vfio-user'
+
 /** name, flag, environment variable, default: flags win over the environment, which wins over defaults. */
 export const SETTINGS = [
   { key: 'host', flag: 'host', env: 'VIRQ_HOST', default: '127.0.0.1', help: 'address to listen on' },
@@ -38,10 +44,10 @@ export const SETTINGS = [
   { key: 'db', flag: 'db', env: 'VIRQ_DB', default: './data/virq.db', help: "SQLite file (':memory:' for a throwaway instance)" },
   { key: 'hostVectors', flag: 'host-vectors', env: 'VIRQ_HOST_VECTORS', default: '4096', help: 'capacity of the host vector pool' },
   { key: 'logLevel', flag: 'log-level', env: 'VIRQ_LOG_LEVEL', default: 'info', help: 'pino log level' },
-  { key: 'flushMs', flag: 'flush-ms', env: 'VIRQ_FLUSH_MS', default: '1000', help: 'how often interrupt and eventfd counters are written to SQLite' },
+  { key: 'flushMs', flag: 'flush-ms', env: 'VIRQ_FLUSH_MS', default: String(DEFAULT_FLUSH_MS), help: 'how often interrupt and eventfd counters are written to SQLite' },
   { key: 'adminToken', flag: 'admin-token', env: 'VIRQ_ADMIN_TOKEN', default: '', help: 'turns on bearer tokens and tenants; manages them at /v1/admin (required beyond loopback)' },
-  { key: 'traceRetention', flag: 'trace-retention', env: 'VIRQ_TRACE_RETENTION', default: '10000', help: 'configuration trace entries kept per device (the oldest go first)' },
-  { key: 'vfioUserDir', flag: 'vfio-user-dir', env: 'VIRQ_VFIO_USER_DIR', default: './data/vfio-user', help: 'where vfio-user sockets are created (one per served device, mode 0600)' },
+  { key: 'traceRetention', flag: 'trace-retention', env: 'VIRQ_TRACE_RETENTION', default: String(DEFAULT_TRACE_RETENTION), help: 'configuration trace entries kept per device (the oldest go first)' },
+  { key: 'vfioUserDir', flag: 'vfio-user-dir', env: 'VIRQ_VFIO_USER_DIR', default: DEFAULT_VFIO_USER_DIR, help: 'where vfio-user sockets are created (one per served device, mode 0600)' },
   { key: 'sync', flag: 'sync', env: 'VIRQ_SYNC', default: 'full', help: 'SQLite synchronous: full (power-cut safe) or normal (crash safe)' },
   { key: 'maxDevices', flag: 'max-devices', env: 'VIRQ_MAX_DEVICES', default: String(DEFAULT_LIMITS.devices), help: 'devices the instance holds at most, all tenants together' },
   { key: 'maxEventfds', flag: 'max-eventfds', env: 'VIRQ_MAX_EVENTFDS', default: String(DEFAULT_LIMITS.eventfds), help: 'eventfds the instance holds at most, all tenants together' },
@@ -90,6 +96,6 @@ export function readConfig (argv: string[], env: NodeJS.ProcessEnv): Config {
 }
 
 /** 127.0.0.0/8, ::1 and localhost: only this machine can reach them. */
-export function isLoopback (host: string): boolean {
+function isLoopback (host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
 }

@@ -11,7 +11,7 @@ import type { TraceEntry } from './core/trace.ts'
 import { traceEnd, traceStart, type TraceCall } from './trace.ts'
 
 /** How often a faulted store is probed for a write until one succeeds. */
-export const DEFAULT_STORAGE_PROBE_MS = 1000
+const DEFAULT_STORAGE_PROBE_MS = 1000
 
 /** INTx counters of vector 0: fired, delivered, lost by reason. */
 const intxCounters = (dev: Device): Float64Array => {

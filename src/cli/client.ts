@@ -33,12 +33,12 @@ export class ProblemError extends CliError {
 }
 
 /** errno answers exit with the errno's number (22 EINVAL, 16 EBUSY, ...); everything else with 1. */
-export function exitCodeOf (problem: Problem): number {
+function exitCodeOf (problem: Problem): number {
   const n = problem.errnoValue
   return typeof n === 'number' && Number.isInteger(n) && n > 0 && n < 256 ? n : 1
 }
 
-export function describeProblem (p: Problem): string {
+function describeProblem (p: Problem): string {
   const what = p.detail ?? p.title ?? `HTTP ${p.status}`
   const tags = [p.errno, p.reason !== undefined ? `reason ${p.reason}` : undefined, `HTTP ${p.status}`].filter((x) => x !== undefined)
   return `${what} (${tags.join(', ')})`
@@ -59,7 +59,7 @@ export interface RequestOptions {
 }
 
 /** The whole body of an answer as text; a connection dropped half-way is a CliError. */
-export async function readText (res: IncomingMessage, origin: string): Promise<string> {
+async function readText (res: IncomingMessage, origin: string): Promise<string> {
   const chunks: Buffer[] = []
   try {
     for await (const chunk of res) chunks.push(chunk as Buffer)

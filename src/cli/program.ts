@@ -10,7 +10,7 @@ import { DEFAULT_URL } from './common.ts'
  * group, and loading the other eight (with the core and config modules they read their choices
  * from) was a fifth of the CLI's start (bench/README.md, what bounds the CLI).
  */
-export const COMMANDS: ReadonlyArray<{ name: string, load: () => Promise<Command> }> = [
+const COMMANDS: ReadonlyArray<{ name: string, load: () => Promise<Command> }> = [
   { name: 'devices', load: async () => (await import('./commands/devices.ts')).devicesCommand() },
   { name: 'parents', load: async () => (await import('./commands/parents.ts')).parentsCommand() },
   { name: 'irqs', load: async () => (await import('./commands/irqs.ts')).irqsCommand() },

@@ -9,7 +9,6 @@ export const VFIO_PCI_REQ_IRQ_INDEX = 4
 export const VFIO_PCI_NUM_IRQS = 5
 
 export const IRQ_INDEX_NAMES = ['intx', 'msi', 'msix', 'err', 'req'] as const
-export type IrqIndexName = (typeof IRQ_INDEX_NAMES)[number]
 
 export const VFIO_IRQ_INFO_EVENTFD = 0x1
 export const VFIO_IRQ_INFO_MASKABLE = 0x2

@@ -9,7 +9,6 @@
  * one rule for writers: call touch(v) before writing any column of vector v.
  */
 export const LOST_REASONS = ['index-disabled', 'not-allocated', 'no-trigger'] as const
-export type LostReason = (typeof LOST_REASONS)[number]
 
 /** The columns of one index, views on one buffer (eight Float64 columns, then the byte and int columns). */
 interface Columns {

@@ -4,11 +4,12 @@ import { driverOps } from './drivers/index.ts'
 import { IMS_BACKING } from './ims.ts'
 import { abiProfile, type Abi } from './profiles.ts'
 import { NO_TRIGGER, VectorTable } from './vectors.ts'
+import { DEFAULT_OWNER } from './owner.ts'
 
 // A new device: its profile and driver resolved once, so that nothing on the request path
 // looks either up by name again. Kept apart from device.ts, which the drivers themselves read.
 
-export function createDevice (id: string, name: string, createdAt: string, abi: Abi, caps: DeviceCaps, owner = 'default', origin: DeviceOrigin = {}): Device {
+export function createDevice (id: string, name: string, createdAt: string, abi: Abi, caps: DeviceCaps, owner = DEFAULT_OWNER, origin: DeviceOrigin = {}): Device {
   const profile = abiProfile(abi)
   const driver = origin.driver ?? 'vfio-pci'
   return {

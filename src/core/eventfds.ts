@@ -1,4 +1,5 @@
 import { fail } from './errno.ts'
+import { DEFAULT_OWNER } from './owner.ts'
 
 /**
  * An eventfd (docs/model.md 8): a counter that signals add to and a read drains.
@@ -126,7 +127,7 @@ export class EventfdTable {
   }
 
   create (opts: { semaphore: boolean, label: string | null, createdAt: string, owner?: string, hostFd?: number }): Eventfd {
-    const owner = opts.owner ?? 'default'
+    const owner = opts.owner ?? DEFAULT_OWNER
     const t = this.table(owner)
     const efd: Eventfd = { fd: t.nextFd++, value: 0, semaphore: opts.semaphore, label: opts.label, createdAt: opts.createdAt, owner }
     if (opts.hostFd !== undefined) Object.assign(efd, { external: true, hostFd: opts.hostFd })
@@ -137,7 +138,7 @@ export class EventfdTable {
 
   /** Restores an eventfd as it was stored. */
   restore (stored: Omit<Eventfd, 'owner'> & { owner?: string }): void {
-    const efd: Eventfd = { ...stored, owner: stored.owner ?? 'default' }
+    const efd: Eventfd = { ...stored, owner: stored.owner ?? DEFAULT_OWNER }
     const t = this.table(efd.owner)
     if (!t.byFd.has(efd.fd)) this.count++
     t.byFd.set(efd.fd, efd)

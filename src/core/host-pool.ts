@@ -1,4 +1,5 @@
 import { fail } from './errno.ts'
+import { DEFAULT_OWNER } from './owner.ts'
 
 /**
  * The host's interrupt vectors (docs/model.md 6). MSI/MSI-X enable takes `nvec` at once or
@@ -46,7 +47,7 @@ export class HostPool {
    * pci_alloc_irq_vectors(pdev, 1, nvec): 0 when all were taken, the positive number that
    * could have been had when fewer are free (nothing is taken then), ENOSPC when none are.
    */
-  allocate (nvec: number, owner = 'default'): number {
+  allocate (nvec: number, owner = DEFAULT_OWNER): number {
     const { free, quotaBound } = this.available(owner)
     if (free === 0) this.exhausted(quotaBound)
     if (free < nvec) return free
@@ -55,19 +56,19 @@ export class HostPool {
   }
 
   /** One vector for dynamic MSI-X (pci_msix_alloc_irq_at). */
-  allocateOne (owner = 'default'): void {
+  allocateOne (owner = DEFAULT_OWNER): void {
     const { free, quotaBound } = this.available(owner)
     if (free === 0) this.exhausted(quotaBound)
     this.take(1, owner)
   }
 
   /** Vectors held by restored state (no limit applies: they were granted before). */
-  take (n: number, owner = 'default'): void {
+  take (n: number, owner = DEFAULT_OWNER): void {
     this.used += n
     this.usedBy.set(owner, this.usedByOwner(owner) + n)
   }
 
-  release (n: number, owner = 'default'): void {
+  release (n: number, owner = DEFAULT_OWNER): void {
     this.used -= n
     this.usedBy.set(owner, this.usedByOwner(owner) - n)
   }

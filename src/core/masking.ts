@@ -26,7 +26,7 @@ function enabled (dev: Device, index: number): boolean {
  * trigger (the host has a handler installed on it); without one it is masked, whether it holds
  * a host vector or not. While the index is disabled every entry is masked.
  */
-export function hostMasked (dev: Device, index: number, v: number): boolean {
+function hostMasked (dev: Device, index: number, v: number): boolean {
   return !enabled(dev, index) || tableOf(dev, index).trigger[v] === NO_TRIGGER
 }
 

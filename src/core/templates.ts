@@ -89,7 +89,7 @@ export type TemplateName = keyof typeof TEMPLATES
 export const TEMPLATE_NAMES = Object.keys(TEMPLATES) as readonly TemplateName[] as readonly [TemplateName, ...TemplateName[]]
 
 /** The template a driver's devices are created from when only `driver` is given (mdev drivers have fixed answers). */
-export function driverTemplate (driver: DriverName): Template | undefined {
+function driverTemplate (driver: DriverName): Template | undefined {
   return Object.values(TEMPLATES).find((t: Template) => t.driver === driver && t.overridable.length === 0)
 }
 

@@ -11,6 +11,7 @@ import { NO_TRIGGER } from './vectors.ts'
 import { InterruptTotals } from './totals.ts'
 import { deassignImsVector, Parent } from './ims.ts'
 import { InterruptPath } from './interrupts.ts'
+import { DEFAULT_OWNER } from './owner.ts'
 
 /** Where an eventfd is used: the answer to "what is it bound to". */
 export interface Binding { deviceId: string, index: number, vector: number, role: 'trigger' | 'unmask' }
@@ -116,7 +117,7 @@ export class World implements ModelTypes.World {
 
   // ---- devices ----
 
-  addDevice (id: string, name: string, createdAt: string, abi: Abi, caps: DeviceCaps, fx: Effects, owner = 'default', origin: DeviceOrigin = {}): Device {
+  addDevice (id: string, name: string, createdAt: string, abi: Abi, caps: DeviceCaps, fx: Effects, owner = DEFAULT_OWNER, origin: DeviceOrigin = {}): Device {
     if (caps.parent !== undefined) {
       const parent = this.parents.get(caps.parent)
       if (parent === undefined || parent.owner !== owner) fail('EINVAL', 'unknown-parent', `no parent ${caps.parent}`)

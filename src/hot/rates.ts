@@ -7,7 +7,7 @@ import { FIRE_DELIVERED, FIRE_LOST, FIRE_PENDED } from '../core/interrupts.ts'
 // A vector's ring is allocated the first time it (or one of its chunk's vectors) fires, once.
 
 export const RATE_SECONDS = 600
-export const RATE_METRICS = ['fired', 'delivered', 'lost', 'pended'] as const
+const RATE_METRICS = ['fired', 'delivered', 'lost', 'pended'] as const
 export type RateMetric = (typeof RATE_METRICS)[number]
 const M = RATE_METRICS.length
 
@@ -238,7 +238,7 @@ export class DeviceRates {
 }
 
 /** Rates by device; a deleted device's rates go with it. */
-export class RateTable {
+class RateTable {
   private readonly byDevice = new WeakMap<Device, DeviceRates>()
 
   of (dev: Device): DeviceRates {

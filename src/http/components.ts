@@ -15,7 +15,7 @@ const named = (schemas: Record<string, unknown>): TSchema[] => Object.values(sch
   .filter((s): s is TSchema => s !== null && typeof s === 'object' && typeof (s as TSchema).$id === 'string')
 
 /** The schemas with an $id, in the order their modules declare them. */
-export const COMPONENTS: readonly TSchema[] = [...named(model), ...named(service)]
+const COMPONENTS: readonly TSchema[] = [...named(model), ...named(service)]
 
 async function components (app: FastifyInstance): Promise<void> {
   for (const schema of COMPONENTS) app.addSchema(schema)
@@ -24,7 +24,7 @@ async function components (app: FastifyInstance): Promise<void> {
 export default fp(components, { name: 'virq-components' })
 
 /** The shared schemas that `schema` refers to, directly or through each other, by $id. */
-export function referenced (schema: unknown, shared: Record<string, unknown>): Record<string, unknown> {
+function referenced (schema: unknown, shared: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   const walk = (node: unknown): void => {
     if (node === null || typeof node !== 'object') return

@@ -21,13 +21,13 @@ export function findEventfd (req: FastifyRequest, fd: number): Eventfd {
   return efd
 }
 
-export const etagOf = (dev: Device): string => `"${dev.version}"`
+const etagOf = (dev: Device): string => `"${dev.version}"`
 
 /**
  * If-Match (RFC 9110 13.1.1): `*`, or a list of entity tags one of which must equal the
  * current one by strong comparison (a weak tag W/"..." never matches).
  */
-export function checkIfMatch (req: FastifyRequest, dev: Device): void {
+function checkIfMatch (req: FastifyRequest, dev: Device): void {
   const header = req.headers['if-match']
   if (header === undefined) return
   const value = Array.isArray(header) ? header.join(',') : header

@@ -31,7 +31,7 @@ export function presentTrace (e: TraceEntry) {
 }
 
 /** The rates of one second: the device's, and each vector's that moved. */
-export function rateSample (dev: Device, sec: number) {
+function rateSample (dev: Device, sec: number) {
   const r = rates.peek(dev)
   const at = (m: number): number => r?.device.at(m, sec) ?? 0
   const vectors: Array<{ index: number, name: string, vector: number, fired: number, delivered: number, lost: number, pended: number }> = []

@@ -18,7 +18,7 @@ const fdOrNull = (fd: number): number | null => (fd === NO_TRIGGER ? null : fd)
  * Interrupt totals over vectors [0, size) of one index: what was fired, delivered and lost
  * (by reason), as the per-vector counters say, so that loss shows at a glance.
  */
-export function indexTotals (dev: Device, index: number) {
+function indexTotals (dev: Device, index: number) {
   const c = dev.counters[index]
   const t = { fired: 0, delivered: 0, lost: 0, lostBy: { 'index-disabled': 0, 'not-allocated': 0, 'no-trigger': 0 }, pended: 0, coalesced: 0, deliveredFromPending: 0, pending: 0 }
   if (!c.materialized) return t // no vector of the index has fired: its columns are the shared zeros

@@ -14,7 +14,7 @@ import { TEMPLATE_NAMES } from '../core/templates.ts'
 const strict = { additionalProperties: false } as const
 const U32 = Type.Integer({ minimum: 0, maximum: 0xffffffff })
 /** Arrays longer than `count` are accepted like the kernel; past this they are abuse. */
-export const MAX_DATA_ELEMENTS = 16384
+const MAX_DATA_ELEMENTS = 16384
 
 export const Problem = Type.Object({
   type: Type.String(),
@@ -266,8 +266,8 @@ export const IrqSetResult = Type.Object({
 
 export const FireBody = Type.Object({
   index: IrqIndexBody,
-  vectors: Type.Optional(Type.Array(Type.Integer({ minimum: 0, maximum: 2047 }), { maxItems: MAX_DATA_ELEMENTS, description: 'MSI/MSI-X: fire each, in order (repeats fire again)' })),
-  vector: Type.Optional(Type.Integer({ minimum: 0, maximum: 2047 })),
+  vectors: Type.Optional(Type.Array(Type.Integer({ minimum: 0, maximum: MSIX_MAX_TABLE_SIZE - 1 }), { maxItems: MAX_DATA_ELEMENTS, description: 'MSI/MSI-X: fire each, in order (repeats fire again)' })),
+  vector: Type.Optional(Type.Integer({ minimum: 0, maximum: MSIX_MAX_TABLE_SIZE - 1 })),
   count: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_FIRE_COUNT, description: 'How many times `vector` (or ERR/REQ) fires; default 1' })),
   level: Type.Optional(Type.Union([Type.Literal('assert'), Type.Literal('deassert'), Type.Literal('pulse')], { description: 'INTx: drive the line; default pulse' }))
 }, {

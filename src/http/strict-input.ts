@@ -49,7 +49,7 @@ export function canonicalIntegers (schema: SchemaNode | undefined, validate: Val
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false })
 
 /** The charset parameter of a Content-Type, lower-cased and unquoted; undefined when absent. */
-export function charsetOf (contentType: string | undefined): string | undefined {
+function charsetOf (contentType: string | undefined): string | undefined {
   if (contentType === undefined) return undefined
   for (const param of contentType.split(';').slice(1)) {
     const eq = param.indexOf('=')

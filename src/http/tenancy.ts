@@ -2,6 +2,7 @@ import bearerAuth from '@fastify/bearer-auth'
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { DEFAULT_OWNER } from '../core/owner.ts'
 import { tableEntries } from '../core/world.ts'
 import type { DeviceCaps } from '../core/device.ts'
 import { TenantStore, type TenantLimits } from '../store/tenants.ts'
@@ -30,14 +31,13 @@ declare module 'fastify' {
 
 export type Access = 'public' | 'tenant' | 'admin'
 
-export const DEFAULT_TENANT = 'default'
 /** Open SSE and WebSocket streams per tenant. */
-export const DEFAULT_MAX_STREAMS = 1024
+const DEFAULT_MAX_STREAMS = 1024
 
 export const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest()
 
 /** Tokens by hash, tenant limits and open streams, kept in memory and in the store. */
-export class Tenancy {
+class Tenancy {
   readonly store: TenantStore
   readonly authEnabled: boolean
   readonly maxStreams: number
@@ -191,7 +191,7 @@ async function tenancy (app: FastifyInstance, opts: TenancyOptions): Promise<voi
   const t = new Tenancy(new TenantStore(app.engine.db), opts.adminToken, opts.maxStreams ?? DEFAULT_MAX_STREAMS)
   if (opts.instanceLimits !== undefined) t.instanceLimits = opts.instanceLimits
   app.decorate('tenancy', t)
-  app.decorateRequest('tenant', DEFAULT_TENANT)
+  app.decorateRequest('tenant', DEFAULT_OWNER)
   app.decorateRequest('admin', false)
   app.decorateRequest('tokenId', null)
   for (const [tenant, limits] of t.limits) app.engine.setQuota(tenant, limits.hostVectors)

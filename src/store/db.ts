@@ -12,7 +12,7 @@ const MIGRATIONS_DIR = packagePath('migrations/')
 const LOCK_WAIT_MS = 1000
 
 /** The database cannot be used: virq refuses to start, and the message says why and names the file. */
-export class DatabaseRefused extends Error {}
+class DatabaseRefused extends Error {}
 
 /**
  * Opens the database, checks it and brings its schema up to date. WAL lets readers and the

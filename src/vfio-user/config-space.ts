@@ -8,7 +8,7 @@ import { TEMPLATES } from '../core/templates.ts'
 
 /** PCI identity: a device's `pci` field, else its template's, else virq's default. */
 export interface PciIdentity { vendor: number, device: number, class: number }
-export const DEFAULT_PCI: PciIdentity = { vendor: 0x1b36, device: 0x0005, class: 0xff0000 }
+const DEFAULT_PCI: PciIdentity = { vendor: 0x1b36, device: 0x0005, class: 0xff0000 }
 
 const CAP_PCIE = 0x10
 const CAP_MSI = 0x05
@@ -35,7 +35,7 @@ const pow2AtLeast = (n: number): number => {
 }
 
 /** MSI-X table at 0 of BAR0, the PBA on the next page (8-byte aligned, not overlapping). */
-export function barLayout (dev: Device): BarLayout {
+function barLayout (dev: Device): BarLayout {
   const n = dev.caps.msixTableSize
   const tableBytes = n * 16
   const pbaOffset = Math.max(4096, Math.ceil(tableBytes / 4096) * 4096)

@@ -20,9 +20,9 @@ export const COMMAND_NAMES: Record<number, string> = Object.fromEntries(Object.e
 
 export const FLAG_TYPE_MASK = 0xf
 export const FLAG_REQUEST = 0x0
-export const FLAG_REPLY = 0x1
+const FLAG_REPLY = 0x1
 export const FLAG_NO_REPLY = 0x10
-export const FLAG_ERROR = 0x20
+const FLAG_ERROR = 0x20
 
 /** What virq offers: fds per message (the protocol's maximum is 16); no write_multiple. */
 export const MAX_MSG_FDS = 16
@@ -30,11 +30,13 @@ export const MAX_MSG_FDS = 16
 export const MAX_DATA_XFER = 1024 * 1024
 export const MAX_MESSAGE = MAX_DATA_XFER + 64
 
-/** VFIO region indexes of a PCI device. */
+/**
+ * VFIO region indexes of a PCI device (VFIO_PCI_*_REGION_INDEX): BARs 0-5, the ROM 6, config
+ * space 7, VGA 8. virq serves config space and BAR0 (sized, but its accesses reach no register)
+ * and reports the other regions as size 0.
+ */
 export const REGION_BAR0 = 0
-export const REGION_ROM = 6
 export const REGION_CONFIG = 7
-export const REGION_VGA = 8
 export const NUM_REGIONS = 9
 
 export const REGION_INFO_FLAG_READ = 0x1

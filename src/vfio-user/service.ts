@@ -12,8 +12,6 @@ import { nativeIo, type NativeIo } from './native.ts'
 // (mode 0600) under the configured directory, one client at a time. An adapter beside HTTP: it
 // calls the engine as the routes do and decides no model rule.
 
-export const DEFAULT_VFIO_USER_DIR = './data/vfio-user'
-
 export class VfioUserError extends Error {
   constructor (readonly status: number, readonly reason: string, detail: string) {
     super(detail)
@@ -50,7 +48,7 @@ export class VfioUserService {
   private readonly served = new Map<string, Served>()
   readonly dir: string
 
-  constructor (private readonly engine: Engine, dir: string = DEFAULT_VFIO_USER_DIR) {
+  constructor (private readonly engine: Engine, dir: string) {
     this.dir = resolve(dir)
     // External eventfds are not persisted: after a reload (a failed commit) the live
     // connections put theirs back; after a restart there are none (see reapOrphans).

@@ -9,7 +9,7 @@ import { FireTally, fireVector } from '../../src/core/interrupts.ts'
 import { isMasked, maskedBy, pendingBitArray } from '../../src/core/masking.ts'
 import { Effects, World } from '../../src/core/world.ts'
 
-// Model section 11: mask bits and pending bits, on both abis. After every step each case checks
+// docs/model.md 11: mask bits and pending bits, on both abis. After every step each case checks
 // the counting identity of 11.3, per vector and in total: fired = delivered + lost + coalesced + pendingNow.
 
 const MSI = 1

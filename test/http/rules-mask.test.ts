@@ -2,7 +2,7 @@ import t from 'tap'
 import type { App } from '../../src/app.ts'
 import { build, createDevice, createEventfd } from '../helper.ts'
 
-// Model section 11 through HTTP, in the raw (/ioctl/set-irqs) and the friendly (/irqs/{index})
+// docs/model.md 11 through HTTP, in the raw (/ioctl/set-irqs) and the friendly (/irqs/{index})
 // form of SET_IRQS, on both abis. After every step the counting identity of 11.3 is checked
 // from what GET .../vectors shows: fired = delivered + lost + coalesced + pendingNow.
 

@@ -22,7 +22,7 @@ function caps (d: Device): string {
   return out.length === 0 ? '-' : out.join(', ')
 }
 
-export function deviceRecord (d: Device): string {
+function deviceRecord (d: Device): string {
   return record([
     ['id', d.id],
     ['name', d.name],
@@ -68,7 +68,7 @@ export function devicesCommand (): Command {
     .option('--dynamic', 'dynamic MSI-X (the linux-6.12 default)')
     .option('--no-dynamic', 'MSI-X without dynamic allocation (NORESIZE), also under linux-6.12')
     .option('--parent <id>', 'IMS-backed MSI-X: a slot of this parent per vector with an eventfd (virq parents create)')
-    .option('--emulated <vector>', 'with --parent: an MSI-X vector signalled in software, no slot (repeatable)', (v: string, all: number[] = []) => [...all, int(0, 2047)(v)])
+    .option('--emulated <vector>', 'with --parent: an MSI-X vector signalled in software, no slot (repeatable)', (v: string, all: number[] = []) => [...all, int(0, MSIX_MAX_TABLE_SIZE - 1)(v)])
     .action(async (opts: CreateOpts, cmd: Command) => {
       const c = ctx(cmd)
       if (opts.dynamic !== undefined && opts.msix === undefined) cmd.error('error: --dynamic/--no-dynamic need --msix N')

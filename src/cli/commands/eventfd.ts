@@ -9,7 +9,7 @@ import { watch } from './watch.ts'
 type Eventfd = Static<typeof EventfdSchema>
 
 /** Exit status of a read that found nothing: EAGAIN, as read(2) on a non-blocking eventfd. */
-export const EXIT_EAGAIN = 11
+const EXIT_EAGAIN = 11
 const MAX_READ_WAIT_MS = 60_000
 const fdArg = int(1)
 

@@ -25,7 +25,7 @@ function state (i: Irq): string {
   return parts.join(', ')
 }
 
-export function irqTable (items: Irq[]): string {
+function irqTable (items: Irq[]): string {
   return table(['INDEX', 'NAME', 'COUNT', 'FLAGS', 'ENABLED', 'FIRED', 'DELIVERED', 'LOST', 'PENDING', 'STATE'],
     items.map((i) => [i.index, i.name, i.count, `${list(i.flags)} (0x${i.flagsValue.toString(16)})`, i.enabled,
       i.totals.fired, i.totals.delivered, i.totals.lost, i.totals.pending, state(i)]))

@@ -12,7 +12,7 @@ type Parent = Static<typeof ParentSchema>
 
 const slots = (p: Parent): string => `${p.slots.used}/${p.slots.total} used, ${p.slots.free} free`
 
-export function parentRecord (p: Parent): string {
+function parentRecord (p: Parent): string {
   const head = record([
     ['id', p.id],
     ['name', p.name],
@@ -24,7 +24,7 @@ export function parentRecord (p: Parent): string {
   return `${head}\n\n${table(['DEVICE', 'NAME', 'SLOTS'], p.devices.map((d) => [d.id, d.name, d.slots]))}`
 }
 
-export function parentTable (items: Parent[]): string {
+function parentTable (items: Parent[]): string {
   if (items.length === 0) return 'no parents'
   return table(['ID', 'NAME', 'SLOTS', 'USED', 'FREE', 'DEVICES'],
     items.map((p) => [p.id, p.name, p.slots.total, p.slots.used, p.slots.free, p.devices.length]))

@@ -50,7 +50,7 @@ export async function sample (client: Client): Promise<TopSample> {
   return { t, devices: rows.sort(byRate) }
 }
 
-export function describeCall (e: TraceEntry | null): string {
+function describeCall (e: TraceEntry | null): string {
   if (e === null) return '-'
   const r = e.request ?? {}
   const what = e.op === 'set-irqs'

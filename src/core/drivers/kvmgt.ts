@@ -18,7 +18,7 @@ import { NO_TRIGGER } from '../vectors.ts'
  * The vGPU's own regions beyond VFIO_PCI_NUM_REGIONS (vgpu->num_regions): the OpRegion and the
  * EDID region that an opened, KVM-attached vGPU registers.
  */
-export const KVMGT_VGPU_REGIONS = 2
+const KVMGT_VGPU_REGIONS = 2
 
 /** intel_vgpu_get_irq_count(): 1 for INTx and MSI, else 0. */
 function irqCount (index: number): number {

@@ -18,13 +18,13 @@ import { NO_TRIGGER } from '../vectors.ts'
 // is in driverState:
 
 /** mtty_ioctl() copied dev_info at a GET_INFO: num_irqs is 5 from then on, 0 before. */
-export const MTTY_INFO_SEEN = 0x1
+const MTTY_INFO_SEEN = 0x1
 /** Pre-6.7: a disable put intx_evtfd without clearing it (a second disable oopses the sample). */
-export const MTTY_INTX_PUT = 0x2
+const MTTY_INTX_PUT = 0x2
 /** Pre-6.7: msi_evtfd was set once and is never cleared, so every later MSI enable is a no-op. */
-export const MTTY_MSI_ARMED = 0x4
+const MTTY_MSI_ARMED = 0x4
 /** Pre-6.7: a disable put msi_evtfd (a second disable oopses the sample). */
-export const MTTY_MSI_PUT = 0x8
+const MTTY_MSI_PUT = 0x8
 
 /** dev_info.num_irqs: the count mtty validates every index against, and bounds GET_IRQ_INFO by. */
 function numIrqs (dev: Device): number {

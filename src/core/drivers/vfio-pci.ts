@@ -9,13 +9,13 @@ import { setIrqs } from '../set-irqs/dispatch.ts'
 import type { Device, DeviceInfo, DriverOps } from '../model-types.ts'
 
 /** vfio_pci_core's GET_INFO: PCI, RESET when the device can reset, 9 regions, 5 irqs. */
-export function vfioPciInfo (dev: Device): Omit<DeviceInfo, 'argsz'> {
+function vfioPciInfo (dev: Device): Omit<DeviceInfo, 'argsz'> {
   const flags = VFIO_DEVICE_FLAGS_PCI | (dev.caps.reset ? VFIO_DEVICE_FLAGS_RESET : 0)
   return { flags, numRegions: VFIO_PCI_NUM_REGIONS, numIrqs: VFIO_PCI_NUM_IRQS }
 }
 
 /** vfio_pci_ioctl_get_irq_info() after its argsz check. */
-export function vfioPciIrqInfo (dev: Device, index: number): { flags: number, count: number } {
+function vfioPciIrqInfo (dev: Device, index: number): { flags: number, count: number } {
   if (index >= VFIO_PCI_NUM_IRQS) fail('EINVAL', 'index-out-of-range', `index ${index} is not below ${VFIO_PCI_NUM_IRQS}`)
   if (index === VFIO_PCI_ERR_IRQ_INDEX && !dev.caps.pcie) {
     fail('EINVAL', 'not-pcie', 'the ERR index exists only on PCI Express devices')

@@ -21,7 +21,7 @@ export interface RawIrqSet {
 }
 
 /** The size of one data element `flags` implies: 1 for BOOL bytes, 4 for s32 fds; 0 for NONE or an invalid type (validation rejects those). */
-export function dataElementSize (flags: number): number {
+function dataElementSize (flags: number): number {
   switch (flags & VFIO_IRQ_SET_DATA_TYPE_MASK) {
     case VFIO_IRQ_SET_DATA_BOOL: return 1
     case VFIO_IRQ_SET_DATA_EVENTFD: return 4

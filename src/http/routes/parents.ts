@@ -13,7 +13,7 @@ import { IdParams, Parent, ParentCreate, ParentList } from '../schemas.ts'
 // tenant's parent is not found.
 
 /** A parent of the caller's tenant, else 404. */
-export function findParent (req: FastifyRequest, id: string): ParentModel {
+function findParent (req: FastifyRequest, id: string): ParentModel {
   const parent = req.server.devices.parent(id)
   if (parent === undefined || parent.owner !== req.tenant) throw notFound('parent', id)
   return parent
