@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import v8 from 'node:v8'
 import { buildApp } from '../src/app.ts'
-import { Engine } from '../src/engine.ts'
+import { Engine } from '../src/engine/engine.ts'
 import { openDb } from '../src/store/db.ts'
 import { cloneDevice, VECTORS } from './scale-build.ts'
 

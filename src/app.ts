@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { LogController, type FastifyServerOptions } from 'fastify'
 import type { ServerOptions } from 'node:http'
-import { Engine } from './engine.ts'
+import { Engine } from './engine/engine.ts'
 import {
   deviceService, eventfdService, interruptService, streamService,
   type DeviceService, type EventfdService, type InterruptService, type StreamService

@@ -4,7 +4,7 @@ import type { Eventfd } from './core/eventfds.ts'
 import type { FireTally } from './core/interrupts.ts'
 import type { Parent } from './core/ims.ts'
 import type { TraceEntry } from './core/trace.ts'
-import type { Engine } from './engine.ts'
+import type { Engine } from './engine/engine.ts'
 import { fire, type FireRequest } from './hot/fire.ts'
 import { EventfdReader } from './hot/readers.ts'
 

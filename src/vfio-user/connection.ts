@@ -6,7 +6,7 @@ import { ERRNO, VfioError } from '../core/errno.ts'
 import type { Eventfd } from '../core/eventfds.ts'
 import { pendingBitArray } from '../core/masking.ts'
 import type { Effects, World } from '../core/world.ts'
-import type { Engine } from '../engine.ts'
+import type { Engine } from '../engine/engine.ts'
 import { ConfigSpace, type PciIdentity } from './config-space.ts'
 import type { NativeIo } from './native.ts'
 import {

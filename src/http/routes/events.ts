@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { findEventfd } from '../device-context.ts'
+import { findEventfd } from '../params.ts'
 import { openStream } from '../tenancy.ts'
 import { answeredHead, beginStream, HEARTBEAT_MS } from '../sse.ts'
 import { problemResponses } from '../responses.ts'

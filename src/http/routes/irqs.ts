@@ -7,7 +7,7 @@ import {
 import { getIrqInfo, irqCount } from '../../core/device.ts'
 import { hasVectorMasks, pendingBitArray } from '../../core/masking.ts'
 import { rawIrqSetRequest, type IrqSetRequest } from '../../core/set-irqs/request.ts'
-import { deviceForUpdate, findDevice, parseIndex, sendEtag } from '../device-context.ts'
+import { deviceForUpdate, findDevice, parseIndex, sendEtag } from '../params.ts'
 import { presentIrq, presentIrqs, presentVectors } from '../present.ts'
 import { HttpProblem } from '../problem.ts'
 import { problemResponses } from '../responses.ts'

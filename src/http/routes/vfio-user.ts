@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { VfioUserError } from '../../vfio-user/service.ts'
-import { findDevice } from '../device-context.ts'
+import { findDevice } from '../params.ts'
 import { HttpProblem } from '../problem.ts'
 import { problemResponses } from '../responses.ts'
 import { IdParams, VfioUserState } from '../schemas.ts'

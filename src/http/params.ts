@@ -4,9 +4,9 @@ import type { Device } from '../core/device.ts'
 import type { Eventfd } from '../core/eventfds.ts'
 import { HttpProblem, notFound } from './problem.ts'
 
-// Helpers the routes share: find a device or eventfd of the caller's tenant, honour If-Match,
-// send the ETag. Another tenant's device or eventfd is "not found", never "forbidden": its
-// existence is not the caller's business.
+// What a route's path parameters name, as the caller's tenant sees it: a device (honouring
+// If-Match, sending its ETag), an eventfd, an IRQ index. Another tenant's device or eventfd is
+// "not found", never "forbidden": its existence is not the caller's business.
 
 export function findDevice (req: FastifyRequest, id: string): Device {
   const dev = req.server.devices.get(id)

@@ -1,9 +1,9 @@
-import type { Device, IrqType } from './core/device.ts'
-import type { Effects } from './core/effects.ts'
-import type { VfioError } from './core/errno.ts'
-import type { TraceOp } from './core/trace.ts'
-import type { World } from './core/world.ts'
-import type { TraceStore } from './store/trace.ts'
+import type { Device, IrqType } from '../core/device.ts'
+import type { Effects } from '../core/effects.ts'
+import type { VfioError } from '../core/errno.ts'
+import type { TraceOp } from '../core/trace.ts'
+import type { World } from '../core/world.ts'
+import type { TraceStore } from '../store/trace.ts'
 
 /** A configuration call to record in its device's trace: what the caller asked, on which device. */
 export interface TraceCall {

@@ -1,70 +1,19 @@
-import type { Device } from './core/device.ts'
-import { Effects } from './core/effects.ts'
-import { VfioError } from './core/errno.ts'
-import { EVENTFD_MAX_VALUE, OwnerFdMap, type Eventfd } from './core/eventfds.ts'
-import type { World } from './core/world.ts'
-import type { Db } from './store/db.ts'
-import { storageFault, type StorageFault } from './store/faults.ts'
-import { DRAIN_GONE, ReaderRegistry } from './hot/readers.ts'
-import { Repository } from './store/repository.ts'
-import type { TraceEntry } from './core/trace.ts'
-import { traceEnd, traceStart, type TraceCall } from './trace.ts'
+import type { Device } from '../core/device.ts'
+import { Effects } from '../core/effects.ts'
+import { VfioError } from '../core/errno.ts'
+import { OwnerFdMap, type Eventfd } from '../core/eventfds.ts'
+import type { World } from '../core/world.ts'
+import type { Db } from '../store/db.ts'
+import { storageFault, type StorageFault } from '../store/faults.ts'
+import { DRAIN_GONE, ReaderRegistry } from '../hot/readers.ts'
+import { Repository } from '../store/repository.ts'
+import type { TraceEntry } from '../core/trace.ts'
+import { traceEnd, traceStart, type TraceCall } from './trace-call.ts'
+import { carryInterruptPath, UndoJournal } from './undo-journal.ts'
+import { Waiters } from './waiters.ts'
 
 /** How often a faulted store is probed for a write until one succeeds. */
 const DEFAULT_STORAGE_PROBE_MS = 1000
-
-/** INTx counters of vector 0: fired, delivered, lost by reason. */
-const intxCounters = (dev: Device): Float64Array => {
-  const c = dev.counters[0]
-  return c.size === 0 ? new Float64Array(5) : Float64Array.of(c.fired[0], c.delivered[0], c.lost[0][0], c.lost[1][0], c.lost[2][0])
-}
-
-/**
- * What the operations of the pending batch did to interrupt-path state (eventfd counters,
- * interrupt counters, INTx mask and line), so that a failed commit undoes exactly them and
- * keeps everything the interrupt path did before, between and after them. The model tells it
- * before each change (EventfdTable.beforeChange, World.beforeIntxChange); an operation runs
- * synchronously, so the difference across it is its own.
- */
-class UndoJournal {
-  /** Per (owner, eventfd number): what the batch's operations added to its counter (negative: took). */
-  readonly eventfdDelta = new OwnerFdMap<number>()
-  /** Per device id: its INTx mask and line before the batch first changed them. */
-  readonly intxBefore = new Map<string, { masked: boolean, line: boolean }>()
-  /** Per device id: what the batch's operations added to its INTx counters. */
-  readonly intxDelta = new Map<string, Float64Array>()
-  private readonly opEventfds = new Map<Eventfd, number>()
-  private readonly opDevices = new Map<Device, Float64Array>()
-  readonly beforeEventfd = (efd: Eventfd): void => {
-    if (!this.opEventfds.has(efd)) this.opEventfds.set(efd, efd.value)
-  }
-
-  readonly beforeIntx = (dev: Device): void => {
-    if (!this.intxBefore.has(dev.id)) this.intxBefore.set(dev.id, { masked: dev.intx.masked, line: dev.intx.line })
-    if (!this.opDevices.has(dev)) this.opDevices.set(dev, intxCounters(dev))
-  }
-
-  /** After an operation (done or thrown): fold its own changes into the batch's. */
-  endOp (): void {
-    for (const [efd, before] of this.opEventfds) {
-      this.eventfdDelta.set(efd.owner, efd.fd, (this.eventfdDelta.get(efd.owner, efd.fd) ?? 0) + efd.value - before)
-    }
-    for (const [dev, before] of this.opDevices) {
-      const after = intxCounters(dev)
-      const sum = this.intxDelta.get(dev.id) ?? new Float64Array(5)
-      for (let i = 0; i < 5; i++) sum[i] += after[i] - before[i]
-      this.intxDelta.set(dev.id, sum)
-    }
-    this.opEventfds.clear()
-    this.opDevices.clear()
-  }
-
-  clear (): void {
-    this.eventfdDelta.clear()
-    this.intxBefore.clear()
-    this.intxDelta.clear()
-  }
-}
 
 /**
  * The model and its store, joined: every operation runs on the in-memory model, then what it
@@ -79,7 +28,7 @@ export class Engine {
   closing = false
   private readonly hostVectors: number
   /** Readers waiting for an eventfd (owner, number) to become readable (long-poll). */
-  private readonly waiters = new OwnerFdMap<Set<() => void>>()
+  private readonly waiters = new Waiters()
   /** Stream consumers (SSE, WebSocket) reading eventfds. */
   readonly readers = new ReaderRegistry()
   /** Open streams, ended when the service closes (they would hold app.close() open). */
@@ -230,21 +179,13 @@ export class Engine {
     const world = this.repo.load(this.hostVectors)
     for (const [owner, quota] of this.quotas) world.pool.setQuota(owner, quota)
     world.eventfds.onReadable = (efd) => {
-      this.wake(efd.owner, efd.fd)
+      this.waiters.wake(efd.owner, efd.fd)
       this.readers.notify(efd.owner, efd.fd)
     }
     this.onLoad?.(world)
     return world
   }
 
-  /**
-   * Undoes the pending batch after its commit failed (or an operation threw halfway): the
-   * configuration goes back to the last commit, read from SQLite, while interrupt-path state
-   * (eventfd counters, interrupt counters, INTx mask and line) keeps what is in memory minus
-   * what the batch's own operations did to it. Fires, stream reads and reads answered before
-   * are acknowledged: a failed commit of another operation must not take them back. What
-   * differs from SQLite is left for the flusher.
-   */
   /** Undoes a failed batch (see rollback) if one is pending; false when SQLite cannot be read yet. */
   private undo (): boolean {
     if (!this.undoPending) return true
@@ -261,55 +202,19 @@ export class Engine {
     }
   }
 
+  /**
+   * Undoes the pending batch after its commit failed (or an operation threw halfway): the
+   * configuration goes back to the last commit, read from SQLite, while interrupt-path state
+   * (eventfd counters, interrupt counters, INTx mask and line) keeps what is in memory minus
+   * what the batch's own operations did to it. Fires, stream reads and reads answered before
+   * are acknowledged: a failed commit of another operation must not take them back. What
+   * differs from SQLite is left for the flusher.
+   */
   private rollback (): void {
     const old = this.world
     const fresh = this.load()
-    const { eventfdDelta, intxBefore, intxDelta } = this.journal
     this.hot.clear()
-    for (const efd of fresh.eventfds.values()) {
-      const was = old.eventfds.get(efd.fd, efd.owner)
-      if (was === undefined) continue // deleted by the batch: back as committed
-      const value = Math.min(EVENTFD_MAX_VALUE, Math.max(0, was.value - (eventfdDelta.get(efd.owner, efd.fd) ?? 0)))
-      if (value === efd.value) continue
-      efd.value = value
-      this.hot.eventfd(efd)
-    }
-    fresh.eventfds.signals = old.eventfds.signals
-    // The running totals are the interrupt path's too (and keep deleted devices' counts).
-    fresh.totals.copyFrom(old.totals)
-    for (const dev of fresh.devices.values()) {
-      const was = old.devices.get(dev.id) ?? this.undoDeleted.get(dev.id)
-      if (was === undefined) continue
-      const intx = intxBefore.get(dev.id) ?? was.intx
-      if (dev.intx.masked !== intx.masked || dev.intx.line !== intx.line) {
-        dev.intx.masked = intx.masked
-        dev.intx.line = intx.line
-        this.hot.device(dev)
-      }
-      const delta = intxDelta.get(dev.id)
-      dev.counters.forEach((c, index) => {
-        const from = was.counters[index]
-        if (!from.materialized && !c.materialized) return // both all zero
-        c.materialize()
-        // The INTx delta (index 0) covers the first five; MSI/MSI-X pending state is never in a batch's undo.
-        const arrays = [[c.fired, from.fired], [c.delivered, from.delivered], [c.lost[0], from.lost[0]], [c.lost[1], from.lost[1]], [c.lost[2], from.lost[2]],
-          [c.pended, from.pended], [c.coalesced, from.coalesced], [c.deliveredFromPending, from.deliveredFromPending], [c.pending, from.pending]] as const
-        for (let v = 0; v < c.size && v < from.size; v++) {
-          let moved = false
-          arrays.forEach(([to, mem], k) => {
-            const value = mem[v] - (index === 0 && v === 0 && delta !== undefined && k < delta.length ? delta[k] : 0)
-            if (to[v] !== value) {
-              to[v] = value
-              moved = true
-            }
-          })
-          if (moved) {
-            c.touch(v)
-            this.hot.countersOf(dev)
-          }
-        }
-      })
-    }
+    carryInterruptPath(old, fresh, this.journal, this.undoDeleted, this.hot)
     this.journal.clear()
     this.world = fresh
     // Readers and long-polls look again: an eventfd the batch created is gone, one it deleted is back.
@@ -319,7 +224,7 @@ export class Engine {
       seen.set(owner, fd, true)
       if ((fresh.eventfds.get(fd, owner)?.value ?? 1) !== 0) {
         this.readers.notify(owner, fd)
-        this.wake(owner, fd)
+        this.waiters.wake(owner, fd)
       }
     }
   }
@@ -371,7 +276,7 @@ export class Engine {
     // Readers of a deleted eventfd (streams, long-polls) learn it on their next look: now.
     for (const efd of fx.deletedEventfds) {
       this.readers.notify(efd.owner, efd.fd)
-      this.wake(efd.owner, efd.fd)
+      this.waiters.wake(efd.owner, efd.fd)
     }
     this.batch.merge(fx)
     // Nothing changed and nothing pending: there is nothing to wait for.
@@ -435,36 +340,12 @@ export class Engine {
 
   /** Long-polls waiting for an eventfd to become readable. */
   get waiting (): number {
-    let n = 0
-    for (const set of this.waiters.values()) n += set.size
-    return n
+    return this.waiters.size
   }
 
   /** Resolves when the owner's eventfd may be readable, or after `ms`; returns a cancel function too. */
   waitReadable (owner: string, fd: number, ms: number): { promise: Promise<void>, cancel: () => void } {
-    let set = this.waiters.get(owner, fd)
-    if (set === undefined) {
-      set = new Set()
-      this.waiters.set(owner, fd, set)
-    }
-    const waiters = set
-    let done!: () => void
-    const promise = new Promise<void>((resolve) => { done = resolve })
-    const finish = (): void => {
-      clearTimeout(timer)
-      waiters.delete(finish)
-      if (waiters.size === 0 && this.waiters.get(owner, fd) === waiters) this.waiters.delete(owner, fd)
-      done()
-    }
-    const timer = setTimeout(finish, ms)
-    waiters.add(finish)
-    return { promise, cancel: finish }
-  }
-
-  private wake (owner: string, fd: number): void {
-    const set = this.waiters.get(owner, fd)
-    if (set === undefined) return
-    for (const finish of [...set]) finish()
+    return this.waiters.wait(owner, fd, ms)
   }
 
   /** One tenant's external eventfds (a vfio-user client's; not in SQLite). */
@@ -487,7 +368,7 @@ export class Engine {
   endStreams (): void {
     this.closing = true
     for (const stream of [...this.streams]) stream.close()
-    for (const set of [...this.waiters.values()]) for (const finish of [...set]) finish()
+    this.waiters.wakeAll()
   }
 
   /** Ends every wait and closes the database; committed state is all there is to keep. */
