@@ -23,7 +23,7 @@ import metrics from './http/metrics.ts'
 import admin from './http/routes/admin.ts'
 import backup from './http/routes/backup.ts'
 import tenancy from './http/tenancy.ts'
-import { DEFAULT_FLUSH_MS, DEFAULT_LIMITS, DEFAULT_VFIO_USER_DIR } from './config.ts'
+import { DEFAULT_BODY_LIMIT, DEFAULT_FLUSH_MS, DEFAULT_LIMITS, DEFAULT_VFIO_USER_DIR } from './config.ts'
 import openapi from './http/openapi.ts'
 import components, { buildSerializer } from './http/components.ts'
 import { openDb, type SyncMode } from './store/db.ts'
@@ -60,13 +60,13 @@ export interface AppOptions {
   /** synchronous=FULL (default) or NORMAL. */
   sync?: SyncMode
   logger?: FastifyServerOptions['logger']
-  /** Largest request body accepted, in bytes. */
+  /** Largest request body accepted, in bytes (default DEFAULT_BODY_LIMIT). */
   bodyLimit?: number
   /** How often the interrupt path's counters are written to SQLite, in ms (0: only at close). */
   flushMs?: number
   /** Turns on bearer-token authentication and tenants; absent: one 'default' tenant, no auth. */
   adminToken?: string
-  /** Open SSE/WebSocket streams per tenant. */
+  /** Open SSE/WebSocket streams per tenant (default DEFAULT_MAX_STREAMS). */
   maxStreams?: number
   /** What the instance holds at most, every tenant together (defaults: DEFAULT_LIMITS). */
   maxDevices?: number
@@ -96,8 +96,6 @@ export interface AppOptions {
  */
 export interface Timeouts { headersMs: number, requestMs: number, keepAliveMs: number, checkMs: number }
 export const TIMEOUTS: Timeouts = { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 72_000, checkMs: 1000 }
-
-const DEFAULT_BODY_LIMIT = 256 * 1024
 
 export async function buildApp (opts: AppOptions) {
   const timeouts = { ...TIMEOUTS, ...opts.timeouts }

@@ -16,6 +16,8 @@ export interface Config {
   maxTableEntries: number
   traceRetention: number
   vfioUserDir: string
+  bodyLimit: number
+  maxStreams: number
 }
 
 /**
@@ -36,6 +38,10 @@ export const DEFAULT_LIMITS = { devices: 16_384, eventfds: 131_072, tableEntries
 export const DEFAULT_FLUSH_MS = 1000
 /** Where vfio-user sockets are created. */
 export const DEFAULT_VFIO_USER_DIR = './data/vfio-user'
+/** The largest request body, in bytes: a SET_IRQS or fire list of 16,384 elements fits. */
+export const DEFAULT_BODY_LIMIT = 256 * 1024
+/** Open SSE and WebSocket streams per tenant. */
+export const DEFAULT_MAX_STREAMS = 1024
 
 /** name, flag, environment variable, default: flags win over the environment, which wins over defaults. */
 export const SETTINGS = [
@@ -51,7 +57,9 @@ export const SETTINGS = [
   { key: 'sync', flag: 'sync', env: 'VIRQ_SYNC', default: 'full', help: 'SQLite synchronous: full (power-cut safe) or normal (crash safe)' },
   { key: 'maxDevices', flag: 'max-devices', env: 'VIRQ_MAX_DEVICES', default: String(DEFAULT_LIMITS.devices), help: 'devices the instance holds at most, all tenants together' },
   { key: 'maxEventfds', flag: 'max-eventfds', env: 'VIRQ_MAX_EVENTFDS', default: String(DEFAULT_LIMITS.eventfds), help: 'eventfds the instance holds at most, all tenants together' },
-  { key: 'maxTableEntries', flag: 'max-table-entries', env: 'VIRQ_MAX_TABLE_ENTRIES', default: String(DEFAULT_LIMITS.tableEntries), help: 'MSI + MSI-X table entries (vectors) of all devices together at most' }
+  { key: 'maxTableEntries', flag: 'max-table-entries', env: 'VIRQ_MAX_TABLE_ENTRIES', default: String(DEFAULT_LIMITS.tableEntries), help: 'MSI + MSI-X table entries (vectors) of all devices together at most' },
+  { key: 'maxStreams', flag: 'max-streams', env: 'VIRQ_MAX_STREAMS', default: String(DEFAULT_MAX_STREAMS), help: 'open SSE and WebSocket streams per tenant at most' },
+  { key: 'bodyLimit', flag: 'body-limit', env: 'VIRQ_BODY_LIMIT', default: String(DEFAULT_BODY_LIMIT), help: 'largest request body in bytes (larger: 413)' }
 ] as const
 
 export class ConfigError extends Error {}
@@ -91,7 +99,9 @@ export function readConfig (argv: string[], env: NodeJS.ProcessEnv): Config {
     maxEventfds: integer('--max-eventfds', raw.maxEventfds, 0, 1 << 24),
     maxTableEntries: integer('--max-table-entries', raw.maxTableEntries, 0, 1 << 28),
     traceRetention: integer('--trace-retention', raw.traceRetention, 1, 100_000_000),
-    vfioUserDir: raw.vfioUserDir
+    vfioUserDir: raw.vfioUserDir,
+    bodyLimit: integer('--body-limit', raw.bodyLimit, 1024, 64 * 1024 * 1024),
+    maxStreams: integer('--max-streams', raw.maxStreams, 1, 1 << 20)
   }
 }
 

@@ -25,6 +25,8 @@ async function main (): Promise<void> {
     maxTableEntries: config.maxTableEntries,
     traceRetention: config.traceRetention,
     vfioUserDir: config.vfioUserDir,
+    bodyLimit: config.bodyLimit,
+    maxStreams: config.maxStreams,
     logger: { level: config.logLevel }
   })
 

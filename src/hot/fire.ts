@@ -63,6 +63,7 @@ function fireChecked (target: FireTarget, dev: Device, req: FireRequest, tally: 
   const size = irqCount(dev, index)
   if (size === 0) throw new FireError('no-such-index', `device ${dev.id} has no ${IRQ_INDEX_NAMES[index] ?? index} interrupt`)
   const { world, hot } = target
+  if (req.level !== undefined && index !== VFIO_PCI_INTX_IRQ_INDEX) throw new FireError('level-only-for-intx', 'level applies to INTx only')
   if (index === VFIO_PCI_MSI_IRQ_INDEX || index === VFIO_PCI_MSIX_IRQ_INDEX) {
     if (req.vectors !== undefined) {
       if (req.vector !== undefined || req.count !== undefined) throw new FireError('ambiguous-vectors', 'give either vectors, or vector with count')
@@ -80,13 +81,13 @@ function fireChecked (target: FireTarget, dev: Device, req: FireRequest, tally: 
     fireVector(world, dev, index, req.vector, req.count ?? 1, hot, tally)
     return req.vector
   }
-  if (req.vectors !== undefined || (req.vector ?? 0) !== 0) throw new FireError('vector-out-of-range', `${IRQ_INDEX_NAMES[index]} has only vector 0`)
+  if (req.vectors !== undefined) throw new FireError('vectors-only-for-msi', `vectors applies to MSI and MSI-X; ${IRQ_INDEX_NAMES[index]} has one vector: give no vector, or vector 0`)
+  if ((req.vector ?? 0) !== 0) throw new FireError('vector-out-of-range', `${IRQ_INDEX_NAMES[index]} has only vector 0`)
   if (index === VFIO_PCI_INTX_IRQ_INDEX) {
     if (req.count !== undefined) throw new FireError('count-not-for-intx', 'INTx is a level: use level assert, deassert or pulse')
     driveIntx(world, dev, req.level ?? 'pulse', hot, tally)
     return 0
   }
-  if (req.level !== undefined) throw new FireError('level-only-for-intx', 'level applies to INTx only')
   fireErrReq(world, dev, index, req.count ?? 1, hot, tally)
   return 0
 }

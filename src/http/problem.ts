@@ -107,7 +107,6 @@ export function toProblem (err: unknown, req: FastifyRequest): ProblemBody {
   switch (e.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE': return body(413, 'body-too-large', 'the request body is larger than the limit', req)
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': return body(415, 'unsupported-media-type', 'send application/json', req)
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY': return body(400, 'empty-body', 'the JSON body is empty', req)
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return body(400, 'malformed-json', e.message, req)

@@ -2,6 +2,7 @@ import bearerAuth from '@fastify/bearer-auth'
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { DEFAULT_MAX_STREAMS } from '../config.ts'
 import { DEFAULT_OWNER } from '../core/owner.ts'
 import { tableEntries } from '../core/world.ts'
 import type { DeviceCaps } from '../core/device.ts'
@@ -30,9 +31,6 @@ declare module 'fastify' {
 }
 
 export type Access = 'public' | 'tenant' | 'admin'
-
-/** Open SSE and WebSocket streams per tenant. */
-const DEFAULT_MAX_STREAMS = 1024
 
 export const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest()
 

@@ -202,6 +202,10 @@ const badFires: Array<{ name: string, body: Record<string, unknown>, reason?: st
   { name: 'intx with count', body: { index: 'intx', count: 2 }, reason: 'count-not-for-intx' },
   { name: 'intx vector 1', body: { index: 'intx', vector: 1 }, reason: 'vector-out-of-range' },
   { name: 'err with a level', body: { index: 'err', level: 'assert' }, reason: 'level-only-for-intx' },
+  { name: 'msix with a level', body: { index: 'msix', vector: 0, level: 'assert' }, reason: 'level-only-for-intx' },
+  { name: 'msix list with a level', body: { index: 'msix', vectors: [0], level: 'pulse' }, reason: 'level-only-for-intx' },
+  { name: 'intx with a vectors list, even [0]', body: { index: 'intx', vectors: [0] }, reason: 'vectors-only-for-msi' },
+  { name: 'err with a vectors list', body: { index: 'err', vectors: [0, 0] }, reason: 'vectors-only-for-msi' },
   { name: 'unknown index name', body: { index: 'nmi' } }
 ]
 

@@ -1,6 +1,8 @@
+import { join } from 'node:path'
 import t from 'tap'
 import { DEFAULT_LIMITS, readConfig } from '../../src/config.ts'
 import { type App, build, injectAs, snapshot, type Tap } from '../helper.ts'
+import { SOURCE_SERVER, startServer, stopServer } from '../store/lib.ts'
 
 // Default caps on what an instance holds (devices, eventfds, MSI + MSI-X table entries), so
 // that neither auth-off use nor a tenant without limits of its own can grow it without bound.
@@ -23,9 +25,31 @@ t.test('config: the caps are flags and environment variables like the rest; flag
     { name: 'flags over environment', argv: ['--max-devices', '1', '--max-eventfds', '2', '--max-table-entries', '3'], env: { VIRQ_MAX_DEVICES: '10' }, want: { maxDevices: 1, maxEventfds: 2, maxTableEntries: 3 } }
   ]
   for (const c of cases) t.match(readConfig(c.argv, c.env), c.want, c.name)
-  for (const [flag, value] of [['--max-devices', '0x10'], ['--max-eventfds', 'many'], ['--max-table-entries', '1e6']]) {
+  for (const [flag, value] of [['--max-devices', '0x10'], ['--max-eventfds', 'many'], ['--max-table-entries', '1e6'], ['--max-streams', '0'], ['--body-limit', '100']]) {
     t.throws(() => readConfig([flag, value], {}), new RegExp(`${flag} must be an integer`), `${flag} ${value}`)
   }
+  t.match(readConfig([], {}), { maxStreams: 1024, bodyLimit: 256 * 1024 }, 'stream and body defaults')
+  t.match(readConfig(['--max-streams', '3'], { VIRQ_BODY_LIMIT: '4096' }), { maxStreams: 3, bodyLimit: 4096 }, 'stream and body limits set')
+})
+
+t.test('config: --body-limit and --max-streams reach the server (413 over the body limit, 429 over the streams)', async (t) => {
+  const file = join(t.testdir(), 'virq.db')
+  const run = await startServer(t, file, [...SOURCE_SERVER, '--body-limit', '2048', '--max-streams', '1'])
+  if (!('started' in run)) throw new Error(`the server did not start: ${run.exited.stderr}`)
+  const { child, url } = run.started
+  t.teardown(async () => await stopServer(child))
+  const post = async (path: string, body: string) => await fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+  const big = await post('/v1/eventfds', JSON.stringify({ label: 'x'.repeat(3000) }))
+  t.equal(big.status, 413, 'a body of 3 kB, over 2,048 bytes (the default limit is 256 KiB)')
+  t.match(await big.json(), { reason: 'body-too-large' })
+  const { fd } = await (await post('/v1/eventfds', '{}')).json() as { fd: number }
+  const first = new AbortController()
+  const stream = await fetch(`${url}/v1/eventfds/${fd}/events`, { signal: first.signal })
+  t.equal(stream.status, 200, 'the first stream opens')
+  const second = await fetch(`${url}/v1/eventfds/${fd}/events`)
+  t.equal(second.status, 429, 'a second stream is over --max-streams 1')
+  t.match(await second.json(), { reason: 'tenant-stream-limit' })
+  first.abort()
 })
 
 t.test('the defaults hold a 10,000-device instance of 64 vectors each', async (t) => {

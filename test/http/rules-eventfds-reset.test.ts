@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { App } from '../../src/app.ts'
-import { ABIS, build, createDevice, createEventfd, sendSetIrqs } from '../helper.ts'
+import { ABIS, build, createDevice, createEventfd, sendSetIrqs, until, waitingReads } from '../helper.ts'
 
 // docs/model.md 8 (eventfds) and 9 (reset and close), end to end.
 
@@ -50,6 +50,16 @@ t.test('8 a waiting read returns once the eventfd is signalled', async (t) => {
   await new Promise((resolve) => setTimeout(resolve, 30))
   await write(app, fd, 4)
   t.equal(await pending, 4)
+})
+
+t.test('8 a write answers the counter right after it, though a waiting read takes from it before the answer', async (t) => {
+  const app = await build(t)
+  const fd = await createEventfd(app, { semaphore: true })
+  const pending = read(app, fd, 5000)
+  await until(() => waitingReads(app) === 1, 'the read to wait')
+  t.equal(await write(app, fd, 3), 3, 'the write added 3 to 0')
+  t.equal(await pending, 1, 'the waiting read took 1 (semaphore)')
+  t.equal((await app.inject({ method: 'GET', url: `/v1/eventfds/${fd}` })).json().value, 2)
 })
 
 t.test('8 eventfd numbers are never reused', async (t) => {

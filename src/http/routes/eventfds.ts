@@ -150,8 +150,12 @@ const eventfdRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (req) => {
     const efd = findEventfd(req, req.params.fd)
     notExternal(efd)
-    await eventfds.apply((world, fx) => world.writeEventfd(efd, req.body.value, fx))
-    return { value: efd.value }
+    // The counter right after this write: a waiting reader may take from it before the commit.
+    const value = await eventfds.apply((world, fx) => {
+      world.writeEventfd(efd, req.body.value, fx)
+      return efd.value
+    })
+    return { value }
   })
 
   app.delete('/v1/eventfds/:fd', {
