@@ -1,5 +1,5 @@
 import type { DeviceCaps } from './device-caps.ts'
-import { DEFAULT_DRIVER, type DriverName } from './drivers/ops.ts'
+import { DEFAULT_DRIVER, HOST_VECTORS, type DriverName } from './drivers/ops.ts'
 import { abiProfile, type Abi } from './profiles.ts'
 
 // Known devices (docs/model.md 12), as data: the four devices recorded from real kernels,
@@ -121,7 +121,7 @@ function imsFields (req: DeviceRequest, template: Template | undefined): { ok: t
     if (given !== undefined) return { ok: false, reason: 'emulated-needs-parent', detail: 'msix.emulated names vectors of an IMS-backed device: give parent too' }
     return { ok: true, emulated: [] }
   }
-  if (req.driver !== undefined && req.driver !== 'vfio-pci') {
+  if (req.driver !== undefined && !HOST_VECTORS[req.driver]) {
     return { ok: false, reason: 'parent-needs-vfio-pci', detail: `${req.driver} has no MSI-X; only vfio-pci devices can be IMS-backed` }
   }
   if (req.msix?.dynamic === false) {

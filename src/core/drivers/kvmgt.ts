@@ -9,6 +9,7 @@ import type { Device, DriverOps, Effects, World } from '../model-types.ts'
 import type { IrqSetRequest } from '../set-irqs/request.ts'
 import { validateSetIrqs } from '../set-irqs/validate.ts'
 import { NO_TRIGGER } from '../vectors.ts'
+import { HOST_VECTORS } from './ops.ts'
 
 // i915 GVT-g's kvmgt (drivers/gpu/drm/i915/gvt/kvmgt.c), a virtual GPU (docs/model.md 12). Its
 // interrupt code is the same in every era virq models. The vGPU signals one MSI eventfd
@@ -86,7 +87,7 @@ function reset (world: World, dev: Device, fx: Effects): void {
 export const KVMGT: DriverOps = {
   driver: 'kvmgt',
   source: 'drivers/gpu/drm/i915/gvt/kvmgt.c: intel_vgpu_ioctl, intel_vgpu_get_irq_count, intel_vgpu_set_irqs',
-  hostVectors: false,
+  hostVectors: HOST_VECTORS.kvmgt,
   intxAutomask: true,
   info,
   onGetInfo: () => {},

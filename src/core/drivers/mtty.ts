@@ -9,6 +9,7 @@ import type { Device, DriverOps, Effects, World } from '../model-types.ts'
 import type { IrqSetRequest } from '../set-irqs/request.ts'
 import { validateSetIrqs } from '../set-irqs/validate.ts'
 import { NO_TRIGGER } from '../vectors.ts'
+import { HOST_VECTORS } from './ops.ts'
 
 // The mtty sample (samples/vfio-mdev/mtty.c), a virtual serial card, in its two eras
 // (docs/model.md 12): before the 6.7 rework (commit 293fbc288181; what 5.10 and 6.1 ship) and after
@@ -243,7 +244,7 @@ function reset (world: World, dev: Device, fx: Effects): void {
 
 const COMMON = {
   driver: 'mtty',
-  hostVectors: false,
+  hostVectors: HOST_VECTORS.mtty,
   info,
   onGetInfo,
   reset

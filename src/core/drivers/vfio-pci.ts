@@ -7,6 +7,7 @@ import { hasDynamicMsix, irqCount } from '../device.ts'
 import { fail } from '../errno.ts'
 import { setIrqs } from '../set-irqs/dispatch.ts'
 import type { Device, DeviceInfo, DriverOps } from '../model-types.ts'
+import { HOST_VECTORS } from './ops.ts'
 
 /** vfio_pci_core's GET_INFO: PCI, RESET when the device can reset, 9 regions, 5 irqs. */
 function vfioPciInfo (dev: Device): Omit<DeviceInfo, 'argsz'> {
@@ -31,7 +32,7 @@ function vfioPciIrqInfo (dev: Device, index: number): { flags: number, count: nu
 export const VFIO_PCI: DriverOps = {
   driver: 'vfio-pci',
   source: 'drivers/vfio/pci/vfio_pci_core.c, vfio_pci_intrs.c',
-  hostVectors: true,
+  hostVectors: HOST_VECTORS['vfio-pci'],
   intxAutomask: true,
   info: vfioPciInfo,
   onGetInfo: () => {},
