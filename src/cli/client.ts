@@ -3,7 +3,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
 
 // A small node:http client for the virq HTTP API: JSON in, JSON out, problem+json as errors.
 // Not fetch: node loads undici on the first fetch (tens of ms), and its keep-alive socket kept
-// a finished CLI process alive for about 0.2 s more (bench/README.md, what bounds the CLI).
+// a finished CLI process alive for about 0.2 s more (bench/README.md, "What bounds each figure", cli).
 
 /** RFC 9457 problem details as virq sends them (src/http/problem.ts). */
 export interface Problem {

@@ -4,7 +4,7 @@ import { buildProgram, commandOf } from './program.ts'
 // virq: the command-line client of the virq HTTP API (and `virq serve` to run the server).
 // Entry point: bin/virq.js imports this file (compiled in dist/, or through tsx).
 
-export async function main (argv: string[]): Promise<number> {
+async function main (argv: string[]): Promise<number> {
   const program = await buildProgram(commandOf(argv))
   try {
     await program.parseAsync(argv)

@@ -8,7 +8,7 @@ import { DEFAULT_URL } from './common.ts'
 /**
  * The command groups in help order, each imported only when it is built: a call names one
  * group, and loading the other eight (with the core and config modules they read their choices
- * from) was a fifth of the CLI's start (bench/README.md, what bounds the CLI).
+ * from) was a fifth of the CLI's start (bench/README.md, "What bounds each figure", cli).
  */
 const COMMANDS: ReadonlyArray<{ name: string, load: () => Promise<Command> }> = [
   { name: 'devices', load: async () => (await import('./commands/devices.ts')).devicesCommand() },

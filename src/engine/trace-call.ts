@@ -19,7 +19,7 @@ export interface TraceStart { call: TraceCall, irqTypeBefore: IrqType, t: number
 const nowMs = (): number => performance.timeOrigin + performance.now()
 
 /** Interrupts lost and pended on a device, over every index and vector, so far. */
-export function deviceTotals (dev: Device): { lost: number, pended: number } {
+function lostAndPended (dev: Device): { lost: number, pended: number } {
   let lost = 0
   let pended = 0
   for (const c of dev.counters) {
@@ -42,7 +42,7 @@ export function traceStart (world: World, call: TraceCall): TraceStart {
 export function traceEnd (start: TraceStart, world: World, store: TraceStore, fx: Effects, result: number | undefined, failure: VfioError | undefined): void {
   const dev = world.devices.get(start.call.deviceId)
   if (dev === undefined) return
-  const totals = deviceTotals(dev)
+  const totals = lostAndPended(dev)
   const prev = start.call.op === 'create' ? { lost: 0, pended: 0 } : store.previousTotals(dev.id)
   store.noteTotals(dev.id, totals.lost, totals.pended)
   fx.traces.push({

@@ -36,9 +36,6 @@ export class FireError extends Error {
  */
 let outcomes = new Uint8Array(1024)
 
-/** The largest `count` one request may fire on one vector. */
-export const MAX_FIRE_COUNT = 1_000_000_000
-
 /**
  * Checks the whole request first, so a bad vector fires nothing, then fires into `tally`.
  * No SQLite, no logging: changes land in target.hot for the flusher.

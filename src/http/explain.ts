@@ -55,7 +55,7 @@ const list = (items: string[], last = 'or'): string =>
   items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} ${last} ${items[items.length - 1]}`
 
 /** What a schema allows, in a few words ("an integer from 0 to 2048", "one of ..."). */
-export function allowed (s: Schema): string {
+function allowed (s: Schema): string {
   const consts = constants(s)
   if (consts !== null) return consts.length === 1 ? show(consts[0]) : `one of ${list(consts.map(show))}`
   if (Array.isArray(s.anyOf)) {

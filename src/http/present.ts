@@ -38,7 +38,7 @@ function indexTotals (dev: Device, index: number) {
 }
 
 /** The same totals over every index of the device. */
-export function deviceTotals (dev: Device) {
+function deviceTotals (dev: Device) {
   const sum = indexTotals(dev, 0)
   for (let index = 1; index < dev.counters.length; index++) {
     const t = indexTotals(dev, index)

@@ -1,6 +1,6 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import { MSI_VECTOR_COUNTS, MSIX_MAX_TABLE_SIZE } from '../core/constants.ts'
-import { MAX_FIRE_COUNT } from '../hot/fire.ts'
+import { MAX_FIRE_COUNT } from './bounds.ts'
 import { DEFAULT_DRIVER, DRIVER_NAMES } from '../core/drivers/ops.ts'
 import { ABI_PROFILES, ABIS, DEFAULT_ABI } from '../core/profiles.ts'
 import { TEMPLATE_NAMES } from '../core/templates.ts'

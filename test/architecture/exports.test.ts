@@ -41,7 +41,10 @@ export function valueExports (source: string): string[] {
   return names
 }
 
-/** Every identifier a file's code names: comments and strings do not count. */
+/**
+ * Every identifier a file's code names, except the names it declares itself at the top (its own
+ * `const X = 60_000` is a copy of an export, not a use of it): comments and strings do not count.
+ */
 export function identifiersOf (source: string): Set<string> {
   const file = ts.createSourceFile('m.ts', source, ts.ScriptTarget.Latest)
   const out = new Set<string>()
@@ -50,6 +53,10 @@ export function identifiersOf (source: string): Set<string> {
     ts.forEachChild(n, visit)
   }
   visit(file)
+  for (const s of file.statements) {
+    if ((ts.isFunctionDeclaration(s) || ts.isClassDeclaration(s)) && s.name !== undefined) out.delete(s.name.text)
+    if (ts.isVariableStatement(s)) for (const d of s.declarationList.declarations) if (ts.isIdentifier(d.name)) out.delete(d.name.text)
+  }
   return out
 }
 
@@ -75,7 +82,8 @@ export function unusedExports (files: ReadonlyMap<string, string>, exporters: re
 t.test('the finder reports an export no other file names, and only that one (it can fail)', async (t) => {
   const files = new Map([
     ['a.ts', 'export const USED = 1\nexport const ONLY_HERE = 2\nexport function helper () { return ONLY_HERE }\nexport type T = number\nconst local = USED'],
-    ['b.ts', "import { helper, USED } from './a.ts'\n// ONLY_HERE in a comment is not a use\nconsole.log(helper(), USED, 'ONLY_HERE')"]
+    ['b.ts', "import { helper, USED } from './a.ts'\n// ONLY_HERE in a comment is not a use\nconsole.log(helper(), USED, 'ONLY_HERE')"],
+    ['c.ts', 'const ONLY_HERE = 2 // a copy of the constant is not a use of it\nconsole.log(ONLY_HERE)']
   ])
   t.same(unusedExports(files, ['a.ts']), ['a.ts: ONLY_HERE'])
   // A module imported whole (components.ts registers every schema schemas.ts exports) is used whole.

@@ -89,7 +89,7 @@ const MAY_IMPORT: Record<string, (to: string) => boolean> = {
   'vfio-user': (to) => ['core', 'hot', 'vfio-user'].includes(folderOf(to)) || to === 'engine/engine.ts',
   http: (to) => folderOf(to) !== 'cli',
   // The CLI is a client: it shares the request schemas and the model's names, never the service.
-  cli: (to) => ['cli', 'core'].includes(folderOf(to)) || to === 'http/schemas.ts' || to === 'config.ts',
+  cli: (to) => ['cli', 'core'].includes(folderOf(to)) || ['http/schemas.ts', 'http/bounds.ts', 'config.ts'].includes(to),
   '.': (to) => folderOf(to) !== 'cli' || to === 'cli/main.ts'
 }
 

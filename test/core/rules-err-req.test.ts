@@ -7,7 +7,7 @@ import {
 import { ABI_PROFILES, ABIS, type Abi } from '../../src/core/profiles.ts'
 import { Effects, World } from '../../src/core/world.ts'
 
-// docs/model.md 5.5: ERR (index 3) and REQ (index 4), one trigger slot each, on both profiles.
+// docs/model.md 5.5: ERR (index 3) and REQ (index 4), one trigger slot each, under every abi.
 
 function setup (abi: Abi, index: number) {
   const world = new World(4096)

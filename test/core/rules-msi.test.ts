@@ -8,7 +8,7 @@ import { type DeviceCaps } from '../../src/core/device.ts'
 import { ABI_PROFILES, ABIS, type Abi } from '../../src/core/profiles.ts'
 import { Effects, World } from '../../src/core/world.ts'
 
-// docs/model.md 5.3 (MSI/MSI-X trigger) and 5.4 (assigning a block), on both profiles.
+// docs/model.md 5.3 (MSI/MSI-X trigger) and 5.4 (assigning a block), under every abi.
 
 const MSI = 1
 const MSIX = 2

@@ -8,7 +8,7 @@ import { ABI_PROFILES, ABIS, type Abi } from '../../src/core/profiles.ts'
 import { VfioError } from '../../src/core/errno.ts'
 import { Effects, World } from '../../src/core/world.ts'
 
-// docs/model.md 6 (the host vector pool) and 9 (reset and close), on both profiles.
+// docs/model.md 6 (the host vector pool) and 9 (reset and close), under every abi.
 
 const MSI = 1
 const MSIX = 2

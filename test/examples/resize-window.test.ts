@@ -5,7 +5,7 @@ import { resizeWindow } from '../../examples/resize-window.ts'
 // re-enable; dynamic MSI-X adds vectors without a window. The example waits for at least one
 // device fire inside every window, so the linux-6.1 loss is certain, not a matter of timing.
 // Each new vector is also raised once before it is added: masked, so it pends and is
-// delivered when the vector gets its eventfd, under both profiles (docs/model.md 11.2, 11.3).
+// delivered when the vector gets its eventfd, under both abis it runs (docs/model.md 11.2, 11.3).
 
 t.test('10 NORESIZE: disable + re-enable loses interrupts (index-disabled)', async (t) => {
   const r = await resizeWindow('linux-6.1')

@@ -1,6 +1,7 @@
 import { Command } from 'commander'
 import type { Static } from '@sinclair/typebox'
 import type { Eventfd as EventfdSchema } from '../../http/schemas.ts'
+import { MAX_READ_WAIT_MS } from '../../http/bounds.ts'
 import { CliError, seg } from '../client.ts'
 import { ctx, examples, listAction, int, show } from '../common.ts'
 import { cell, record, table } from '../format.ts'
@@ -10,7 +11,6 @@ type Eventfd = Static<typeof EventfdSchema>
 
 /** Exit status of a read that found nothing: EAGAIN, as read(2) on a non-blocking eventfd. */
 const EXIT_EAGAIN = 11
-const MAX_READ_WAIT_MS = 60_000
 const fdArg = int(1)
 
 function eventfdRecord (e: Eventfd): string {

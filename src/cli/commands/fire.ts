@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander'
 import { MSIX_MAX_TABLE_SIZE } from '../../core/constants.ts'
+import { MAX_FIRE_COUNT } from '../../http/bounds.ts'
 import { seg } from '../client.ts'
 import { ctx, examples, int, intList, irqIndex, show } from '../common.ts'
 import { table } from '../format.ts'
@@ -15,7 +16,7 @@ export function fireCommand (): Command {
     .argument('<id>', 'device id')
     .argument('<index>', 'IRQ index (intx, msi, msix, err, req or 0-4)', irqIndex)
     .option('--vector <n>', 'MSI/MSI-X: the vector to fire (with --count)', int(0, MSIX_MAX_TABLE_SIZE - 1))
-    .option('--count <n>', 'how many times --vector (or ERR/REQ) fires; default 1', int(1, 1_000_000_000))
+    .option('--count <n>', 'how many times --vector (or ERR/REQ) fires; default 1', int(1, MAX_FIRE_COUNT))
     .option('--vectors <list>', 'MSI/MSI-X: fire each, in order; repeats fire again (e.g. 0,3,3)', intList(0, MSIX_MAX_TABLE_SIZE - 1))
     .addOption(new Option('--level <level>', 'INTx: drive the line (default pulse)').choices(['assert', 'deassert', 'pulse']))
     .action(async (id: string, index: string, opts: FireOpts, cmd: Command) => {

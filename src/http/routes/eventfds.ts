@@ -9,9 +9,7 @@ import { decodeCursor, encodeCursor } from '../pagination.ts'
 import { presentEventfd } from '../present.ts'
 import { emptyBodyIsEmptyObject, problemResponses } from '../responses.ts'
 import { Eventfd, EventfdCounter, EventfdCreate, EventfdPage, EventfdValue, FdParams, PageQuery } from '../schemas.ts'
-
-/** The longest a read may wait; longer waits belong on the event stream. */
-export const MAX_READ_WAIT_MS = 60_000
+import { MAX_READ_WAIT_MS } from '../bounds.ts'
 
 /** The client can still be answered: its connection is open both ways. */
 function connected (req: FastifyRequest, reply: FastifyReply): boolean {

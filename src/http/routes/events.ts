@@ -6,8 +6,6 @@ import { answeredHead, beginStream, HEARTBEAT_MS } from '../sse.ts'
 import { problemResponses } from '../responses.ts'
 import { FdParams } from '../schemas.ts'
 
-/** A comment line now and then keeps proxies and idle timeouts from closing a quiet stream. */
-
 const events: FastifyPluginAsyncTypebox = async (app) => {
   const { eventfds, streams } = app
 
