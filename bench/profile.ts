@@ -8,7 +8,8 @@ import { start } from './servers.ts'
 
 // Where a request's server time goes: runs the bare route or virq (dist/, so `npm run build`
 // first) under `node --cpu-prof`, loads it as bench/run.ts does, and prints the top frames by
-// self time and by file. `node --import tsx bench/profile.ts fire|batch|bare [seconds]`.
+// self time and by file. `node --import tsx bench/profile.ts fire|batch|setirqs|bare [seconds]`
+// (setirqs: the durable raw SET_IRQS of bench/run.ts, assigning and de-assigning vector 1500).
 // BENCH_PROFILE=0 measures only; BENCH_SERVER=<another tree>/dist/server.js runs another build
 // (before/after comparisons); BENCH_BATCH=n vectors per batch request (vector i % 1024 each).
 // The "(idle)" frame is time the server waited for the client: on 2 cores the client's share.
@@ -72,6 +73,7 @@ async function main (): Promise<void> {
   let server: { child: ChildProcess, url: string }
   let url: string
   let body = JSON.stringify({ index: 'msix', vector: 0 })
+  let requests: autocannon.Request[] | undefined
   try {
     if (mode === 'bare') {
       server = await startProfiled(['bench/baseline-server.js'], dir)
@@ -83,10 +85,16 @@ async function main (): Promise<void> {
       await post(`${server.url}/v1/devices/${dev.id}/irqs/msix`, { action: 'trigger', start: 0, data: { type: 'eventfd', fds: Array.from({ length: 1024 }, () => efd.fd) } })
       url = `${server.url}/v1/devices/${dev.id}/interrupts`
       if (mode === 'batch') body = JSON.stringify({ index: 'msix', vectors: Array.from({ length: BATCH }, (_, i) => i % 1024) })
+      if (mode === 'setirqs') {
+        url = `${server.url}/v1/devices/${dev.id}/ioctl/set-irqs`
+        const assign = JSON.stringify({ flags: 0x24, index: 2, start: 1500, count: 1, data: [efd.fd] })
+        const release = JSON.stringify({ flags: 0x24, index: 2, start: 1500, count: 1, data: [-1] })
+        requests = [{ method: 'POST', headers, body: assign }, { method: 'POST', headers, body: release }]
+      }
     }
-    const warm = await autocannon({ url, method: 'POST', headers, body, connections: 50, duration: 2 })
+    const warm = await autocannon({ url, method: 'POST', headers, body, requests, connections: 50, duration: 2 })
     const cpu0 = cpuSeconds(server.child.pid!)
-    const r = await autocannon({ url, method: 'POST', headers, body, connections: 50, duration: seconds })
+    const r = await autocannon({ url, method: 'POST', headers, body, requests, connections: 50, duration: seconds })
     const cpuUs = (cpuSeconds(server.child.pid!) - cpu0) * 1e6 / r.requests.total
     console.log(`${mode}: ${Math.round(r.requests.average)} req/s (${r.non2xx} non-2xx), server CPU ${cpuUs.toFixed(1)} us/request` +
       (mode === 'batch' ? `, ${Math.round(r.requests.average * BATCH)} fires/s, ${(1e6 * BATCH / cpuUs / 1e6).toFixed(2)} M fires per CPU-second` : ''))

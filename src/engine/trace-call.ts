@@ -18,14 +18,20 @@ export interface TraceStart { call: TraceCall, irqTypeBefore: IrqType, t: number
 /** Epoch milliseconds with sub-millisecond precision (windows are often shorter than 1 ms). */
 const nowMs = (): number => performance.timeOrigin + performance.now()
 
-/** Interrupts lost and pended on a device, over every index and vector, so far. */
+/**
+ * Interrupts lost and pended on a device, over every index and vector, so far. An index whose
+ * vectors never counted anything has no columns of its own: it adds 0 without a walk.
+ */
 function lostAndPended (dev: Device): { lost: number, pended: number } {
   let lost = 0
   let pended = 0
   for (const c of dev.counters) {
+    if (!c.materialized) continue
+    const [l0, l1, l2] = c.lost
+    const p = c.pended
     for (let v = 0; v < c.size; v++) {
-      lost += c.lostTotal(v)
-      pended += c.pended[v]
+      lost += l0[v] + l1[v] + l2[v]
+      pended += p[v]
     }
   }
   return { lost, pended }
