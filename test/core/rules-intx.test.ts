@@ -5,6 +5,7 @@ import {
   VFIO_IRQ_SET_DATA_BOOL as BOOL, VFIO_IRQ_SET_DATA_EVENTFD as EVENTFD, VFIO_IRQ_SET_DATA_NONE as NONE
 } from '../../src/core/constants.ts'
 import { type Device } from '../../src/core/device.ts'
+import { driveIntx, FireTally } from '../../src/core/interrupts.ts'
 import { ABI_PROFILES, ABIS, type Abi } from '../../src/core/profiles.ts'
 import { Effects, World } from '../../src/core/world.ts'
 
@@ -94,6 +95,20 @@ for (const abi of ABIS) {
       world.writeEventfd(u, 5, new Effects())
       t.equal(dev.intx.masked, false)
       t.equal(u.value, consumes ? 0 : 5, consumes ? 'the written value is consumed' : 'the written value stays in the counter')
+    })
+    t.test('5.1 one eventfd as trigger and unmask eventfd does not loop: the redelivery signals it once more, without running its virqfd again', async (t) => {
+      const { set, enable, dev, world } = setup(abi)
+      const e = enable()
+      t.same(set(EVENTFD | UNMASK, 0, 1, [e.fd]), ok)
+      const tally = new FireTally()
+      driveIntx(world, dev, 'assert', new Effects(), tally)
+      // The raise masks the line and signals e (1); e's virqfd unmasks, consuming e (or not, under
+      // 5.10 and tglx-2021); the line is still high, so it is masked and e signalled again (+1),
+      // from inside the virqfd: no second run. Unbounded, this recursed until the stack overflowed.
+      t.equal(dev.intx.masked, true, 'masked again by the redelivery')
+      t.equal(dev.intx.line, true)
+      t.equal(e.value, consumes ? 1 : 2, consumes ? 'consumed once, signalled once more' : 'both signals stay')
+      t.equal(tally.lost, 0)
     })
     t.test('5.1 unmask eventfd holding a value: unmasks at once, value stays', async (t) => {
       const { set, enable, efd, dev, world } = setup(abi)

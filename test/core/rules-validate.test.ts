@@ -53,6 +53,8 @@ const RULES: Array<{ name: string, req: Req, caps?: Partial<DeviceCaps>, want: u
   { name: '4.7 BOOL data shorter than count', req: { argsz: 22, flags: BOOL | TRIGGER, index: 2, start: 0, count: 3, data: [1, 1, 1] }, want: einval('data-too-short') },
   { name: '4.7 wins over ENOTTY dispatch', req: { argsz: 20, flags: EVENTFD | MASK, index: 2, start: 0, count: 1, data: [-1] }, want: einval('data-too-short') },
   { name: '4.7 longer data is accepted', req: { argsz: 32, flags: EVENTFD | TRIGGER, index: 2, start: 0, count: 1, data: [-1, 7, 8] }, want: { ret: 0 } },
+  { name: '4.7 argsz holds count elements but fewer came: the copy faults (EFAULT)', req: { argsz: 28, flags: EVENTFD | TRIGGER, index: 2, start: 0, count: 2, data: [-1] }, want: { errno: 'EFAULT', reason: 'data-missing' } },
+  { name: '4.7 argsz too small wins over missing data', req: { argsz: 24, flags: EVENTFD | TRIGGER, index: 2, start: 0, count: 2, data: [-1] }, want: einval('data-too-short') },
   { name: '4.7 NONE needs no data', req: { argsz: 20, flags: NONE | TRIGGER, index: 4, start: 0, count: 0 }, want: einval('no-trigger') }
 ]
 
