@@ -1,5 +1,5 @@
 import {
-  SIZEOF_VFIO_IRQ_SET_HDR, VFIO_IRQ_SET_DATA_BOOL, VFIO_IRQ_SET_DATA_EVENTFD, VFIO_IRQ_SET_DATA_TYPE_MASK, VFIO_PCI_MSIX_IRQ_INDEX
+  SIZEOF_VFIO_IRQ_SET_HDR, VFIO_IRQ_SET_DATA_BOOL, VFIO_IRQ_SET_DATA_EVENTFD, VFIO_IRQ_SET_DATA_TYPE_MASK, VFIO_PCI_MSIX_IRQ_INDEX, VFIO_PCI_NUM_REGIONS
 } from '../core/constants.ts'
 import { getDeviceInfo, getIrqInfo, type Device } from '../core/device.ts'
 import { ERRNO, VfioError } from '../core/errno.ts'
@@ -11,7 +11,7 @@ import { ConfigSpace, type PciIdentity } from './config-space.ts'
 import type { NativeIo } from './native.ts'
 import {
   CMD, COMMAND_NAMES, errorReply, FLAG_NO_REPLY, FLAG_TYPE_MASK, FLAG_REQUEST, HEADER_SIZE, MAX_DATA_XFER, MAX_MESSAGE, MAX_MSG_FDS,
-  NUM_REGIONS, readHeader, REGION_BAR0, REGION_CONFIG, REGION_INFO_FLAG_READ, REGION_INFO_FLAG_WRITE, reply, SIZEOF_REGION_INFO, u32s,
+  readHeader, REGION_BAR0, REGION_CONFIG, REGION_INFO_FLAG_READ, REGION_INFO_FLAG_WRITE, reply, SIZEOF_REGION_INFO, u32s,
   type Header
 } from './protocol.ts'
 
@@ -198,7 +198,7 @@ export class Connection {
     if (body.length < 12) throw new ProtocolError(EINVAL)
     const argsz = body.readUInt32LE(0)
     const index = body.readUInt32LE(8)
-    if (argsz < SIZEOF_REGION_INFO || index >= NUM_REGIONS) throw new ProtocolError(EINVAL)
+    if (argsz < SIZEOF_REGION_INFO || index >= VFIO_PCI_NUM_REGIONS) throw new ProtocolError(EINVAL)
     let size = 0
     if (index === REGION_BAR0) size = this.config.layout.bar0Size
     else if (index === REGION_CONFIG) size = this.config.bytes.length

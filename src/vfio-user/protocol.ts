@@ -32,12 +32,11 @@ export const MAX_MESSAGE = MAX_DATA_XFER + 64
 
 /**
  * VFIO region indexes of a PCI device (VFIO_PCI_*_REGION_INDEX): BARs 0-5, the ROM 6, config
- * space 7, VGA 8. virq serves config space and BAR0 (sized, but its accesses reach no register)
+ * space 7, VGA 8 (VFIO_PCI_NUM_REGIONS in core/constants.ts). virq serves config space and BAR0 (sized, but its accesses reach no register)
  * and reports the other regions as size 0.
  */
 export const REGION_BAR0 = 0
 export const REGION_CONFIG = 7
-export const NUM_REGIONS = 9
 
 export const REGION_INFO_FLAG_READ = 0x1
 export const REGION_INFO_FLAG_WRITE = 0x2
