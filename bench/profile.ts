@@ -3,7 +3,7 @@ import { type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
-import { post } from './scale-build.ts'
+import { post, setIrqsPair } from './scale-build.ts'
 import { start } from './servers.ts'
 
 // Where a request's server time goes: runs the bare route or virq (dist/, so `npm run build`
@@ -87,9 +87,7 @@ async function main (): Promise<void> {
       if (mode === 'batch') body = JSON.stringify({ index: 'msix', vectors: Array.from({ length: BATCH }, (_, i) => i % 1024) })
       if (mode === 'setirqs') {
         url = `${server.url}/v1/devices/${dev.id}/ioctl/set-irqs`
-        const assign = JSON.stringify({ flags: 0x24, index: 2, start: 1500, count: 1, data: [efd.fd] })
-        const release = JSON.stringify({ flags: 0x24, index: 2, start: 1500, count: 1, data: [-1] })
-        requests = [{ method: 'POST', headers, body: assign }, { method: 'POST', headers, body: release }]
+        requests = setIrqsPair(undefined, efd.fd, 1500)
       }
     }
     const warm = await autocannon({ url, method: 'POST', headers, body, requests, connections: 50, duration: 2 })

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { WebSocket } from 'ws'
-import { buildOverHttp, cloneDevice, post, VECTORS } from './scale-build.ts'
+import { buildOverHttp, cloneDevice, post, setIrqsPair, VECTORS } from './scale-build.ts'
 import { rssMb, start, stop } from './servers.ts'
 
 // npm run bench: virq against a bare fastify route measured in the same run, same client.
@@ -195,14 +195,12 @@ async function scaleBench (dir: string, baselineUrl: string): Promise<Array<Reco
       const rssAfter = rssMb(s.child.pid!)
       const headers = { 'content-type': 'application/json' }
       const setPath = `/v1/devices/${last.id}/ioctl/set-irqs`
-      const assign = JSON.stringify({ flags: 0x24, index: 2, start: VECTORS - 1, count: 1, data: [last.fd] })
-      const release = JSON.stringify({ flags: 0x24, index: 2, start: VECTORS - 1, count: 1, data: [-1] })
       const rows: Array<{ base: number, fire: number, set: number }> = []
       for (let r = 0; r < SCALE_ROUNDS; r++) {
         rows.push({
           base: await load({ url: `${baselineUrl}/fire`, method: 'POST', headers, body: JSON.stringify({ index: 'msix', vector: 0 }) }, SCALE_SECONDS, 1),
           fire: await load({ url: `${s.url}/v1/devices/${last.id}/interrupts`, method: 'POST', headers, body: JSON.stringify({ index: 'msix', vector: 0 }) }, SCALE_SECONDS, 1),
-          set: await load({ url: s.url, requests: [{ method: 'POST', path: setPath, headers, body: assign }, { method: 'POST', path: setPath, headers, body: release }] }, SCALE_SECONDS, 1)
+          set: await load({ url: s.url, requests: setIrqsPair(setPath, last.fd, VECTORS - 1) }, SCALE_SECONDS, 1)
         })
       }
       out.push({
@@ -247,8 +245,6 @@ async function main (): Promise<void> {
       const fireUrl = `${base}/v1/devices/${dev.id}/interrupts`
       // Durable SET_IRQS: assign and de-assign vector 1500 (dynamic MSI-X), one commit each.
       const setUrl = `/v1/devices/${dev.id}/ioctl/set-irqs`
-      const assign = JSON.stringify({ flags: 0x24, index: 2, start: 1500, count: 1, data: [efd.fd] })
-      const release = JSON.stringify({ flags: 0x24, index: 2, start: 1500, count: 1, data: [-1] })
 
       const bareUrl = `${baseline.url}/fire`
       const bare = async (): Promise<number> => await load({ url: bareUrl, method: 'POST', headers, body }, ROUND_SECONDS, 1)
@@ -270,7 +266,7 @@ async function main (): Promise<void> {
           fire: f,
           setIrqs: await load({
             url: base,
-            requests: [{ method: 'POST', path: setUrl, headers, body: assign }, { method: 'POST', path: setUrl, headers, body: release }]
+            requests: setIrqsPair(setUrl, efd.fd, 1500)
           }, ROUND_SECONDS, 1)
         })
       }

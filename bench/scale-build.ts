@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3'
+import type autocannon from 'autocannon'
 
 // Building the state of the scale bench: N devices, each with 64 MSI-X vectors enabled and
 // every vector triggering the device's own eventfd.
@@ -26,6 +27,18 @@ export async function post (url: string, body: unknown): Promise<any> {
     if (!res.ok) throw new Error(`POST ${url}: ${res.status} ${await res.text()}`)
     return await res.json()
   }
+}
+
+/**
+ * The SET_IRQS pair the bench measures, as autocannon requests: the raw ioctl assigning eventfd
+ * `fd` to MSI-X vector `vector`, then de-assigning it (-1), one durable commit each. `path` is the
+ * device's `/ioctl/set-irqs` route, or undefined when the run's url already is.
+ */
+export function setIrqsPair (path: string | undefined, fd: number, vector: number): autocannon.Request[] {
+  const headers = { 'content-type': 'application/json' }
+  const body = (data: number) => JSON.stringify({ flags: 0x24, index: 2, start: vector, count: 1, data: [data] })
+  const at = path === undefined ? {} : { path }
+  return [{ method: 'POST', ...at, headers, body: body(fd) }, { method: 'POST', ...at, headers, body: body(-1) }]
 }
 
 /** Adds `count` devices over the API; returns the last one's id and eventfd number. */
