@@ -1,8 +1,9 @@
-import { readdirSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { dirname, join, posix, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import ts from 'typescript'
+import { filesUnder } from './sources.ts'
 
 // Every value a module of src/ exports is used by another module (of src/, the tests, the bench,
 // the examples or the scripts). A constant exported and never imported invites a copy of its
@@ -12,33 +13,22 @@ import ts from 'typescript'
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 const USERS = ['src', 'test', 'bench', 'examples', 'scripts', 'bin']
 
-function filesUnder (dir: string): string[] {
-  const out: string[] = []
-  const walk = (d: string): void => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name)
-      if (e.isDirectory()) {
-        if (e.name !== 'node_modules' && e.name !== 'fixtures') walk(p)
-      } else if (/\.(ts|js)$/.test(p) && !p.endsWith('.d.ts')) out.push(p)
+/** The values a file declares at its top (`const|let|function|class`), with whether each is exported. */
+function topLevelValues (file: ts.SourceFile): Array<{ name: string, exported: boolean }> {
+  const out: Array<{ name: string, exported: boolean }> = []
+  for (const s of file.statements) {
+    const exported = ts.canHaveModifiers(s) && ts.getModifiers(s)?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword) === true
+    if ((ts.isFunctionDeclaration(s) || ts.isClassDeclaration(s)) && s.name !== undefined) out.push({ name: s.name.text, exported })
+    if (ts.isVariableStatement(s)) {
+      for (const d of s.declarationList.declarations) if (ts.isIdentifier(d.name)) out.push({ name: d.name.text, exported })
     }
   }
-  walk(dir)
   return out
 }
 
 /** The names of the values a module exports by declaration (`export const|let|function|class`). */
 export function valueExports (source: string): string[] {
-  const file = ts.createSourceFile('m.ts', source, ts.ScriptTarget.Latest)
-  const names: string[] = []
-  for (const s of file.statements) {
-    const exported = ts.canHaveModifiers(s) && ts.getModifiers(s)?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword)
-    if (exported !== true) continue
-    if ((ts.isFunctionDeclaration(s) || ts.isClassDeclaration(s)) && s.name !== undefined) names.push(s.name.text)
-    if (ts.isVariableStatement(s)) {
-      for (const d of s.declarationList.declarations) if (ts.isIdentifier(d.name)) names.push(d.name.text)
-    }
-  }
-  return names
+  return topLevelValues(ts.createSourceFile('m.ts', source, ts.ScriptTarget.Latest)).filter((v) => v.exported).map((v) => v.name)
 }
 
 /**
@@ -53,10 +43,7 @@ export function identifiersOf (source: string): Set<string> {
     ts.forEachChild(n, visit)
   }
   visit(file)
-  for (const s of file.statements) {
-    if ((ts.isFunctionDeclaration(s) || ts.isClassDeclaration(s)) && s.name !== undefined) out.delete(s.name.text)
-    if (ts.isVariableStatement(s)) for (const d of s.declarationList.declarations) if (ts.isIdentifier(d.name)) out.delete(d.name.text)
-  }
+  for (const { name } of topLevelValues(file)) out.delete(name)
   return out
 }
 

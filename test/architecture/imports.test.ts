@@ -3,6 +3,7 @@ import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import ts from 'typescript'
+import { filesUnder } from './sources.ts'
 
 // What may import what in src/ (docs/architecture.md, "What may depend on what"), read from the
 // import statements themselves, so that a new cycle or a reach across layers fails here.
@@ -25,15 +26,7 @@ export function importsOf (source: string): Array<{ spec: string, typeOnly: bool
 }
 
 function readEdges (): Edge[] {
-  const files: string[] = []
-  const walk = (dir: string): void => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name)
-      if (e.isDirectory()) walk(p)
-      else if (p.endsWith('.ts')) files.push(p)
-    }
-  }
-  walk(SRC)
+  const files = filesUnder(SRC).filter((f) => f.endsWith('.ts'))
   return files.flatMap((f) => importsOf(readFileSync(f, 'utf8')).map(({ spec, typeOnly }) => ({
     from: relative(SRC, f), to: relative(SRC, resolve(dirname(f), spec)), typeOnly
   })))
